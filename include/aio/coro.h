@@ -1,0 +1,200 @@
+/* libaio — stackless coroutines (protothreads-style).
+ *
+ * A coroutine is a plain function
+ *
+ *     aio_status name(aio_task *t, void *frame);
+ *
+ * whose state lives in its *frame*, a struct of yours that the task owns.
+ * LOCAL VARIABLES DO NOT SURVIVE AN AWAIT: the function returns at every
+ * suspension and is called again to resume. Keep in the frame whatever must
+ * live across an await.
+ *
+ *     struct hello { int n; };
+ *
+ *     static aio_status hello(aio_task *t, void *frame) {
+ *         struct hello *f = frame;        // recomputed on every resume: fine
+ *         AIO_BEGIN(t);
+ *         puts("Hello");
+ *         AIO_AWAIT(t, aio_sleep(t, 1.0));
+ *         if (AIO_ERR(t) == AIO_ECANCELLED) { ... clean up ... }
+ *         puts("World");
+ *         AIO_RETURN(t, f->n);
+ *         AIO_END(t);
+ *     }
+ *
+ * The macros:
+ *   AIO_BEGIN(t)               first statement of the body.
+ *   AIO_AWAIT(t, fut)          suspend until the future is done (at once if it
+ *                              is). Afterwards AIO_ERR(t) is 0 or its error
+ *                              (AIO_ECANCELLED, ...) and AIO_RESULT(t) its
+ *                              result. Consumes the reference to `fut`.
+ *   AIO_AWAIT_CORO(t, fn, c)   run coroutine fn inline, its frame embedded in
+ *                              yours (declared with AIO_CHILD): no task, no
+ *                              allocation. Afterwards AIO_ERR/AIO_RESULT hold
+ *                              what it returned.
+ *   AIO_YIELD(t)               let every other ready callback run once
+ *                              (asyncio's sleep(0)).
+ *   AIO_RETURN(t, x)           finish with result AIO_VALUE(x).
+ *   AIO_FAIL(t, err)           finish with error `err` (< 0).
+ *   AIO_END(t)                 last statement: falling off it returns 0.
+ *
+ * Cancellation is delivered at an await: AIO_ERR(t) reads AIO_ECANCELLED
+ * there, the coroutine may clean up (and even await more), and the task ends
+ * cancelled however it finishes (AIO_RETURN included) unless it calls
+ * aio_task_uncancel(t) to carry on, or AIO_FAIL()s with another error.
+ *
+ * Two continuation implementations (protothreads' lc-addrlabels / lc-switch):
+ *   - labels-as-values (GCC, Clang; the default there): `switch` statements
+ *     in coroutine bodies work, and so do several awaits on one line;
+ *   - switch/case (any C11 compiler, or define AIO_CORO_SWITCH before
+ *     including): every await is a `case` label, so an await must not sit
+ *     inside a `switch` statement of yours (the compiler then reports a
+ *     duplicate or misplaced case). Several awaits on one line work.
+ * In both, do not declare variables with initialisers between two awaits and
+ * expect them to be initialised after the second: they are locals.
+ */
+#ifndef AIO_CORO_H
+#define AIO_CORO_H
+
+#include "aio/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a coroutine function returns: the macros produce it, you never write it. */
+typedef enum aio_status { AIO_SUSPENDED = 0, AIO_FINISHED = 1 } aio_status;
+
+typedef aio_status (*aio_coro_fn)(aio_task *t, void *frame);
+
+/* The task a coroutine runs in. The fields are the library's: read them only
+ * through AIO_ERR / AIO_RESULT and the functions of aio/task.h. */
+struct aio_task {
+    aio_coro_fn aio__fn;        /* the top coroutine */
+    aio_loop *aio__loop;
+    uintptr_t aio__lc;          /* resume point of the top coroutine, 0 = start */
+    uintptr_t *aio__lcp;        /* resume point of the coroutine now running */
+    aio_value aio__value;       /* result of the last await, or returned value */
+    int aio__err;               /* status of the last await, or returned error */
+    uint32_t aio__slot;         /* this task's own future slot */
+    uint32_t aio__awaiting;     /* slot being awaited, or UINT32_MAX */
+    uint16_t aio__flags;        /* AIO__TF_* (src/task.c) */
+    uint16_t aio__cancelling;   /* delivered cancellations not uncancelled */
+    const char *aio__cancel_msg; /* message of the requested cancellation */
+};
+
+/* The status / result of the last await (or inline coroutine). */
+#define AIO_ERR(t) ((t)->aio__err)
+#define AIO_RESULT(t) ((t)->aio__value)
+
+/* Storage for an inline child coroutine inside your frame:
+ *     struct parent { AIO_CHILD(struct child) sub; };
+ * Set the child's inputs in `f->sub.frame` before AIO_AWAIT_CORO. */
+#define AIO_CHILD(frame_type)                                                                      \
+    struct {                                                                                       \
+        uintptr_t aio__lc;                                                                         \
+        frame_type frame;                                                                          \
+    }
+
+/* ---- internals used by the macros ---- */
+#define AIO__CAT_(a, b) a##b
+#define AIO__CAT(a, b) AIO__CAT_(a, b)
+/* Resume point of a finished coroutine: never a label address or case value. */
+#define AIO__LC_FINISHED ((uintptr_t)1)
+
+#if !defined(AIO_CORO_SWITCH) && (defined(__GNUC__) || defined(__clang__))
+#define AIO_CORO_LABELS 1
+/* Labels as values. __extension__ keeps -Wpedantic quiet about &&label; the
+ * computed goto sits behind a pragma for the same reason. */
+#define AIO__LC_RESUME(lcp)                                                                        \
+    {                                                                                              \
+        /* clang wants one &&label in any function with a computed goto, */                        \
+        /* and a body without awaits has none: aio__lc_start is it. */                             \
+        (void)(__extension__ && aio__lc_start);                                                    \
+        if (*(lcp) > AIO__LC_FINISHED) {                                                           \
+            _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")        \
+                goto *(void *)*(lcp);                                                              \
+            _Pragma("GCC diagnostic pop")                                                          \
+        }                                                                                          \
+        aio__lc_start:;
+#define AIO__LC_SET(lcp, n) (*(lcp) = (uintptr_t)(__extension__ && AIO__CAT(aio__resume_, n)))
+#define AIO__LC_LABEL(n)                                                                           \
+    AIO__CAT(aio__resume_, n) :;
+#define AIO__LC_CLOSE }
+#else
+#define AIO_CORO_LABELS 0
+/* Entering a case label from the statement above is intended. */
+#if (defined(__GNUC__) && __GNUC__ >= 7) || defined(__clang__)
+#define AIO__FALLTHROUGH __attribute__((fallthrough))
+#else
+#define AIO__FALLTHROUGH ((void)0)
+#endif
+/* switch/case: __COUNTER__ + 2 keeps case values unique and clear of 0
+ * (start) and 1 (finished). */
+#define AIO__LC_RESUME(lcp)                                                                        \
+    switch (*(lcp)) {                                                                              \
+    case 0:
+#define AIO__LC_SET(lcp, n) (*(lcp) = (uintptr_t)(n) + 2u)
+#define AIO__LC_LABEL(n)                                                                           \
+    AIO__FALLTHROUGH;                                                                              \
+    case (n) + 2:;
+#define AIO__LC_CLOSE                                                                              \
+    AIO__FALLTHROUGH;                                                                              \
+    default:                                                                                       \
+        break;                                                                                     \
+        }
+#endif
+
+/* Called by the macros; not for direct use. */
+int aio__await(aio_task *t, aio_future f);  /* 1: suspended, 0: result is in t */
+int aio__yield(aio_task *t); /* 1: queued, 0: could not queue (AIO_ERR says why) */
+aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v);
+aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame);
+
+#define AIO_BEGIN(t)                                                                               \
+    uintptr_t *const aio__lcp = (t)->aio__lcp;                                                     \
+    if (*aio__lcp == AIO__LC_FINISHED)                                                             \
+        return AIO_FINISHED;                                                                       \
+    AIO__LC_RESUME(aio__lcp)
+
+#define AIO_AWAIT(t, fut) AIO__AWAIT((t), (fut), __COUNTER__)
+#define AIO__AWAIT(t, fut, n)                                                                      \
+    do {                                                                                           \
+        if (aio__await((t), (fut))) {                                                              \
+            AIO__LC_SET(aio__lcp, n);                                                              \
+            return AIO_SUSPENDED;                                                                  \
+            AIO__LC_LABEL(n)                                                                       \
+        }                                                                                          \
+    } while (0)
+
+#define AIO_YIELD(t) AIO__YIELD((t), __COUNTER__)
+#define AIO__YIELD(t, n)                                                                           \
+    do {                                                                                           \
+        if (aio__yield(t)) {                                                                       \
+            AIO__LC_SET(aio__lcp, n);                                                              \
+            return AIO_SUSPENDED;                                                                  \
+            AIO__LC_LABEL(n)                                                                       \
+        }                                                                                          \
+    } while (0)
+
+#define AIO_AWAIT_CORO(t, fn, child) AIO__AWAIT_CORO((t), (fn), (child), __COUNTER__)
+#define AIO__AWAIT_CORO(t, fn, child, n)                                                           \
+    do {                                                                                           \
+        (child)->aio__lc = 0;                                                                      \
+        AIO__LC_SET(aio__lcp, n);                                                                  \
+        AIO__LC_LABEL(n)                                                                           \
+        if (aio__run_child((t), (fn), &(child)->aio__lc, &(child)->frame) == AIO_SUSPENDED)        \
+            return AIO_SUSPENDED;                                                                  \
+    } while (0)
+
+#define AIO_RETURN(t, x) return aio__finish((t), aio__lcp, 0, AIO_VALUE(x))
+#define AIO_FAIL(t, err) return aio__finish((t), aio__lcp, (err), AIO_NONE)
+
+#define AIO_END(t)                                                                                 \
+    AIO__LC_CLOSE                                                                                  \
+    return aio__finish((t), aio__lcp, 0, AIO_NONE)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_CORO_H */

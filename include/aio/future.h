@@ -1,0 +1,111 @@
+/* libaio — futures (asyncio.Future).
+ *
+ * A future lives in its loop's futures table; you hold a handle (aio_future).
+ * States: pending -> done with a result | done with an error | cancelled.
+ * Completion is terminal.
+ *
+ * Ownership: every call that creates a future (aio_future_new, aio_sleep,
+ * aio_create_task, ...) gives the caller one reference. AIO_AWAIT and
+ * aio_run_until_complete consume the reference they are given; otherwise drop
+ * it with aio_future_release(). To await a future and still use the handle
+ * afterwards, or to let two tasks await it, take one reference per use with
+ * aio_future_retain(). A pending future is never freed under someone waiting
+ * on it; a future whose last reference goes is freed once it is done, and
+ * the loop frees all that remain when it closes.
+ *
+ * Every function returns a negative code for a bad handle: AIO_ENULL (null
+ * handle), AIO_ESTALE (its slot was freed), AIO_EFOREIGN (another loop's),
+ * the carried code for an error handle, -EINVAL for a NULL loop.
+ */
+#ifndef AIO_FUTURE_H
+#define AIO_FUTURE_H
+
+#include "aio/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The null handle. */
+#define AIO_FUTURE_NULL ((aio_future){0})
+
+/* A new pending future, owned by the caller. aio_future_new(x) takes a loop
+ * or, inside a coroutine, the task `t`. On failure (AIO_ECLOSED, -ENOMEM) an
+ * error handle. */
+aio_future aio_future_new_on(aio_loop *loop);
+#define aio_future_new(loop_or_task) aio_future_new_on(AIO__LOOP(loop_or_task))
+
+/* 0 for a real handle (even a stale one), the carried code for an error
+ * handle, AIO_ENULL for the null handle. Needs no loop. */
+int aio_future_check(aio_future f);
+
+/* 1 or 0, or a negative code. */
+int aio_future_done(aio_loop *loop, aio_future f);
+int aio_future_cancelled(aio_loop *loop, aio_future f);
+
+/* asyncio's result(): 0 and *out = the result (out may be NULL);
+ * AIO_ENOTDONE if pending; AIO_ECANCELLED if cancelled; otherwise the error
+ * the future failed with (which then counts as retrieved). */
+int aio_future_result(aio_loop *loop, aio_future f, aio_value *out);
+
+/* asyncio's exception(): 0 if it completed with a result, its error if it
+ * failed (now retrieved), AIO_ECANCELLED, or AIO_ENOTDONE. */
+int aio_future_error(aio_loop *loop, aio_future f);
+
+/* Complete the future. Its done callbacks and awaiters are scheduled to run
+ * in the next iteration, never from inside these calls.
+ * Errors: AIO_EDONE (already done or cancelled), AIO_EISTASK (a task is
+ * completed only by its coroutine), -EINVAL (set_error with err >= 0, or with
+ * AIO_ECANCELLED: use aio_future_cancel). */
+int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v);
+int aio_future_set_error(aio_loop *loop, aio_future f, int err);
+
+/* Cancel: 1 if it was pending and is now cancelled (or, for a task, if the
+ * cancellation was requested), 0 if it was already done. `msg` (may be NULL)
+ * must outlive the future: it is kept by pointer (typically a literal). */
+int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg);
+
+/* The message given to the cancel that cancelled f, or NULL. */
+const char *aio_future_cancel_message(aio_loop *loop, aio_future f);
+
+/* Call cb(loop, f, arg) once f is done, in registration order, one iteration
+ * after completion (at once in the next iteration if f is already done).
+ * Errors: -EINVAL (NULL cb), -ENOMEM, bad handle codes. */
+int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg);
+
+/* Remove every registration of (cb, arg) not yet scheduled; returns how many
+ * were removed (0 after completion: the callbacks are already scheduled). */
+int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg);
+
+/* Take one more reference; returns f (or an error handle), so that
+ * AIO_AWAIT(t, aio_future_retain(loop, f)) keeps f usable afterwards. */
+aio_future aio_future_retain(aio_loop *loop, aio_future f);
+
+/* Drop one reference. 0, AIO_ENOREF if none is left to drop, or a bad
+ * handle code. A failed future whose error nobody retrieved is reported
+ * ("Future exception was never retrieved") when its last reference goes. */
+int aio_future_release(aio_loop *loop, aio_future f);
+
+/* A future that completes with `result` after `delay` seconds (asyncio's
+ * sleep). Negative delays count as 0; a delay of 0 yields to the loop for
+ * exactly one iteration. Takes a loop or a task. Errors (as an error handle):
+ * -EINVAL for NaN or infinite delays, AIO_ECLOSED, -ENOMEM. Cancelling the
+ * future (or the task awaiting it) removes its timer at once. */
+aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
+#define aio_sleep(loop_or_task, delay) aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_NONE)
+#define aio_sleep_value(loop_or_task, delay, value)                                                \
+    aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_VALUE(value))
+
+/* The loop of a task (for use inside coroutines). */
+aio_loop *aio_task_loop(const aio_task *t);
+
+/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. */
+static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
+#define AIO__LOOP(x)                                                                               \
+    _Generic((x), aio_task *: aio_task_loop, const aio_task *: aio_task_loop,                      \
+        default: aio__loop_of_loop)(x)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_FUTURE_H */

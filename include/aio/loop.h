@@ -1,0 +1,159 @@
+/* libaio — the event loop (asyncio's AbstractEventLoop).
+ *
+ * One loop per thread; a loop is never touched by two threads at once. There
+ * is no global state: any number of loops may live in one process.
+ *
+ * One iteration (docs/design.md has the full picture):
+ *   1. poll the backend (epoll/kqueue/poll) if the ready queue is empty, or if
+ *      `poll_budget` callbacks have run since the last poll; the poll does not
+ *      block if anything is ready;
+ *   2. move every due timer to the ready queue, by (deadline, arming order);
+ *   3. run exactly the callbacks that were ready when the iteration began:
+ *      whatever they schedule runs in the next iteration.
+ * The ready queue is FIFO. A busy ready queue therefore never starves I/O or
+ * timers for more than `poll_budget` callbacks.
+ */
+#ifndef AIO_LOOP_H
+#define AIO_LOOP_H
+
+#include "aio/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Callbacks run between two polls while the ready queue stays non-empty. */
+#define AIO_DEFAULT_POLL_BUDGET 256u
+
+typedef struct aio_loop_options {
+    /* "epoll", "kqueue", "poll", or NULL for the platform's default. When NULL,
+     * the environment variable AIO_BACKEND (if set) names the backend: the
+     * test suite uses it to run every test on every backend. */
+    const char *backend;
+    /* Nonzero: a virtual clock for tests. Time starts at 0 and only moves when
+     * nothing is ready and no fd is being watched (it jumps straight to the
+     * next timer), or by aio_loop_advance(). */
+    int virtual_clock;
+    /* See the iteration above; 0 means AIO_DEFAULT_POLL_BUDGET. */
+    unsigned poll_budget;
+} aio_loop_options;
+
+/* Create a loop with default options. NULL on failure (errno says why). */
+aio_loop *aio_loop_new(void);
+
+/* Create a loop. opts may be NULL. Errors: -EINVAL (unknown or unavailable
+ * backend, NULL out), -ENOMEM, or the backend's creation error (-EMFILE, ...). */
+int aio_loop_create(aio_loop **out, const aio_loop_options *opts);
+
+/* Close the loop (asyncio's close()): every task still pending is reported
+ * ("Task was destroyed but it is pending") and freed, every failed future
+ * whose error was never retrieved is reported, every watcher and timer is
+ * dropped. Idempotent. After it, every scheduling call returns AIO_ECLOSED.
+ * Errors: AIO_ERUNNING if called while the loop runs; -EINVAL for NULL. */
+int aio_loop_close(aio_loop *loop);
+
+/* Close (if needed) and free the loop. NULL is a no-op. Errors: AIO_ERUNNING
+ * (the loop is running: nothing is freed). */
+int aio_loop_free(aio_loop *loop);
+
+/* 1 if closed, 0 if not, -EINVAL for NULL. */
+int aio_loop_is_closed(const aio_loop *loop);
+/* 1 while inside aio_run_forever / aio_run_until_complete, else 0. */
+int aio_loop_is_running(const aio_loop *loop);
+
+/* Run until `fut` is done, and give back its outcome. Consumes the caller's
+ * reference to `fut` (as AIO_AWAIT does), so
+ *     aio_run_until_complete(loop, aio_create_task(loop, main, &frame), &v)
+ * leaks nothing. Returns 0 (result stored in *result if result != NULL), or
+ * the future's error (AIO_ECANCELLED, or what it failed with), or
+ *   AIO_ERUNNING   called from inside a running loop (nothing runs);
+ *   AIO_ECLOSED    the loop is closed;
+ *   AIO_ESTOPPED   aio_loop_stop() was called before `fut` completed;
+ *   AIO_EDEADLOCK  nothing left could complete `fut` (no ready callbacks,
+ *                  timers or watched fds): asyncio would hang here forever;
+ *   AIO_ESTALE / AIO_EFOREIGN / AIO_ENULL  for a bad handle. */
+int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result);
+
+/* Run until aio_loop_stop(). Returns 0, or AIO_ERUNNING / AIO_ECLOSED, or
+ * AIO_EDEADLOCK when nothing is left that could ever call aio_loop_stop(). */
+int aio_run_forever(aio_loop *loop);
+
+/* Ask the running loop to return after the current iteration: callbacks
+ * already scheduled for the next one stay queued for the next run. */
+int aio_loop_stop(aio_loop *loop);
+
+/* The loop's clock in seconds (CLOCK_MONOTONIC, or the virtual clock). It is
+ * read once per poll and cached: see the iteration above. */
+double aio_loop_time(const aio_loop *loop);
+int64_t aio_loop_time_ns(const aio_loop *loop);
+
+/* Virtual clock only: move time forward by `seconds` (>= 0). Timers that fall
+ * due fire in the following iterations. -EINVAL otherwise. */
+int aio_loop_advance(aio_loop *loop, double seconds);
+
+/* The backend's name: "epoll", "kqueue" or "poll". */
+const char *aio_loop_backend(const aio_loop *loop);
+
+/* Counters, for tests and tuning. */
+typedef struct aio_loop_stats {
+    uint64_t iterations; /* loop iterations run */
+    uint64_t polls;      /* backend polls made */
+    uint64_t callbacks;  /* ready-queue entries run */
+} aio_loop_stats;
+int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out);
+
+/* ---- scheduling callbacks (asyncio's call_soon / call_later / call_at) ---- */
+
+/* Run fn(loop, arg) in the next iteration, after everything already queued.
+ * If out is not NULL it receives a handle for aio_handle_cancel().
+ * Errors: -EINVAL (NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
+int aio_call_soon(aio_loop *loop, aio_callback fn, void *arg, aio_handle *out);
+
+/* Run fn(loop, arg) once `delay` seconds have passed (negative delays count
+ * as 0). Timers with equal deadlines run in the order they were armed.
+ * Errors: -EINVAL (NaN or infinite delay, NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
+int aio_call_later(aio_loop *loop, double delay, aio_callback fn, void *arg, aio_handle *out);
+
+/* The same at an absolute loop time `when` (see aio_loop_time). */
+int aio_call_at(aio_loop *loop, double when, aio_callback fn, void *arg, aio_handle *out);
+
+/* Cancel a scheduled callback: it will never run. Returns 1 if this call
+ * cancelled it, 0 if it already ran or was already cancelled, AIO_ENULL,
+ * AIO_EFOREIGN (another loop's handle), AIO_ESTALE or -EINVAL. */
+int aio_handle_cancel(aio_loop *loop, aio_handle h);
+
+/* ---- file descriptor watchers (asyncio's add_reader / add_writer) ---- */
+
+/* Call fn(loop, arg) in every iteration in which fd is readable (or writable),
+ * until removed. Adding a second reader for the same fd replaces the first.
+ * Errors: -EBADF (not an open fd), -EINVAL, AIO_ECLOSED, -ENOMEM, -EPERM (a
+ * regular file, which epoll cannot watch), or the backend's error. */
+int aio_add_reader(aio_loop *loop, int fd, aio_callback fn, void *arg);
+int aio_add_writer(aio_loop *loop, int fd, aio_callback fn, void *arg);
+
+/* Stop watching. Returns 1 if a watcher was removed, 0 if there was none,
+ * -EINVAL. Safe to call after the fd was closed. */
+int aio_remove_reader(aio_loop *loop, int fd);
+int aio_remove_writer(aio_loop *loop, int fd);
+
+/* ---- reports (asyncio's exception handler) ---- */
+
+/* What the loop reports: a failed future nobody retrieved, a task destroyed
+ * while pending, an fd closed while watched. */
+typedef struct aio_report {
+    const char *message; /* e.g. "Future exception was never retrieved" */
+    int error;           /* the error concerned, or 0 */
+    aio_future future;   /* the future or task concerned, or the null handle */
+    const char *task_name; /* the task's name, or NULL */
+} aio_report;
+
+typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, void *arg);
+
+/* Replace the report handler. NULL restores the default, which prints one
+ * line to stderr. Errors: -EINVAL for a NULL loop. */
+int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_LOOP_H */

@@ -1,0 +1,82 @@
+/* libaio — tasks (asyncio.Task) and aio_run (asyncio.run).
+ *
+ * A task runs a coroutine (aio/coro.h) on a loop and is itself a future: its
+ * handle works with every aio_future_* call, and awaiting it gives the
+ * coroutine's result. The loop keeps every task alive until it finishes, so
+ * fire-and-forget is safe: aio_future_release(loop, aio_create_task(...)).
+ *
+ * Memory: one allocation per task (header and frame together), freed as soon
+ * as the coroutine finishes; its outcome stays in the futures table while a
+ * reference to the handle remains.
+ */
+#ifndef AIO_TASK_H
+#define AIO_TASK_H
+
+#include "aio/coro.h"
+#include "aio/future.h"
+#include "aio/loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Schedule coroutine fn to start in the next iteration, on a copy of
+ * `frame_size` bytes from `frame` (frame may be NULL when frame_size is 0;
+ * the copy is aligned for any type). Returns the task's handle, owned by the
+ * caller; on failure an error handle (-EINVAL for a NULL fn, AIO_ECLOSED,
+ * -ENOMEM). */
+aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size);
+
+/* aio_create_task(loop_or_task, fn, &frame): the frame's size is taken from
+ * its type, e.g. aio_create_task(t, worker, &(struct worker){.id = 3, .n = 4})
+ * (variadic so that commas inside a compound literal are fine). */
+#define aio_create_task(loop_or_task, fn, ...)                                                     \
+    aio_create_task_sized(AIO__LOOP(loop_or_task), (fn), (__VA_ARGS__), sizeof *(__VA_ARGS__))
+
+/* Request cancellation (asyncio's Task.cancel): the future the task awaits is
+ * cancelled, and the coroutine sees AIO_ECANCELLED at that await (a task not
+ * yet started ends cancelled without running). Returns 1 if requested, 0 if
+ * the task is already done. Same as aio_future_cancel on a task handle. */
+int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
+
+/* Inside the coroutine: the number of cancellations delivered and not
+ * undone (asyncio's Task.cancelling()). */
+int aio_task_cancelling(const aio_task *t);
+
+/* Inside the coroutine: undo one delivered cancellation so that the task may
+ * finish normally (asyncio's Task.uncancel()). Returns the remaining count. */
+int aio_task_uncancel(aio_task *t);
+
+/* Name a task. The name is copied. Errors: AIO_ENOTTASK, -ENOMEM, -EINVAL
+ * (NULL name), bad handle codes. */
+int aio_task_set_name(aio_loop *loop, aio_future task, const char *name);
+
+/* The task's name, or NULL if it has none (or the handle is bad). Valid
+ * until the name changes or the task's future is freed. */
+const char *aio_task_get_name(aio_loop *loop, aio_future task);
+
+/* 1 if the handle is a task, 0 if a plain future, or a bad handle code. */
+int aio_future_is_task(aio_loop *loop, aio_future f);
+
+/* The task running now on this loop, or the null handle outside any task.
+ * Borrowed: no reference is taken. */
+aio_future aio_current_task(aio_loop *loop);
+
+/* The task's own handle, from inside its coroutine (borrowed). */
+aio_future aio_task_handle(const aio_task *t);
+
+/* Number of tasks not yet finished. */
+size_t aio_loop_pending_tasks(const aio_loop *loop);
+
+/* asyncio.run: create a loop, run coroutine fn on a copy of the frame until
+ * it finishes, cancel and finish every task it left behind, close the loop.
+ * Returns the coroutine's status (0, or its error) and stores its result in
+ * *result if result is not NULL. Errors of its own: -EINVAL, -ENOMEM, or the
+ * loop creation's. Use aio_run(fn, &frame) for the common case. */
+int aio_run_coro(aio_coro_fn fn, const void *frame, size_t frame_size, aio_value *result);
+#define aio_run(fn, ...) aio_run_coro((fn), (__VA_ARGS__), sizeof *(__VA_ARGS__), NULL)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_TASK_H */

@@ -1,0 +1,82 @@
+/* kqueue backend (BSD, macOS). Read and write interest are two filters per
+ * fd; changes are applied at once with one kevent() call per change of an
+ * fd (both filters together), and a poll reports each fd once per filter. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <sys/event.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define AIO__KQ_BATCH 256
+
+typedef struct kq_state {
+    int kq;
+    struct kevent events[AIO__KQ_BATCH];
+} kq_state;
+
+static int kq_init(aio_loop *loop) {
+    kq_state *s = malloc(sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->kq = kqueue();
+    if (s->kq < 0) {
+        int err = -errno;
+        free(s);
+        return err;
+    }
+    loop->bstate = s;
+    return 0;
+}
+
+static void kq_fini(aio_loop *loop) {
+    kq_state *s = loop->bstate;
+    if (!s)
+        return;
+    close(s->kq);
+    free(s);
+    loop->bstate = NULL;
+}
+
+static int kq_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
+    kq_state *s = loop->bstate;
+    struct kevent ch[2];
+    int n = 0;
+    unsigned added = new_ev & ~old_ev, removed = old_ev & ~new_ev;
+    if (added & AIO__EV_READ)
+        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, EV_ADD, 0, 0, NULL);
+    else if (removed & AIO__EV_READ)
+        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, EV_DELETE, 0, 0, NULL);
+    if (added & AIO__EV_WRITE)
+        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, EV_ADD, 0, 0, NULL);
+    else if (removed & AIO__EV_WRITE)
+        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, EV_DELETE, 0, 0, NULL);
+    if (n == 0)
+        return 0;
+    if (kevent(s->kq, ch, n, NULL, 0, NULL) < 0 && new_ev)
+        return -errno; /* deleting from a closed fd fails harmlessly */
+    return 0;
+}
+
+static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
+    kq_state *s = loop->bstate;
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tsp = &ts;
+    }
+    int n = kevent(s->kq, NULL, 0, s->events, AIO__KQ_BATCH, tsp);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        const struct kevent *e = &s->events[i];
+        unsigned ev = e->filter == EVFILT_READ ? AIO__EV_READ : e->filter == EVFILT_WRITE ? AIO__EV_WRITE : 0u;
+        if (ev)
+            aio__io_ready(loop, (int)e->ident, ev);
+    }
+    return 0;
+}
+
+const aio__backend aio__backend_kqueue = {"kqueue", kq_init, kq_fini, kq_watch, kq_poll};

@@ -1,0 +1,101 @@
+/* poll(2) backend: the portable fallback, and a test oracle for the others.
+ * A dense pollfd array; each watched fd remembers its index (io[fd].bk) so
+ * that removal is O(1) by moving the last entry into the hole. */
+#include "internal.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+
+typedef struct poll_state {
+    struct pollfd *fds;
+    int n, cap;
+} poll_state;
+
+static int poll_init(aio_loop *loop) {
+    poll_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    loop->bstate = s;
+    return 0;
+}
+
+static void poll_fini(aio_loop *loop) {
+    poll_state *s = loop->bstate;
+    if (!s)
+        return;
+    free(s->fds);
+    free(s);
+    loop->bstate = NULL;
+}
+
+static short poll_mask(unsigned ev) {
+    return (short)(((ev & AIO__EV_READ) ? POLLIN : 0) | ((ev & AIO__EV_WRITE) ? POLLOUT : 0));
+}
+
+static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
+    poll_state *s = loop->bstate;
+    aio__io *w = &loop->io[fd];
+    (void)old_ev;
+    if (!new_ev) {
+        if (w->bk >= 0) {
+            int last = --s->n;
+            if (w->bk != last) {
+                s->fds[w->bk] = s->fds[last];
+                loop->io[s->fds[w->bk].fd].bk = w->bk;
+            }
+            w->bk = -1;
+        }
+        return 0;
+    }
+    if (w->bk < 0) {
+        if (s->n == s->cap) {
+            int cap = s->cap ? s->cap * 2 : 16;
+            struct pollfd *fds = realloc(s->fds, (size_t)cap * sizeof *fds);
+            if (!fds)
+                return -ENOMEM;
+            s->fds = fds;
+            s->cap = cap;
+        }
+        w->bk = s->n++;
+        s->fds[w->bk].fd = fd;
+    }
+    s->fds[w->bk].events = poll_mask(new_ev);
+    s->fds[w->bk].revents = 0;
+    return 0;
+}
+
+static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
+    poll_state *s = loop->bstate;
+    int ms;
+    if (timeout_ns < 0)
+        ms = -1;
+    else if (timeout_ns >= (int64_t)INT_MAX * 1000000)
+        ms = INT_MAX;
+    else
+        ms = (int)((timeout_ns + 999999) / 1000000);
+    int n = poll(s->fds, (nfds_t)s->n, ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    /* Walk backwards: aio__io_closed() may move the last entry into slot i. */
+    for (int i = s->n - 1; i >= 0 && n > 0; i--) {
+        short re = s->fds[i].revents;
+        if (!re)
+            continue;
+        n--;
+        s->fds[i].revents = 0;
+        if (re & POLLNVAL) {
+            aio__io_closed(loop, s->fds[i].fd);
+            continue;
+        }
+        unsigned ev = 0;
+        if (re & (POLLIN | POLLERR | POLLHUP))
+            ev |= AIO__EV_READ;
+        if (re & (POLLOUT | POLLERR | POLLHUP))
+            ev |= AIO__EV_WRITE;
+        aio__io_ready(loop, s->fds[i].fd, ev);
+    }
+    return 0;
+}
+
+const aio__backend aio__backend_poll = {"poll", poll_init, poll_fini, poll_watch, poll_poll};

@@ -1,0 +1,509 @@
+/* The futures table: loop-owned slots addressed by generational handles.
+ *
+ * Lifetime: a slot is freed when its reference count drops to 0. Holders are
+ * the users' references, every registered done callback or awaiting task (one
+ * each, dropped after it ran or was removed), a sleep's timer and a running
+ * task's loop. So a future is never freed under someone waiting on it, and
+ * freeing is deterministic: a failed future whose error nobody looked at is
+ * reported the moment its last holder lets go.
+ *
+ * Done callbacks are kept newest-first and reversed when the future
+ * completes; the detached list (a snapshot: FUT-07) is run by a single
+ * ready-queue entry in the next iteration, in registration order. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- handles ------------------------------------------------------------- */
+
+aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
+    aio_future f;
+    f.id = ((uint64_t)loop->tag << AIO__TAG_SHIFT) | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
+    return f;
+}
+
+int aio_future_check(aio_future f) {
+    if (f.id == 0)
+        return AIO_ENULL;
+    if ((f.id >> AIO__TAG_SHIFT) == 0)
+        return -(int)(uint32_t)f.id;
+    return 0;
+}
+
+int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    if (!loop)
+        return -EINVAL;
+    int rc = aio_future_check(f);
+    if (rc < 0)
+        return rc;
+    if ((uint16_t)(f.id >> AIO__TAG_SHIFT) != loop->tag)
+        return AIO_EFOREIGN;
+    if (loop->closed)
+        return AIO_ECLOSED;
+    uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
+    uint32_t gen = (uint32_t)((f.id >> AIO__IDX_BITS) & AIO__GEN_MASK);
+    if (i >= loop->nfuts || loop->futs[i].gen != gen || loop->futs[i].state == AIO__FS_FREE)
+        return AIO_ESTALE;
+    *idx = i;
+    return 0;
+}
+
+/* ---- slots ----------------------------------------------------------------- */
+
+int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
+    uint32_t i;
+    if (loop->free_fut != AIO__NIL) {
+        i = loop->free_fut;
+        loop->free_fut = loop->futs[i].u.next_free;
+    } else {
+        if (loop->nfuts == loop->capfuts) {
+            uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
+            if (cap > AIO__IDX_MASK + 1)
+                cap = (uint32_t)(AIO__IDX_MASK + 1);
+            if (cap == loop->capfuts)
+                return -ENOMEM;
+            aio__fut *f = realloc(loop->futs, (size_t)cap * sizeof *f);
+            if (!f)
+                return -ENOMEM;
+            loop->futs = f;
+            if (loop->names) {
+                char **n = realloc(loop->names, (size_t)cap * sizeof *n);
+                if (!n)
+                    return -ENOMEM;
+                memset(n + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *n);
+                loop->names = n;
+            }
+            loop->capfuts = cap;
+        }
+        i = loop->nfuts++;
+        loop->futs[i].gen = 0;
+    }
+    aio__fut *s = &loop->futs[i];
+    s->state = AIO__FS_PENDING;
+    s->flags = 0;
+    s->refs = 1;
+    s->cbs = AIO__NIL;
+    s->u.value.u = 0;
+    *out = i;
+    return 0;
+}
+
+static const char *slot_name(const aio_loop *loop, uint32_t idx) {
+    return loop->names ? loop->names[idx] : NULL;
+}
+
+void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
+    aio_report r;
+    r.message = msg;
+    r.error = err;
+    r.future = idx != AIO__NIL ? aio__fut_handle(loop, idx) : (aio_future){0};
+    r.task_name = idx != AIO__NIL ? slot_name(loop, idx) : NULL;
+    if (loop->handler) {
+        loop->handler(loop, &r, loop->handler_arg);
+        return;
+    }
+    fprintf(stderr, "libaio: %s", msg);
+    if (r.task_name)
+        fprintf(stderr, " (task %s)", r.task_name);
+    if (err)
+        fprintf(stderr, ": %s", aio_strerror(err));
+    fputc('\n', stderr);
+}
+
+static void report_unretrieved(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (s->state != AIO__FS_ERROR || (s->flags & AIO__FF_RETRIEVED))
+        return;
+    s->flags |= AIO__FF_RETRIEVED; /* exactly one report */
+    aio__report(loop,
+                (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"
+                                          : "Future exception was never retrieved",
+                (int)s->u.value.i, idx);
+}
+
+static void slot_free(aio_loop *loop, uint32_t idx) {
+    report_unretrieved(loop, idx);
+    aio__fut *s = &loop->futs[idx];
+    if (loop->names && loop->names[idx]) {
+        free(loop->names[idx]);
+        loop->names[idx] = NULL;
+    }
+    s->state = AIO__FS_FREE;
+    s->gen = (s->gen + 1) & AIO__GEN_MASK;
+    if (s->gen == AIO__GEN_MASK)
+        return; /* generations exhausted: retire the slot so no stale handle can match it */
+    s->u.next_free = loop->free_fut;
+    loop->free_fut = idx;
+}
+
+void aio__fut_unref(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (--s->refs == 0)
+        slot_free(loop, idx);
+}
+
+/* ---- callback nodes ---------------------------------------------------------- */
+
+static int node_alloc(aio_loop *loop, uint32_t *out) {
+    if (loop->free_node != AIO__NIL) {
+        *out = loop->free_node;
+        loop->free_node = loop->nodes[*out].next;
+        return 0;
+    }
+    if (loop->nnodes == loop->capnodes) {
+        uint32_t cap = loop->capnodes ? loop->capnodes * 2 : 64;
+        if (cap < loop->capnodes)
+            return -ENOMEM;
+        aio__node *n = realloc(loop->nodes, (size_t)cap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        loop->nodes = n;
+        loop->capnodes = cap;
+    }
+    *out = loop->nnodes++;
+    return 0;
+}
+
+static void node_free(aio_loop *loop, uint32_t n) {
+    loop->nodes[n].fn = NULL;
+    loop->nodes[n].next = loop->free_node;
+    loop->free_node = n;
+}
+
+int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg) {
+    uint32_t n;
+    int rc = node_alloc(loop, &n);
+    if (rc < 0)
+        return rc;
+    aio__node *node = &loop->nodes[n];
+    node->fn = fn;
+    node->arg = arg;
+    node->fut = idx;
+    node->next = loop->futs[idx].cbs;
+    loop->futs[idx].cbs = n;
+    loop->futs[idx].refs++;
+    return 0;
+}
+
+/* Ready-queue entry: run a detached callback list in order. Each node is
+ * copied out and freed before its callback runs (the callback may register
+ * new nodes and move the pool); its reference is dropped after. */
+static void dispatch_list(aio_loop *loop, void *arg) {
+    uint32_t n = (uint32_t)(uintptr_t)arg;
+    while (n != AIO__NIL) {
+        aio__node node = loop->nodes[n];
+        node_free(loop, n);
+        n = node.next;
+        node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
+        aio__fut_unref(loop, node.fut);
+    }
+}
+
+/* Schedule a (newest-first) list in registration order. */
+static void schedule_list(aio_loop *loop, uint32_t head) {
+    uint32_t prev = AIO__NIL;
+    while (head != AIO__NIL) {
+        uint32_t next = loop->nodes[head].next;
+        loop->nodes[head].next = prev;
+        prev = head;
+        head = next;
+    }
+    if (prev == AIO__NIL)
+        return;
+    if (aio__ready_push(loop, dispatch_list, (void *)(uintptr_t)prev, NULL) < 0) {
+        /* Out of memory: run nothing rather than run early; drop the holds. */
+        aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, AIO__NIL);
+        while (prev != AIO__NIL) {
+            uint32_t next = loop->nodes[prev].next;
+            uint32_t fut = loop->nodes[prev].fut;
+            node_free(loop, prev);
+            aio__fut_unref(loop, fut);
+            prev = next;
+        }
+    }
+}
+
+/* ---- completion ------------------------------------------------------------------ */
+
+static void sleep_timer_fire(aio_loop *loop, void *arg);
+
+void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    aio__fut *s = &loop->futs[idx];
+    bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
+    uint32_t timer = s->timer;
+    s->state = state;
+    s->flags &= ~AIO__FF_TIMER & 0x7fu;
+    s->u.value = v;
+    uint32_t head = s->cbs;
+    s->cbs = AIO__NIL;
+    s->refs++; /* hold it across the calls below */
+    if (had_timer && aio__timer_cancel(loop, timer) == 1)
+        aio__fut_unref(loop, idx); /* the timer's hold */
+    schedule_list(loop, head);
+    aio__fut_unref(loop, idx);
+}
+
+int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
+    aio__fut *s = &loop->futs[idx];
+    aio_value none = {0};
+    switch (s->state) {
+    case AIO__FS_RESULT:
+        if (v)
+            *v = s->u.value;
+        return 0;
+    case AIO__FS_ERROR:
+        s->flags |= AIO__FF_RETRIEVED;
+        if (v)
+            *v = none;
+        return (int)s->u.value.i;
+    case AIO__FS_CANCELLED:
+        if (v)
+            *v = s->u.value; /* .p: the cancel message */
+        return AIO_ECANCELLED;
+    default:
+        if (v)
+            *v = none;
+        return AIO_ENOTDONE;
+    }
+}
+
+int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
+    aio__fut *s = &loop->futs[idx];
+    if (s->state != AIO__FS_PENDING)
+        return 0;
+    if (s->flags & AIO__FF_TASK)
+        return aio__task_cancel_idx(loop, idx, msg);
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
+    return 1;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+aio_future aio_future_new_on(aio_loop *loop) {
+    int rc = aio__loop_usable(loop);
+    uint32_t idx;
+    if (rc == 0)
+        rc = aio__fut_alloc(loop, &idx);
+    return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
+}
+
+int aio_future_done(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    return rc < 0 ? rc : loop->futs[idx].state != AIO__FS_PENDING;
+}
+
+int aio_future_cancelled(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    return rc < 0 ? rc : loop->futs[idx].state == AIO__FS_CANCELLED;
+}
+
+int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    aio_value v;
+    rc = aio__fut_outcome(loop, idx, &v);
+    if (out && rc == 0)
+        *out = v;
+    return rc;
+}
+
+int aio_future_error(aio_loop *loop, aio_future f) {
+    return aio_future_result(loop, f, NULL);
+}
+
+static int settable(aio_loop *loop, aio_future f, uint32_t *idx) {
+    int rc = aio__fut_lookup(loop, f, idx);
+    if (rc < 0)
+        return rc;
+    if (loop->futs[*idx].flags & AIO__FF_TASK)
+        return AIO_EISTASK;
+    if (loop->futs[*idx].state != AIO__FS_PENDING)
+        return AIO_EDONE;
+    return 0;
+}
+
+int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {
+    uint32_t idx;
+    int rc = settable(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    aio__fut_finish(loop, idx, AIO__FS_RESULT, v);
+    return 0;
+}
+
+int aio_future_set_error(aio_loop *loop, aio_future f, int err) {
+    if (err >= 0 || err == AIO_ECANCELLED)
+        return -EINVAL;
+    uint32_t idx;
+    int rc = settable(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    aio_value v;
+    v.i = err;
+    aio__fut_finish(loop, idx, AIO__FS_ERROR, v);
+    return 0;
+}
+
+int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+}
+
+const char *aio_future_cancel_message(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    if (aio__fut_lookup(loop, f, &idx) < 0 || loop->futs[idx].state != AIO__FS_CANCELLED)
+        return NULL;
+    return loop->futs[idx].u.value.p;
+}
+
+/* Callback for a future already done: run the node alone, next iteration. */
+int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    if (!cb)
+        return -EINVAL;
+    bool done = loop->futs[idx].state != AIO__FS_PENDING;
+    uint32_t saved = loop->futs[idx].cbs;
+    if (done)
+        loop->futs[idx].cbs = AIO__NIL; /* after completion cbs is always empty */
+    rc = aio__fut_add_node(loop, idx, cb, arg);
+    if (rc < 0) {
+        loop->futs[idx].cbs = saved;
+        return rc;
+    }
+    if (done) {
+        uint32_t n = loop->futs[idx].cbs;
+        loop->futs[idx].cbs = AIO__NIL;
+        schedule_list(loop, n);
+    }
+    return 0;
+}
+
+int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    int removed = 0;
+    uint32_t *link = &loop->futs[idx].cbs;
+    while (*link != AIO__NIL) {
+        uint32_t n = *link;
+        if (loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
+            *link = loop->nodes[n].next;
+            node_free(loop, n);
+            removed++;
+        } else {
+            link = &loop->nodes[n].next;
+        }
+    }
+    /* Drop the holds last: the slot must not be freed while we walk it. */
+    for (int i = 0; i < removed; i++)
+        aio__fut_unref(loop, idx);
+    return removed;
+}
+
+aio_future aio_future_retain(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (loop->futs[idx].refs == UINT32_MAX)
+        return aio__error_handle(-EOVERFLOW);
+    loop->futs[idx].refs++;
+    return f;
+}
+
+int aio_future_release(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0)
+        return rc;
+    /* refs also counts internal holders, which a user release must not take:
+     * a slot whose remaining holds are all internal has no user reference.
+     * We cannot tell holds apart, so we only refuse the impossible case. */
+    if (loop->futs[idx].refs == 0)
+        return AIO_ENOREF;
+    aio__fut_unref(loop, idx);
+    return 0;
+}
+
+/* ---- sleep --------------------------------------------------------------------- */
+
+static void sleep_timer_fire(aio_loop *loop, void *arg) {
+    uint32_t idx = (uint32_t)(uintptr_t)arg;
+    aio__fut *s = &loop->futs[idx];
+    if (s->state == AIO__FS_PENDING) {
+        s->flags &= ~AIO__FF_TIMER & 0x7fu; /* the timer is gone: nothing to cancel */
+        aio__fut_finish(loop, idx, AIO__FS_RESULT, s->u.value);
+    }
+    aio__fut_unref(loop, idx); /* the timer's hold */
+}
+
+aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (isnan(delay) || isinf(delay))
+        return aio__error_handle(-EINVAL);
+    uint32_t idx;
+    rc = aio__fut_alloc(loop, &idx);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    aio__fut *s = &loop->futs[idx];
+    s->u.value = result;
+    if (delay <= 0) {
+        /* asyncio's sleep(0): already done, but awaiting it yields once. */
+        s->state = AIO__FS_RESULT;
+        s->flags |= AIO__FF_YIELD;
+        return aio__fut_handle(loop, idx);
+    }
+    uint32_t timer;
+    rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(delay), sleep_timer_fire, (void *)(uintptr_t)idx, &timer);
+    if (rc < 0) {
+        aio__fut_unref(loop, idx);
+        return aio__error_handle(rc);
+    }
+    s = &loop->futs[idx];
+    s->timer = timer;
+    s->flags |= AIO__FF_TIMER;
+    s->refs++; /* the timer's hold */
+    return aio__fut_handle(loop, idx);
+}
+
+/* ---- close ------------------------------------------------------------------- */
+
+void aio__futures_free(aio_loop *loop) {
+    for (uint32_t i = 0; i < loop->nfuts; i++) {
+        aio__fut *s = &loop->futs[i];
+        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {
+            aio__report(loop, "Task was destroyed but it is pending", 0, i);
+            aio__task_destroy(loop, s->u.task);
+        } else {
+            report_unretrieved(loop, i);
+        }
+    }
+    if (loop->names)
+        for (uint32_t i = 0; i < loop->nfuts; i++)
+            free(loop->names[i]);
+    free(loop->names);
+    free(loop->futs);
+    free(loop->nodes);
+    loop->names = NULL;
+    loop->futs = NULL;
+    loop->nodes = NULL;
+    loop->nfuts = loop->capfuts = loop->nnodes = loop->capnodes = 0;
+    loop->free_fut = loop->free_node = AIO__NIL;
+    loop->ntasks = 0;
+}

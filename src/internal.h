@@ -1,0 +1,203 @@
+/* libaio internals shared by the src/ files. Nothing here is public.
+ *
+ * Naming: aio__ prefix for every internal symbol with external linkage. */
+#ifndef AIO_INTERNAL_H
+#define AIO_INTERNAL_H
+
+#include "aio/aio.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AIO__NIL UINT32_MAX
+
+/* ---- handles ----------------------------------------------------------
+ * A future handle is  tag:16 | gen:22 | index:26  (high to low).
+ * tag is the loop's (never 0); tag 0 with a non-zero id is an error handle
+ * whose low 32 bits are -code. A callback handle is tag:16 | kind:1 | 47
+ * bits: for a ready-queue entry its sequence number, for a timer
+ * gen:21 | index:26. */
+#define AIO__IDX_BITS 26
+#define AIO__IDX_MASK ((UINT64_C(1) << AIO__IDX_BITS) - 1)
+#define AIO__GEN_BITS 22
+#define AIO__GEN_MASK ((UINT64_C(1) << AIO__GEN_BITS) - 1)
+#define AIO__TGEN_BITS 21
+#define AIO__TGEN_MASK ((UINT64_C(1) << AIO__TGEN_BITS) - 1)
+#define AIO__TAG_SHIFT 48
+#define AIO__KIND_TIMER (UINT64_C(1) << 47)
+#define AIO__SEQ_MASK ((UINT64_C(1) << 47) - 1)
+
+static inline aio_future aio__error_handle(int code) {
+    aio_future f;
+    f.id = (uint64_t)(uint32_t)(-code);
+    return f;
+}
+
+/* ---- ready queue: a FIFO ring of (fn, arg), indexed by sequence numbers.
+ * Entry seq lives at ring[seq & mask]; a cancelled entry has fn == NULL. */
+typedef struct aio__ready_ent {
+    aio_callback fn;
+    void *arg;
+} aio__ready_ent;
+
+/* ---- futures table ------------------------------------------------------ */
+enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
+enum {
+    AIO__FF_TASK = 1,      /* the slot is a task's future */
+    AIO__FF_RETRIEVED = 2, /* its error has been looked at */
+    AIO__FF_YIELD = 4,     /* sleep(0): awaiting it yields one iteration */
+    AIO__FF_TIMER = 8,     /* pending sleep: u.timer is its timer */
+};
+
+typedef struct aio__fut {
+    uint32_t gen : AIO__GEN_BITS;
+    uint32_t state : 3;
+    uint32_t flags : 7;
+    uint32_t refs; /* freed when it drops to 0 (awaiters, callbacks, timers and
+                      a running task's loop each hold one) */
+    uint32_t cbs;   /* done-callback list, newest first (reversed at dispatch) */
+    uint32_t timer; /* pending sleep (AIO__FF_TIMER): its timer slot */
+    union {
+        aio_value value;  /* RESULT: result (pending sleep: the result to come);
+                             ERROR: .i = error; CANCELLED: .p = message */
+        aio_task *task;   /* PENDING task */
+        uint32_t next_free;
+    } u;
+} aio__fut;
+
+/* A done callback or an awaiting task (fn == aio__task_wakeup). */
+typedef struct aio__node {
+    uint32_t next;
+    uint32_t fut;
+    aio_done_callback fn;
+    void *arg;
+} aio__node;
+
+/* ---- timers: slots hold the callbacks, a 4-ary heap holds the keys ------ */
+enum { AIO__TS_FREE = 0, AIO__TS_ARMED, AIO__TS_QUEUED };
+typedef struct aio__timer {
+    aio_callback fn; /* NULL once cancelled */
+    void *arg;
+    uint32_t pos; /* heap index while ARMED; next free slot while FREE */
+    uint32_t gen : 24;
+    uint32_t state : 8;
+} aio__timer;
+
+typedef struct aio__heap_ent {
+    int64_t when;  /* deadline, ns of loop time */
+    uint32_t seq;  /* arming order: breaks ties between equal deadlines */
+    uint32_t slot;
+} aio__heap_ent;
+
+/* ---- fd watchers ---------------------------------------------------------- */
+#define AIO__EV_READ 1u
+#define AIO__EV_WRITE 2u
+typedef struct aio__io {
+    aio_callback fn[2]; /* [0] reader, [1] writer */
+    void *arg[2];
+    unsigned events; /* AIO__EV_* registered with the backend */
+    int bk;          /* backend's private per-fd value (poll: index in pollfd array) */
+} aio__io;
+
+/* ---- backends: a handful of functions each (redis ae style) -------------- */
+typedef struct aio__backend {
+    const char *name;
+    int (*init)(aio_loop *loop);
+    void (*fini)(aio_loop *loop);
+    /* Change fd's interest from old to new events (either may be 0). */
+    int (*watch)(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev);
+    /* Wait at most timeout_ns (-1: forever, 0: don't block) and report each
+     * ready fd through aio__io_ready(). Returns 0 or a negative errno. */
+    int (*poll)(aio_loop *loop, int64_t timeout_ns);
+} aio__backend;
+
+extern const aio__backend aio__backend_epoll;
+extern const aio__backend aio__backend_poll;
+extern const aio__backend aio__backend_kqueue;
+/* By name (NULL: $AIO_BACKEND, else the platform's default); NULL if unknown
+ * or not built here. */
+const aio__backend *aio__backend_find(const char *name);
+
+struct aio_loop {
+    uint16_t tag;
+    bool closed, running, stopping, virtual_clock;
+    unsigned poll_budget;
+    unsigned since_poll; /* callbacks run since the last poll */
+    int64_t now_ns;
+
+    aio__ready_ent *ring;
+    uint64_t head, tail, mask;
+
+    aio__fut *futs;
+    uint32_t nfuts, capfuts, free_fut;
+    char **names; /* per-slot task names, allocated on first use */
+
+    aio__node *nodes;
+    uint32_t nnodes, capnodes, free_node;
+
+    aio__timer *timers;
+    uint32_t ntimers, captimers, free_timer;
+    aio__heap_ent *heap;
+    uint32_t heap_len, heap_cap, timer_seq;
+
+    aio__io *io;
+    int io_cap;   /* entries in io[] */
+    int io_count; /* fds with at least one watcher */
+    const aio__backend *backend;
+    void *bstate;
+
+    aio_task *current;
+    size_t ntasks;
+    aio_exception_handler handler;
+    void *handler_arg;
+    aio_loop_stats stats;
+};
+
+/* ready.c */
+int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq);
+int aio__ready_cancel(aio_loop *loop, uint64_t seq);
+void aio__ready_free(aio_loop *loop);
+static inline bool aio__ready_empty(const aio_loop *loop) { return loop->head == loop->tail; }
+
+/* timers.c */
+int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *slot);
+int aio__timer_cancel(aio_loop *loop, uint32_t slot); /* 1 cancelled, 0 already gone */
+int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
+uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
+void aio__timers_run_due(aio_loop *loop); /* move due timers to the ready queue */
+void aio__timers_free(aio_loop *loop);
+static inline bool aio__timers_empty(const aio_loop *loop) { return loop->heap_len == 0; }
+static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; }
+
+/* futures.c */
+int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx);
+int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */
+aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx);
+void aio__fut_unref(aio_loop *loop, uint32_t idx);
+/* Complete a pending slot and schedule its callbacks. */
+void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
+int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
+int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+/* The outcome of a done slot as (status, value), marking an error retrieved. */
+int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
+void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
+void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+
+/* task.c */
+void aio__task_wakeup(aio_loop *loop, aio_future f, void *arg);
+int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
+void aio__cancel_all_tasks(aio_loop *loop);
+
+/* io.c */
+void aio__io_ready(aio_loop *loop, int fd, unsigned events);
+void aio__io_closed(aio_loop *loop, int fd); /* backend saw a closed fd */
+void aio__io_free(aio_loop *loop);
+
+/* loop.c */
+int64_t aio__clock_ns(void);
+int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
+int aio__loop_usable(const aio_loop *loop); /* 0, -EINVAL or AIO_ECLOSED */
+int aio__run_until_no_tasks(aio_loop *loop);
+
+#endif /* AIO_INTERNAL_H */

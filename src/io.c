@@ -1,0 +1,124 @@
+/* fd watchers (asyncio's add_reader / add_writer): one record per fd,
+ * indexed by fd, holding the reader and writer callbacks. The backend is
+ * told only about changes of interest.
+ *
+ * A ready fd does not run its callback from inside the poll: it queues an
+ * entry naming (fd, direction), and the entry looks the watcher up when it
+ * runs. So a watcher removed (or replaced) between the poll and its turn
+ * never runs stale. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int io_reserve(aio_loop *loop, int fd) {
+    if (fd < loop->io_cap)
+        return 0;
+    int cap = loop->io_cap ? loop->io_cap : 64;
+    while (cap <= fd)
+        cap *= 2;
+    aio__io *io = realloc(loop->io, (size_t)cap * sizeof *io);
+    if (!io)
+        return -ENOMEM;
+    memset(io + loop->io_cap, 0, (size_t)(cap - loop->io_cap) * sizeof *io);
+    for (int i = loop->io_cap; i < cap; i++)
+        io[i].bk = -1;
+    loop->io = io;
+    loop->io_cap = cap;
+    return 0;
+}
+
+static unsigned wanted_events(const aio__io *w) {
+    return (w->fn[0] ? AIO__EV_READ : 0u) | (w->fn[1] ? AIO__EV_WRITE : 0u);
+}
+
+/* Install (fn != NULL) or clear the watcher of one direction. */
+static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
+    aio__io *w = &loop->io[fd];
+    unsigned old_ev = w->events;
+    aio_callback old_fn = w->fn[dir];
+    void *old_arg = w->arg[dir];
+    w->fn[dir] = fn;
+    w->arg[dir] = arg;
+    unsigned new_ev = wanted_events(w);
+    if (new_ev != old_ev) {
+        int rc = loop->backend->watch(loop, fd, old_ev, new_ev);
+        if (rc < 0 && new_ev != 0) {
+            w->fn[dir] = old_fn;
+            w->arg[dir] = old_arg;
+            return rc;
+        }
+        w->events = new_ev;
+        if (!old_ev && new_ev)
+            loop->io_count++;
+        else if (old_ev && !new_ev)
+            loop->io_count--;
+    }
+    return 0;
+}
+
+static int io_add(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
+    if (!fn)
+        return -EINVAL;
+    if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+        return -EBADF;
+    if ((rc = io_reserve(loop, fd)) < 0)
+        return rc;
+    return io_set(loop, fd, dir, fn, arg);
+}
+
+static int io_remove(aio_loop *loop, int fd, int dir) {
+    if (!loop)
+        return -EINVAL;
+    if (fd < 0 || fd >= loop->io_cap || !loop->io[fd].fn[dir])
+        return 0;
+    io_set(loop, fd, dir, NULL, NULL); /* errors (fd already closed) don't matter */
+    return 1;
+}
+
+int aio_add_reader(aio_loop *loop, int fd, aio_callback fn, void *arg) {
+    return io_add(loop, fd, 0, fn, arg);
+}
+int aio_add_writer(aio_loop *loop, int fd, aio_callback fn, void *arg) {
+    return io_add(loop, fd, 1, fn, arg);
+}
+int aio_remove_reader(aio_loop *loop, int fd) { return io_remove(loop, fd, 0); }
+int aio_remove_writer(aio_loop *loop, int fd) { return io_remove(loop, fd, 1); }
+
+/* Ready-queue entry: arg is fd * 2 + direction. */
+static void io_dispatch(aio_loop *loop, void *arg) {
+    uintptr_t v = (uintptr_t)arg;
+    int fd = (int)(v >> 1), dir = (int)(v & 1);
+    if (fd < loop->io_cap && loop->io[fd].fn[dir])
+        loop->io[fd].fn[dir](loop, loop->io[fd].arg[dir]);
+}
+
+void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
+    if (fd < 0 || fd >= loop->io_cap)
+        return;
+    for (int dir = 0; dir < 2; dir++) {
+        unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
+        if ((events & bit) && loop->io[fd].fn[dir] &&
+            aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
+            aio__report(loop, "out of memory: fd event dropped", -ENOMEM, AIO__NIL);
+    }
+}
+
+void aio__io_closed(aio_loop *loop, int fd) {
+    if (fd < 0 || fd >= loop->io_cap || !loop->io[fd].events)
+        return;
+    aio__report(loop, "fd closed while watched: its watchers were removed", -EBADF, AIO__NIL);
+    io_remove(loop, fd, 0);
+    io_remove(loop, fd, 1);
+}
+
+void aio__io_free(aio_loop *loop) {
+    free(loop->io);
+    loop->io = NULL;
+    loop->io_cap = 0;
+    loop->io_count = 0;
+}

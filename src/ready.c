@@ -1,0 +1,61 @@
+/* The ready queue: a FIFO ring of (callback, argument) pairs.
+ *
+ * Entries are addressed by a 64-bit sequence number that only grows: entry
+ * `seq` sits at ring[seq & mask]. Growing the ring re-seats every live entry
+ * at its sequence number modulo the new size, so sequence numbers (and the
+ * handles built from them) stay valid. Cancelling an entry clears its fn:
+ * the loop skips it. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define AIO__RING_MIN 64u
+
+static int ready_grow(aio_loop *loop) {
+    uint64_t cap = loop->ring ? (loop->mask + 1) * 2 : AIO__RING_MIN;
+    if (cap > SIZE_MAX / sizeof(aio__ready_ent))
+        return -ENOMEM;
+    aio__ready_ent *ring = malloc((size_t)cap * sizeof *ring);
+    if (!ring)
+        return -ENOMEM;
+    for (uint64_t s = loop->head; s != loop->tail; s++)
+        ring[s & (cap - 1)] = loop->ring[s & loop->mask];
+    free(loop->ring);
+    loop->ring = ring;
+    loop->mask = cap - 1;
+    return 0;
+}
+
+int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
+    if (!loop->ring || loop->tail - loop->head > loop->mask) {
+        int rc = ready_grow(loop);
+        if (rc < 0)
+            return rc;
+    }
+    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
+    e->fn = fn;
+    e->arg = arg;
+    if (seq)
+        *seq = loop->tail;
+    loop->tail++;
+    return 0;
+}
+
+int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
+    if (seq >= loop->tail)
+        return AIO_ESTALE; /* never issued by this loop */
+    if (seq < loop->head)
+        return 0; /* already ran (or was skipped) */
+    aio__ready_ent *e = &loop->ring[seq & loop->mask];
+    if (!e->fn)
+        return 0;
+    e->fn = NULL;
+    return 1;
+}
+
+void aio__ready_free(aio_loop *loop) {
+    free(loop->ring);
+    loop->ring = NULL;
+    loop->head = loop->tail = 0;
+    loop->mask = 0;
+}

@@ -1,0 +1,284 @@
+/* Tasks: a future slot plus one allocation holding the task header and a
+ * copy of the coroutine's frame.
+ *
+ * A task is in exactly one of these places at a time, which is what keeps
+ * its memory safe without reference counting:
+ *   - the ready queue (to start, or after AIO_YIELD), or
+ *   - one future's callback list (awaiting it; aio__awaiting says which), or
+ *   - running (loop->current).
+ * It is freed when its coroutine finishes, from task_run, never from inside
+ * the coroutine.
+ *
+ * Cancellation (asyncio's Task.cancel): the request increments `cancelling`
+ * and cancels the awaited future; if there is none to cancel (not started,
+ * queued, running, or its future is already done) AIO__TF_MUST_CANCEL makes
+ * the next resume see AIO_ECANCELLED instead. When the coroutine finishes,
+ * cancelling > 0 means the task ends cancelled, whatever it returned: a
+ * coroutine opts out with aio_task_uncancel(). */
+#include "internal.h"
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    AIO__TF_MUST_CANCEL = 1, /* deliver AIO_ECANCELLED at the next resume */
+};
+
+/* Frames start at the first max_align_t boundary after the header. */
+#define AIO__FRAME_OFFSET                                                                          \
+    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+
+static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
+
+aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
+
+aio_future aio_task_handle(const aio_task *t) {
+    if (!t)
+        return aio__error_handle(-EINVAL);
+    return aio__fut_handle(t->aio__loop, t->aio__slot);
+}
+
+int aio_task_cancelling(const aio_task *t) { return t ? t->aio__cancelling : -EINVAL; }
+
+int aio_task_uncancel(aio_task *t) {
+    if (!t)
+        return -EINVAL;
+    if (t->aio__cancelling > 0)
+        t->aio__cancelling--;
+    return t->aio__cancelling;
+}
+
+/* The coroutine finished (or a task cancelled before it started): complete
+ * the task's future, free the task, drop the loop's hold on the slot. */
+static void task_complete(aio_loop *loop, aio_task *t) {
+    uint32_t idx = t->aio__slot;
+    int err = t->aio__err;
+    aio_value v = t->aio__value;
+    uint8_t state = AIO__FS_RESULT;
+    if (err == AIO_ECANCELLED || (err == 0 && t->aio__cancelling > 0)) {
+        state = AIO__FS_CANCELLED;
+        v.p = (void *)(uintptr_t)t->aio__cancel_msg;
+    } else if (err < 0) {
+        state = AIO__FS_ERROR;
+        v.i = err;
+    }
+    loop->ntasks--;
+    free(t);
+    aio__fut_finish(loop, idx, state, v);
+    aio__fut_unref(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
+}
+
+/* Resume (or start) the task's top coroutine. */
+static void task_run(aio_loop *loop, aio_task *t) {
+    if (t->aio__flags & AIO__TF_MUST_CANCEL) {
+        t->aio__flags &= (uint16_t)~AIO__TF_MUST_CANCEL;
+        t->aio__err = AIO_ECANCELLED;
+        t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
+        if (t->aio__lc == 0) { /* never started: its body never runs */
+            task_complete(loop, t);
+            return;
+        }
+    }
+    aio_task *prev = loop->current;
+    loop->current = t;
+    t->aio__lcp = &t->aio__lc;
+    aio_status st = t->aio__fn(t, task_frame(t));
+    loop->current = prev;
+    if (st == AIO_FINISHED)
+        task_complete(loop, t);
+}
+
+/* Ready-queue entry: start a task, or resume it after AIO_YIELD. */
+static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
+
+/* Done callback of the awaited future: take its outcome, resume the task. */
+void aio__task_wakeup(aio_loop *loop, aio_future f, void *arg) {
+    aio_task *t = arg;
+    uint32_t idx = (uint32_t)(f.id & AIO__IDX_MASK);
+    t->aio__awaiting = AIO__NIL;
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
+    task_run(loop, t);
+}
+
+aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (!fn || (!frame && frame_size) || frame_size > SIZE_MAX - AIO__FRAME_OFFSET)
+        return aio__error_handle(-EINVAL);
+    aio_task *t = malloc(AIO__FRAME_OFFSET + frame_size);
+    if (!t)
+        return aio__error_handle(-ENOMEM);
+    uint32_t idx;
+    rc = aio__fut_alloc(loop, &idx);
+    if (rc == 0 && (rc = aio__ready_push(loop, task_step, t, NULL)) < 0)
+        aio__fut_unref(loop, idx);
+    if (rc < 0) {
+        free(t);
+        return aio__error_handle(rc);
+    }
+    memset(t, 0, sizeof *t);
+    if (frame_size)
+        memcpy(task_frame(t), frame, frame_size);
+    t->aio__fn = fn;
+    t->aio__loop = loop;
+    t->aio__lcp = &t->aio__lc;
+    t->aio__slot = idx;
+    t->aio__awaiting = AIO__NIL;
+    aio__fut *s = &loop->futs[idx];
+    s->flags |= AIO__FF_TASK;
+    s->u.task = t;
+    s->refs++; /* the loop's hold until the task finishes */
+    loop->ntasks++;
+    return aio__fut_handle(loop, idx);
+}
+
+int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
+    aio_task *t = loop->futs[idx].u.task;
+    if (t->aio__cancelling == UINT16_MAX)
+        return 1; /* already requested more often than anyone could undo */
+    t->aio__cancelling++;
+    t->aio__cancel_msg = msg;
+    if (t->aio__awaiting != AIO__NIL && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1)
+        return 1; /* the wakeup brings AIO_ECANCELLED from the future itself */
+    t->aio__flags |= AIO__TF_MUST_CANCEL;
+    return 1;
+}
+
+int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, task, &idx);
+    if (rc < 0)
+        return rc;
+    if (!(loop->futs[idx].flags & AIO__FF_TASK))
+        return AIO_ENOTTASK;
+    return aio__fut_cancel_idx(loop, idx, msg);
+}
+
+/* ---- what the coroutine macros call ---- */
+
+int aio__await(aio_task *t, aio_future f) {
+    aio_loop *loop = t->aio__loop;
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    aio_value none = {0};
+    t->aio__value = none;
+    if (rc < 0) {
+        t->aio__err = rc; /* bad handle: the await fails at once */
+        return 0;
+    }
+    if (idx == t->aio__slot) {
+        t->aio__err = AIO_EDEADLOCK; /* a task awaiting itself would never finish */
+        return 0;
+    }
+    if (t->aio__flags & AIO__TF_MUST_CANCEL) {
+        /* Cancelled while running: the await is where it lands (asyncio also
+         * cancels what the task was about to await). */
+        t->aio__flags &= (uint16_t)~AIO__TF_MUST_CANCEL;
+        aio__fut_cancel_idx(loop, idx, t->aio__cancel_msg);
+        aio__fut_unref(loop, idx);
+        t->aio__err = AIO_ECANCELLED;
+        t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
+        return 0;
+    }
+    aio__fut *s = &loop->futs[idx];
+    if (s->state != AIO__FS_PENDING) {
+        bool yield = (s->flags & AIO__FF_YIELD) != 0;
+        t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
+        aio__fut_unref(loop, idx);
+        if (!yield)
+            return 0;
+        rc = aio__ready_push(loop, task_step, t, NULL);
+        return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
+    }
+    rc = aio__fut_add_node(loop, idx, aio__task_wakeup, t);
+    if (rc < 0) {
+        aio__fut_unref(loop, idx);
+        t->aio__err = rc;
+        return 0;
+    }
+    aio__fut_unref(loop, idx); /* the caller's reference; the node holds one */
+    t->aio__awaiting = idx;
+    return 1;
+}
+
+int aio__yield(aio_task *t) {
+    aio_value none = {0};
+    t->aio__value = none;
+    t->aio__err = aio__ready_push(t->aio__loop, task_step, t, NULL);
+    return t->aio__err == 0; /* if we cannot queue ourselves, go on with the error */
+}
+
+aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v) {
+    if (err > 0)
+        err = -err; /* AIO_FAIL(t, EIO) means -EIO */
+    t->aio__err = err;
+    t->aio__value = v;
+    *lcp = AIO__LC_FINISHED;
+    return AIO_FINISHED;
+}
+
+aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame) {
+    uintptr_t *saved = t->aio__lcp;
+    t->aio__lcp = lcp;
+    aio_status st = fn(t, frame);
+    t->aio__lcp = saved;
+    return st;
+}
+
+/* ---- introspection ---- */
+
+int aio_future_is_task(aio_loop *loop, aio_future f) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    return rc < 0 ? rc : (loop->futs[idx].flags & AIO__FF_TASK) != 0;
+}
+
+aio_future aio_current_task(aio_loop *loop) {
+    if (!loop || !loop->current)
+        return (aio_future){0};
+    return aio__fut_handle(loop, loop->current->aio__slot);
+}
+
+size_t aio_loop_pending_tasks(const aio_loop *loop) { return loop ? loop->ntasks : 0; }
+
+int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, task, &idx);
+    if (rc < 0)
+        return rc;
+    if (!(loop->futs[idx].flags & AIO__FF_TASK))
+        return AIO_ENOTTASK;
+    if (!name)
+        return -EINVAL;
+    if (!loop->names) {
+        loop->names = calloc(loop->capfuts, sizeof *loop->names);
+        if (!loop->names)
+            return -ENOMEM;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -ENOMEM;
+    free(loop->names[idx]);
+    loop->names[idx] = copy;
+    return 0;
+}
+
+const char *aio_task_get_name(aio_loop *loop, aio_future task) {
+    uint32_t idx;
+    if (aio__fut_lookup(loop, task, &idx) < 0 || !loop->names)
+        return NULL;
+    return loop->names[idx];
+}
+
+void aio__task_destroy(aio_loop *loop, aio_task *t) {
+    (void)loop;
+    free(t);
+}
+
+void aio__cancel_all_tasks(aio_loop *loop) {
+    for (uint32_t i = 0; i < loop->nfuts; i++)
+        if (loop->futs[i].state == AIO__FS_PENDING && (loop->futs[i].flags & AIO__FF_TASK))
+            aio__task_cancel_idx(loop, i, NULL);
+}
