@@ -85,6 +85,7 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
     s->state = AIO__FS_PENDING;
     s->flags = 0;
     s->refs = 1;
+    s->holds = 0;
     s->cbs = AIO__NIL;
     s->u.value.u = 0;
     *out = i;
@@ -139,9 +140,19 @@ static void slot_free(aio_loop *loop, uint32_t idx) {
     loop->free_fut = idx;
 }
 
-void aio__fut_unref(aio_loop *loop, uint32_t idx) {
+/* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
+ * reference if there is one left: awaiting a future someone else owns (a
+ * second awaiter without aio_future_retain) borrows it instead, and the
+ * awaiter's own hold keeps it alive meanwhile. */
+void aio__fut_consume(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (--s->refs == 0)
+    if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
+        slot_free(loop, idx);
+}
+
+void aio__fut_drop(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (--s->holds == 0 && s->refs == 0)
         slot_free(loop, idx);
 }
 
@@ -184,7 +195,7 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     node->fut = idx;
     node->next = loop->futs[idx].cbs;
     loop->futs[idx].cbs = n;
-    loop->futs[idx].refs++;
+    loop->futs[idx].holds++;
     return 0;
 }
 
@@ -198,7 +209,7 @@ static void dispatch_list(aio_loop *loop, void *arg) {
         node_free(loop, n);
         n = node.next;
         node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
-        aio__fut_unref(loop, node.fut);
+        aio__fut_drop(loop, node.fut);
     }
 }
 
@@ -220,7 +231,7 @@ static void schedule_list(aio_loop *loop, uint32_t head) {
             uint32_t next = loop->nodes[prev].next;
             uint32_t fut = loop->nodes[prev].fut;
             node_free(loop, prev);
-            aio__fut_unref(loop, fut);
+            aio__fut_drop(loop, fut);
             prev = next;
         }
     }
@@ -239,11 +250,11 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     s->u.value = v;
     uint32_t head = s->cbs;
     s->cbs = AIO__NIL;
-    s->refs++; /* hold it across the calls below */
+    s->holds++; /* keep it across the calls below */
     if (had_timer && aio__timer_cancel(loop, timer) == 1)
-        aio__fut_unref(loop, idx); /* the timer's hold */
+        aio__fut_drop(loop, idx); /* the timer's hold */
     schedule_list(loop, head);
-    aio__fut_unref(loop, idx);
+    aio__fut_drop(loop, idx);
 }
 
 int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
@@ -410,7 +421,7 @@ int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callb
     }
     /* Drop the holds last: the slot must not be freed while we walk it. */
     for (int i = 0; i < removed; i++)
-        aio__fut_unref(loop, idx);
+        aio__fut_drop(loop, idx);
     return removed;
 }
 
@@ -430,12 +441,9 @@ int aio_future_release(aio_loop *loop, aio_future f) {
     int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0)
         return rc;
-    /* refs also counts internal holders, which a user release must not take:
-     * a slot whose remaining holds are all internal has no user reference.
-     * We cannot tell holds apart, so we only refuse the impossible case. */
     if (loop->futs[idx].refs == 0)
-        return AIO_ENOREF;
-    aio__fut_unref(loop, idx);
+        return AIO_ENOREF; /* only the library's holds are left: not yours to drop */
+    aio__fut_consume(loop, idx);
     return 0;
 }
 
@@ -448,7 +456,7 @@ static void sleep_timer_fire(aio_loop *loop, void *arg) {
         s->flags &= ~AIO__FF_TIMER & 0x7fu; /* the timer is gone: nothing to cancel */
         aio__fut_finish(loop, idx, AIO__FS_RESULT, s->u.value);
     }
-    aio__fut_unref(loop, idx); /* the timer's hold */
+    aio__fut_drop(loop, idx); /* the timer's hold */
 }
 
 aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
@@ -472,13 +480,13 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
     uint32_t timer;
     rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(delay), sleep_timer_fire, (void *)(uintptr_t)idx, &timer);
     if (rc < 0) {
-        aio__fut_unref(loop, idx);
+        aio__fut_consume(loop, idx);
         return aio__error_handle(rc);
     }
     s = &loop->futs[idx];
     s->timer = timer;
     s->flags |= AIO__FF_TIMER;
-    s->refs++; /* the timer's hold */
+    s->holds++; /* the timer's */
     return aio__fut_handle(loop, idx);
 }
 

@@ -53,8 +53,10 @@ typedef struct aio__fut {
     uint32_t gen : AIO__GEN_BITS;
     uint32_t state : 3;
     uint32_t flags : 7;
-    uint32_t refs; /* freed when it drops to 0 (awaiters, callbacks, timers and
-                      a running task's loop each hold one) */
+    uint32_t refs;  /* the users' references (handles owned by code outside) */
+    uint32_t holds; /* the library's: each awaiter or done callback, a sleep's
+                       timer, a running task's loop, a dispatch under way.
+                       The slot is freed when both counts reach 0. */
     uint32_t cbs;   /* done-callback list, newest first (reversed at dispatch) */
     uint32_t timer; /* pending sleep (AIO__FF_TIMER): its timer slot */
     union {
@@ -173,7 +175,9 @@ static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap
 int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx);
 int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */
 aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx);
-void aio__fut_unref(aio_loop *loop, uint32_t idx);
+/* Drop a user reference if any is left (consuming calls), or a library hold. */
+void aio__fut_consume(aio_loop *loop, uint32_t idx);
+void aio__fut_drop(aio_loop *loop, uint32_t idx);
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);

@@ -66,7 +66,7 @@ static void task_complete(aio_loop *loop, aio_task *t) {
     loop->ntasks--;
     free(t);
     aio__fut_finish(loop, idx, state, v);
-    aio__fut_unref(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
+    aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
 }
 
 /* Resume (or start) the task's top coroutine. */
@@ -113,7 +113,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     uint32_t idx;
     rc = aio__fut_alloc(loop, &idx);
     if (rc == 0 && (rc = aio__ready_push(loop, task_step, t, NULL)) < 0)
-        aio__fut_unref(loop, idx);
+        aio__fut_consume(loop, idx);
     if (rc < 0) {
         free(t);
         return aio__error_handle(rc);
@@ -129,7 +129,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
     s->u.task = t;
-    s->refs++; /* the loop's hold until the task finishes */
+    s->holds++; /* the loop's, until the task finishes */
     loop->ntasks++;
     return aio__fut_handle(loop, idx);
 }
@@ -177,7 +177,7 @@ int aio__await(aio_task *t, aio_future f) {
          * cancels what the task was about to await). */
         t->aio__flags &= (uint16_t)~AIO__TF_MUST_CANCEL;
         aio__fut_cancel_idx(loop, idx, t->aio__cancel_msg);
-        aio__fut_unref(loop, idx);
+        aio__fut_consume(loop, idx);
         t->aio__err = AIO_ECANCELLED;
         t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
         return 0;
@@ -186,7 +186,7 @@ int aio__await(aio_task *t, aio_future f) {
     if (s->state != AIO__FS_PENDING) {
         bool yield = (s->flags & AIO__FF_YIELD) != 0;
         t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
-        aio__fut_unref(loop, idx);
+        aio__fut_consume(loop, idx);
         if (!yield)
             return 0;
         rc = aio__ready_push(loop, task_step, t, NULL);
@@ -194,11 +194,11 @@ int aio__await(aio_task *t, aio_future f) {
     }
     rc = aio__fut_add_node(loop, idx, aio__task_wakeup, t);
     if (rc < 0) {
-        aio__fut_unref(loop, idx);
+        aio__fut_consume(loop, idx);
         t->aio__err = rc;
         return 0;
     }
-    aio__fut_unref(loop, idx); /* the caller's reference; the node holds one */
+    aio__fut_consume(loop, idx); /* the caller's reference; the node holds the slot */
     t->aio__awaiting = idx;
     return 1;
 }
