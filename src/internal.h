@@ -203,5 +203,6 @@ int64_t aio__clock_ns(void);
 int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
 int aio__loop_usable(const aio_loop *loop); /* 0, -EINVAL or AIO_ECLOSED */
 int aio__run_until_no_tasks(aio_loop *loop);
+bool aio__thread_running(void); /* a loop is running on this thread */
 
 #endif /* AIO_INTERNAL_H */

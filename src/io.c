@@ -42,7 +42,10 @@ static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
     w->fn[dir] = fn;
     w->arg[dir] = arg;
     unsigned new_ev = wanted_events(w);
-    if (new_ev != old_ev) {
+    /* Adding always tells the backend, even with unchanged interest: the fd
+     * may have been closed and its number reused since (epoll forgets closed
+     * files, so only a fresh registration watches the new one). */
+    if (new_ev != old_ev || fn) {
         int rc = loop->backend->watch(loop, fd, old_ev, new_ev);
         if (rc < 0 && new_ev != 0) {
             w->fn[dir] = old_fn;

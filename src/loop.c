@@ -345,6 +345,8 @@ int aio_loop_stop(aio_loop *loop) {
     return 0;
 }
 
+bool aio__thread_running(void) { return running_here != NULL; }
+
 int aio__run_until_no_tasks(aio_loop *loop) {
     int rc = run_begin(loop);
     if (rc < 0)
