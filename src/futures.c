@@ -133,9 +133,10 @@ static void slot_free(aio_loop *loop, uint32_t idx) {
         loop->names[idx] = NULL;
     }
     s->state = AIO__FS_FREE;
+    /* Wraps after 2^22 reuses of this slot: a handle kept across exactly that
+     * many reuses would look fresh again. Retiring worn slots instead would
+     * leak memory in a long-running daemon, so we accept the wrap. */
     s->gen = (s->gen + 1) & AIO__GEN_MASK;
-    if (s->gen == AIO__GEN_MASK)
-        return; /* generations exhausted: retire the slot so no stale handle can match it */
     s->u.next_free = loop->free_fut;
     loop->free_fut = idx;
 }

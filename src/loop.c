@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,9 +20,10 @@
 /* The loop running on this thread, if any: nested runs are refused. This is
  * per-thread, not global: each thread may run its own loop. */
 static _Thread_local aio_loop *running_here;
-/* Per-thread source of loop tags: consecutive loops of a thread get distinct
- * tags; the first is seeded from the thread's address space and the clock. */
-static _Thread_local uint32_t tag_counter;
+/* The one process-wide variable: a counter that numbers loops, so that any
+ * 65,535 loops created one after another carry distinct handle tags and a
+ * handle given to the wrong loop is always caught. It holds no loop state. */
+static _Atomic uint32_t loops_created;
 
 int64_t aio__clock_ns(void) {
     struct timespec ts;
@@ -30,16 +32,9 @@ int64_t aio__clock_ns(void) {
 }
 
 static uint16_t next_tag(void) {
-    if (tag_counter == 0) {
-        uint64_t seed = (uint64_t)(uintptr_t)&tag_counter ^ (uint64_t)aio__clock_ns();
-        seed ^= seed >> 33;
-        seed *= UINT64_C(0xff51afd7ed558ccd);
-        seed ^= seed >> 33;
-        tag_counter = (uint32_t)seed | 1u;
-    }
     uint16_t tag;
-    do
-        tag = (uint16_t)(tag_counter++ * 40503u);
+    do /* 0 marks error handles: never a loop's tag */
+        tag = (uint16_t)(atomic_fetch_add(&loops_created, 1u) + 1u);
     while (tag == 0);
     return tag;
 }
@@ -190,7 +185,9 @@ int aio_call_later(aio_loop *loop, double delay, aio_callback fn, void *arg, aio
         return rc;
     if (!fn || isnan(delay) || isinf(delay))
         return -EINVAL;
-    return call_at_ns(loop, loop->now_ns + aio__delay_ns(delay), fn, arg, out);
+    /* Negative delays keep their order (asyncio: call_later(-1) fires after
+     * call_later(-2)); the deadline is simply in the past. */
+    return call_at_ns(loop, loop->now_ns + seconds_to_ns_ceil(delay), fn, arg, out);
 }
 
 int aio_call_at(aio_loop *loop, double when, aio_callback fn, void *arg, aio_handle *out) {

@@ -31,8 +31,8 @@ typedef struct aio_loop_options {
      * test suite uses it to run every test on every backend. */
     const char *backend;
     /* Nonzero: a virtual clock for tests. Time starts at 0 and only moves when
-     * nothing is ready and no fd is being watched (it jumps straight to the
-     * next timer), or by aio_loop_advance(). */
+     * nothing is ready (after a non-blocking poll of the watched fds, it jumps
+     * straight to the next timer), or by aio_loop_advance(). */
     int virtual_clock;
     /* See the iteration above; 0 means AIO_DEFAULT_POLL_BUDGET. */
     unsigned poll_budget;
@@ -109,8 +109,10 @@ int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out);
  * Errors: -EINVAL (NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
 int aio_call_soon(aio_loop *loop, aio_callback fn, void *arg, aio_handle *out);
 
-/* Run fn(loop, arg) once `delay` seconds have passed (negative delays count
- * as 0). Timers with equal deadlines run in the order they were armed.
+/* Run fn(loop, arg) once `delay` seconds have passed. A negative delay is a
+ * deadline in the past: due at once, ordered by deadline as in asyncio
+ * (call_later(-1) runs after call_later(-2)). Timers with equal deadlines run
+ * in the order they were armed.
  * Errors: -EINVAL (NaN or infinite delay, NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
 int aio_call_later(aio_loop *loop, double delay, aio_callback fn, void *arg, aio_handle *out);
 

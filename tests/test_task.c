@@ -1,0 +1,1261 @@
+/* Tasks (aio/task.h): creation, outcome, cancellation at every point of a
+ * task's life, current task, names, several awaiters of one handle. */
+#include "support.h"
+
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void close_loop(aio_loop *loop) {
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+/* A call_soon callback that cancels a task. */
+struct canceller {
+    aio_future task;
+    const char *msg;
+    int rc;
+};
+
+static void cancel_cb(aio_loop *loop, void *arg) {
+    struct canceller *c = arg;
+    c->rc = aio_task_cancel(loop, c->task, c->msg);
+}
+
+/* ---- TASK-01 --------------------------------------------------------------- */
+
+struct ret_value {
+    int64_t v;
+};
+
+static aio_status ret_value(aio_task *t, void *frame) {
+    struct ret_value *f = frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    AIO_RETURN(t, f->v);
+    AIO_END(t);
+}
+
+struct outer_sum {
+    int64_t a;
+};
+
+static aio_status outer_sum(aio_task *t, void *frame) {
+    struct outer_sum *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_create_task(t, ret_value, &(struct ret_value){42}));
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    f->a = AIO_RESULT(t).i;
+    AIO_AWAIT(t, aio_create_task(t, ret_value, &(struct ret_value){1000}));
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, f->a + AIO_RESULT(t).i);
+    AIO_END(t);
+}
+
+/* TASK-01: outer awaits two tasks (42 and 1000) and returns their sum. */
+static void TASK_01_task_basics(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_value v = {0};
+    aio_future task = aio_create_task(loop, outer_sum, &(struct outer_sum){0});
+    assert_int_equal(aio_future_check(task), 0);
+    assert_int_equal(aio_future_is_task(loop, task), 1);
+    assert_int_equal(aio_future_done(loop, task), 0);
+    assert_int_equal(aio_loop_pending_tasks(loop), 1);
+    assert_int_equal(aio_run_until_complete(loop, task, &v), 0);
+    assert_int_equal(v.i, 1042);
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    close_loop(loop);
+}
+
+/* ---- TASK-02 --------------------------------------------------------------- */
+
+struct sleeper12 {
+    int *resumed;
+};
+
+static aio_status sleeper12(aio_task *t, void *frame) {
+    struct sleeper12 *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 10.0));
+    *f->resumed = AIO_ERR(t) == AIO_ECANCELLED ? 1 : 2;
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, 12);
+    AIO_END(t);
+}
+
+/* TASK-02: call_soon(T.cancel) on a task sleeping 10 s: run_until_complete
+ * gives AIO_ECANCELLED at once, T is done and cancelled, a later cancel
+ * returns 0, and the sleep's timer is gone (the virtual clock never moves). */
+static void TASK_02_cancel_sleeping_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int resumed = 0;
+    struct canceller c = {{0}, NULL, -99};
+    c.task = aio_create_task(loop, sleeper12, &(struct sleeper12){&resumed});
+    assert_int_equal(aio_call_soon(loop, cancel_cb, &c, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, c.task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(c.rc, 1);
+    assert_int_equal(resumed, 1);
+    assert_int_equal(aio_future_done(loop, c.task), 1);
+    assert_int_equal(aio_future_cancelled(loop, c.task), 1);
+    assert_int_equal(aio_task_cancel(loop, c.task, NULL), 0);
+    assert_int_equal(aio_future_result(loop, c.task, NULL), AIO_ECANCELLED);
+    assert_true(aio_loop_time(loop) < 1.0);
+    /* no timer left: nothing could ever stop the loop, and time stays at 0 */
+    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_int_equal(aio_loop_time_ns(loop), 0);
+    assert_int_equal(aio_future_release(loop, c.task), 0);
+    close_loop(loop);
+}
+
+/* ---- TASK-04 --------------------------------------------------------------- */
+
+struct t4_inner {
+    aio_future w;
+    int *proof;
+};
+
+static aio_status t4_inner(aio_task *t, void *frame) {
+    struct t4_inner *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->w));
+    if (AIO_ERR(t) == AIO_ECANCELLED) {
+        *f->proof += 1;
+        AIO_FAIL(t, AIO_ERR(t)); /* re-raise */
+    }
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+struct t4_outer {
+    aio_future w;
+    int *proof;
+    int *cancelling_seen;
+    AIO_CHILD(struct t4_inner) sub;
+};
+
+static aio_status t4_outer(aio_task *t, void *frame) {
+    struct t4_outer *f = frame;
+    AIO_BEGIN(t);
+    f->sub.frame.w = f->w;
+    f->sub.frame.proof = f->proof;
+    AIO_AWAIT_CORO(t, t4_inner, &f->sub);
+    if (AIO_ERR(t) == AIO_ECANCELLED) {
+        *f->proof += 100;
+        *f->cancelling_seen = aio_task_cancelling(t);
+        aio_task_uncancel(t); /* handled: carry on */
+    }
+    AIO_RETURN(t, 7);
+    AIO_END(t);
+}
+
+/* TASK-04: cancellation is delivered at the await: inner catches it at
+ * `await W` (+1) and re-raises, outer handles it (+100) and uncancels, so the
+ * task completes normally; W itself was cancelled. */
+static void TASK_04_cancel_delivered_at_await(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int proof = 0, cancelling = -1;
+    aio_future w = aio_future_new(loop);
+    struct t4_outer fr;
+    memset(&fr, 0, sizeof fr);
+    fr.w = w;
+    fr.proof = &proof;
+    fr.cancelling_seen = &cancelling;
+    aio_future task = aio_create_task(loop, t4_outer, &fr);
+    test_run_iterations(loop, 3); /* started, now awaiting W */
+    assert_int_equal(aio_future_done(loop, task), 0);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), &v), 0);
+    assert_int_equal(v.i, 7);
+    assert_int_equal(proof, 101);
+    assert_int_equal(cancelling, 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 0);
+    assert_int_equal(aio_future_cancelled(loop, w), 1);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    assert_int_equal(aio_future_release(loop, w), 0);
+    close_loop(loop);
+}
+
+struct await_fut {
+    aio_future f;
+    int *err;
+};
+
+static aio_status await_fut(aio_task *t, void *frame) {
+    struct await_fut *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, f->f); /* consumes the reference given in the frame */
+    *f->err = AIO_ERR(t);
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, AIO_RESULT(t));
+    AIO_END(t);
+}
+
+/* TASK-04 (direct form): a task awaiting F is cancelled: awaiting the task
+ * gives AIO_ECANCELLED and F is cancelled; F no longer has the task waiting
+ * on it (completing or releasing it afterwards affects nothing). */
+static void TASK_04_cancel_cancels_awaited_future(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int err = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future task =
+        aio_create_task(loop, await_fut, (&(struct await_fut){aio_future_retain(loop, fut), &err}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_task_cancel(loop, task, "bye"), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, fut), 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_int_equal(aio_future_set_result(loop, fut, AIO_VALUE(1)), AIO_EDONE);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* ---- TASK-07 --------------------------------------------------------------- */
+
+/* TASK-07: the future a task awaits is cancelled (not the task): the
+ * coroutine sees AIO_ECANCELLED and propagates it, so the task ends
+ * cancelled; f.cancelled() and t.cancelled() are both true. */
+static void TASK_07_cancel_inner_future(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int err = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future task =
+        aio_create_task(loop, await_fut, (&(struct await_fut){aio_future_retain(loop, fut), &err}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_cancel(loop, fut, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, fut), 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* TASK-07: the same when both the future and the task are cancelled. */
+static void TASK_07_cancel_both_task_and_inner_future(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int err = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future task =
+        aio_create_task(loop, await_fut, (&(struct await_fut){aio_future_retain(loop, fut), &err}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_cancel(loop, fut, NULL), 1);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, fut), 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* ---- TASK-10 --------------------------------------------------------------- */
+
+struct forever {
+    int *cancelled_at_await;
+};
+
+static aio_status forever(aio_task *t, void *frame) {
+    struct forever *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 3600.0));
+    if (f->cancelled_at_await)
+        *f->cancelled_at_await = AIO_ERR(t) == AIO_ECANCELLED;
+    AIO_RETURN(t, 1);
+    AIO_END(t);
+}
+
+struct t10_outer {
+    aio_future inner;
+    int *seen;
+};
+
+static aio_status t10_outer(aio_task *t, void *frame) {
+    struct t10_outer *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->inner));
+    *f->seen = AIO_ERR(t);
+    if (AIO_ERR(t) == AIO_ECANCELLED)
+        AIO_FAIL(t, -EINVAL); /* ValueError('cancelled') */
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* TASK-10: O awaits I; I is cancelled with "msg"; O turns the cancellation
+ * into -EINVAL. Awaiting O gives -EINVAL (O is failed, not cancelled); I is
+ * cancelled and carries its message. */
+static void TASK_10_cancel_turned_into_other_error(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int seen = 1, inner_saw = -1;
+    aio_future inner = aio_create_task(loop, forever, &(struct forever){&inner_saw});
+    aio_future outer = aio_create_task(loop, t10_outer, (&(struct t10_outer){inner, &seen}));
+    struct canceller c = {inner, "msg", -99};
+    assert_int_equal(aio_call_soon(loop, cancel_cb, &c, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, outer), NULL), -EINVAL);
+    assert_int_equal(c.rc, 1);
+    assert_int_equal(seen, AIO_ECANCELLED);
+    assert_int_equal(inner_saw, 1);
+    assert_int_equal(aio_future_cancelled(loop, outer), 0);
+    assert_int_equal(aio_future_error(loop, outer), -EINVAL);
+    assert_int_equal(aio_future_cancelled(loop, inner), 1);
+    const char *msg = aio_future_cancel_message(loop, inner);
+    assert_non_null(msg);
+    assert_string_equal(msg, "msg");
+    assert_int_equal(aio_future_release(loop, outer), 0);
+    assert_int_equal(aio_future_release(loop, inner), 0);
+    close_loop(loop);
+}
+
+struct t10_self {
+    int dummy;
+};
+
+static aio_status t10_self(aio_task *t, void *frame) {
+    (void)frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 3600.0));
+    if (AIO_ERR(t) == AIO_ECANCELLED)
+        AIO_FAIL(t, -EDOM);
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* TASK-10: a task that is itself cancelled and AIO_FAILs with another error
+ * ends with that error, not cancelled. */
+static void TASK_10_cancelled_task_fails_with_other_error(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future task = aio_create_task(loop, t10_self, &(struct t10_self){0});
+    struct canceller c = {task, NULL, -99};
+    assert_int_equal(aio_call_soon(loop, cancel_cb, &c, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL), -EDOM);
+    assert_int_equal(c.rc, 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 0);
+    assert_int_equal(aio_future_error(loop, task), -EDOM);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* TASK-10: cancel messages travel: T.cancel(msg), then T.result() gives
+ * AIO_ECANCELLED and the message is msg (NULL when none was given). */
+static void TASK_10_cancel_message_travels(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future a = aio_create_task(loop, forever, &(struct forever){NULL});
+    aio_future b = aio_create_task(loop, forever, &(struct forever){NULL});
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_task_cancel(loop, a, "my message"), 1);
+    assert_int_equal(aio_task_cancel(loop, b, NULL), 1);
+    test_run_iterations(loop, 3);
+    assert_int_equal(aio_future_done(loop, a), 1);
+    assert_int_equal(aio_future_result(loop, a, NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_future_error(loop, a), AIO_ECANCELLED);
+    assert_non_null(aio_future_cancel_message(loop, a));
+    assert_string_equal(aio_future_cancel_message(loop, a), "my message");
+    assert_int_equal(aio_future_result(loop, b, NULL), AIO_ECANCELLED);
+    assert_null(aio_future_cancel_message(loop, b));
+    assert_int_equal(aio_future_release(loop, a), 0);
+    assert_int_equal(aio_future_release(loop, b), 0);
+    close_loop(loop);
+}
+
+/* ---- TASK-11 --------------------------------------------------------------- */
+
+struct t11_fail {
+    int dummy;
+};
+
+static aio_status t11_fail(aio_task *t, void *frame) {
+    (void)frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    AIO_FAIL(t, -EDOM); /* ZeroDivisionError */
+    AIO_END(t);
+}
+
+struct t11_ko {
+    int dummy;
+};
+
+static aio_status t11_ko(aio_task *t, void *frame) {
+    (void)frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    AIO_RETURN(t, 0x6b6f); /* 'ko' */
+    AIO_END(t);
+}
+
+/* TASK-11: after it ran, a failing task's error() is its error; set_result /
+ * set_error on a task give AIO_EISTASK and the task still completes with its
+ * own value; creating a task from a NULL function gives -EINVAL. */
+static void TASK_11_task_outcome_accessors(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future bad = aio_create_task(loop, t11_fail, &(struct t11_fail){0});
+    assert_int_equal(aio_future_error(loop, bad), AIO_ENOTDONE);
+    assert_int_equal(aio_future_result(loop, bad, NULL), AIO_ENOTDONE);
+    test_run_iterations(loop, 3);
+    assert_int_equal(aio_future_done(loop, bad), 1);
+    assert_int_equal(aio_future_error(loop, bad), -EDOM);
+    assert_int_equal(aio_future_release(loop, bad), 0);
+
+    aio_future ko = aio_create_task(loop, t11_ko, &(struct t11_ko){0});
+    assert_int_equal(aio_future_set_result(loop, ko, AIO_VALUE(1)), AIO_EISTASK);
+    assert_int_equal(aio_future_set_error(loop, ko, -EIO), AIO_EISTASK);
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, ko), &v), 0);
+    assert_int_equal(v.i, 0x6b6f);
+    assert_int_equal(aio_future_set_result(loop, ko, AIO_VALUE(1)), AIO_EISTASK);
+    assert_int_equal(aio_future_release(loop, ko), 0);
+
+    aio_future none = aio_create_task_sized(loop, NULL, NULL, 0);
+    assert_int_equal(aio_future_check(none), -EINVAL);
+    assert_int_equal(aio_future_done(loop, none), -EINVAL);
+    /* a NULL frame with a non-zero size is refused too, not dereferenced */
+    assert_int_equal(aio_future_check(aio_create_task_sized(loop, t11_ko, NULL, 16)), -EINVAL);
+    /* LOOP-08: no task on a closed loop */
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(aio_future_check(aio_create_task(loop, t11_ko, &(struct t11_ko){0})),
+                     AIO_ECLOSED);
+    close_loop(loop);
+}
+
+/* ---- cancellation at each point of a task's life ----------------------------- */
+
+struct body_counter {
+    int *entries;
+};
+
+static aio_status body_counter(aio_task *t, void *frame) {
+    struct body_counter *f = frame;
+    (*f->entries)++;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 1.0));
+    AIO_RETURN(t, 5);
+    AIO_END(t);
+}
+
+/* A task cancelled before its first run ends cancelled without running its
+ * body at all. */
+static void task_cancel_before_start(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int entries = 0;
+    aio_future task = aio_create_task(loop, body_counter, &(struct body_counter){&entries});
+    assert_int_equal(aio_task_cancel(loop, task, "early"), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(entries, 0);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_string_equal(aio_future_cancel_message(loop, task), "early");
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+struct yield_then {
+    int *err_after_yield;
+    int *cleanup;
+};
+
+static aio_status yield_then(aio_task *t, void *frame) {
+    struct yield_then *f = frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    *f->err_after_yield = AIO_ERR(t);
+    if (AIO_ERR(t) == AIO_ECANCELLED)
+        (*f->cleanup)++;
+    AIO_AWAIT(t, aio_sleep(t, 1.0));
+    AIO_RETURN(t, 5);
+    AIO_END(t);
+}
+
+/* A task cancelled while it sits in the ready queue after AIO_YIELD sees
+ * AIO_ECANCELLED at that yield, may clean up and carry on awaiting, and
+ * still ends cancelled. */
+static void task_cancel_while_yielded(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int err = 1, cleanup = 0;
+    aio_future task = aio_create_task(loop, yield_then, (&(struct yield_then){&err, &cleanup}));
+    test_run_iterations(loop, 1); /* first run: yielded, resumes next iteration */
+    assert_int_equal(aio_future_done(loop, task), 0);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(cleanup, 1);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_int_equal(aio_loop_time_ns(loop), 1000000000); /* the cleanup sleep ran */
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* Cancelling a finished task returns 0 and changes nothing. */
+static void task_cancel_after_done(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int entries = 0;
+    aio_future task = aio_create_task(loop, body_counter, &(struct body_counter){&entries});
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), &v), 0);
+    assert_int_equal(v.i, 5);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 0);
+    assert_int_equal(aio_future_cancel(loop, task, NULL), 0);
+    assert_int_equal(aio_future_cancelled(loop, task), 0);
+    assert_int_equal(aio_future_result(loop, task, &v), 0);
+    assert_int_equal(v.i, 5);
+    assert_int_equal(entries, 2);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+struct cleanup_awaits {
+    int *stage;
+};
+
+static aio_status cleanup_awaits(aio_task *t, void *frame) {
+    struct cleanup_awaits *f = frame;
+    AIO_BEGIN(t);
+    *f->stage = 1;
+    AIO_AWAIT(t, aio_sleep(t, 100.0));
+    if (AIO_ERR(t) == AIO_ECANCELLED) {
+        *f->stage = 2;
+        AIO_AWAIT(t, aio_sleep_value(t, 0.25, 9)); /* cleanup that awaits */
+        *f->stage = AIO_ERR(t) == 0 && AIO_RESULT(t).i == 9 ? 3 : -3;
+        AIO_RETURN(t, 1); /* still ends cancelled */
+    }
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* Cancelled while awaiting, the task cleans up with further awaits (which
+ * complete normally), returns a value, and still ends cancelled. */
+static void task_cancel_with_awaiting_cleanup(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int stage = 0;
+    aio_future task = aio_create_task(loop, cleanup_awaits, &(struct cleanup_awaits){&stage});
+    struct canceller c = {task, NULL, -99};
+    assert_int_equal(aio_call_later(loop, 0.5, cancel_cb, &c, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(c.rc, 1);
+    assert_int_equal(stage, 3);
+    assert_int_equal(aio_future_cancelled(loop, task), 1);
+    assert_int_equal(aio_loop_time_ns(loop), 750000000);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+struct uncanceller {
+    int *count_before, *count_after;
+};
+
+static aio_status uncanceller(aio_task *t, void *frame) {
+    struct uncanceller *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 100.0));
+    *f->count_before = aio_task_cancelling(t);
+    if (AIO_ERR(t) == AIO_ECANCELLED)
+        *f->count_after = aio_task_uncancel(t);
+    /* carries on normally: a later await is not cancelled */
+    AIO_AWAIT(t, aio_sleep_value(t, 1.0, 33));
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, AIO_RESULT(t));
+    AIO_END(t);
+}
+
+/* aio_task_cancelling counts a delivered cancellation, aio_task_uncancel
+ * undoes it, and the task then finishes normally with its value. */
+static void task_uncancel_finishes_normally(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int before = -1, after = -1;
+    aio_future task = aio_create_task(loop, uncanceller, (&(struct uncanceller){&before, &after}));
+    struct canceller c = {task, NULL, -99};
+    assert_int_equal(aio_call_soon(loop, cancel_cb, &c, NULL), 0);
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), &v), 0);
+    assert_int_equal(v.i, 33);
+    assert_int_equal(before, 1);
+    assert_int_equal(after, 0);
+    assert_int_equal(aio_future_cancelled(loop, task), 0);
+    assert_int_equal(aio_loop_time_ns(loop), 1000000000);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+struct resume_count {
+    aio_future f;
+    int *entries;
+    int *err;
+};
+
+static aio_status resume_count(aio_task *t, void *frame) {
+    struct resume_count *f = frame;
+    (*f->entries)++;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, f->f);
+    *f->err = AIO_ERR(t);
+    AIO_RETURN(t, 1);
+    AIO_END(t);
+}
+
+/* The awaited future completes and the task is cancelled in the same
+ * iteration (before the task resumed): cancel is still requested (1), the
+ * coroutine is resumed exactly once, sees AIO_ECANCELLED there (asyncio's
+ * _must_cancel) and the task ends cancelled. */
+static void task_cancel_after_awaited_future_completed(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int entries = 0, err = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future task = aio_create_task(
+        loop, resume_count, (&(struct resume_count){aio_future_retain(loop, fut), &entries, &err}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(entries, 1);
+    assert_int_equal(aio_future_set_result(loop, fut, AIO_VALUE(4)), 0);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(entries, 2);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, fut), 0); /* it had its result */
+    test_run_iterations(loop, 3);
+    assert_int_equal(entries, 2);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* Two cancel requests on a pending task both return 1 (requested); the task
+ * ends cancelled once. */
+static void task_cancel_twice(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int entries = 0;
+    aio_future task = aio_create_task(loop, body_counter, &(struct body_counter){&entries});
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_task_cancel(loop, task, "one"), 1);
+    assert_int_equal(aio_task_cancel(loop, task, "two"), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(entries, 2);
+    assert_int_equal(aio_task_cancel(loop, task, "three"), 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* ---- more cancellation ---------------------------------------------------------- */
+
+struct cancel_in_cleanup {
+    int *first, *second, *cancelling;
+};
+
+static aio_status cancel_in_cleanup(aio_task *t, void *frame) {
+    struct cancel_in_cleanup *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 100.0));
+    *f->first = AIO_ERR(t);
+    AIO_AWAIT(t, aio_sleep(t, 1.0)); /* cleanup, cancelled again at 0.75 */
+    *f->second = AIO_ERR(t);
+    *f->cancelling = aio_task_cancelling(t);
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* A second cancel arriving while the task awaits during its cleanup is
+ * delivered at that await too; two cancellations are now counted. */
+static void task_cancel_again_during_cleanup(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int first = 1, second = 1, cancelling = -1;
+    aio_future task = aio_create_task(
+        loop, cancel_in_cleanup, (&(struct cancel_in_cleanup){&first, &second, &cancelling}));
+    struct canceller c1 = {task, NULL, -99}, c2 = {task, NULL, -99};
+    assert_int_equal(aio_call_later(loop, 0.5, cancel_cb, &c1, NULL), 0);
+    assert_int_equal(aio_call_later(loop, 0.75, cancel_cb, &c2, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(c1.rc, 1);
+    assert_int_equal(c2.rc, 1);
+    assert_int_equal(first, AIO_ECANCELLED);
+    assert_int_equal(second, AIO_ECANCELLED);
+    assert_int_equal(cancelling, 2);
+    assert_int_equal(aio_loop_time_ns(loop), 750000000);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+struct slow_inner {
+    int *log;
+};
+
+static aio_status slow_inner(aio_task *t, void *frame) {
+    struct slow_inner *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 10.0));
+    if (AIO_ERR(t) == AIO_ECANCELLED) {
+        *f->log = *f->log * 10 + 1;
+        AIO_AWAIT(t, aio_sleep(t, 0.25)); /* slow cleanup */
+        *f->log = *f->log * 10 + 2;
+        AIO_FAIL(t, AIO_ECANCELLED);
+    }
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+struct awaits_task {
+    aio_future inner;
+    int *log;
+    int *err;
+};
+
+static aio_status awaits_task(aio_task *t, void *frame) {
+    struct awaits_task *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->inner));
+    *f->err = AIO_ERR(t);
+    *f->log = *f->log * 10 + 3;
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* Cancelling a task that awaits another task cancels the inner task (the
+ * future it awaits); the outer resumes only once the inner has finished its
+ * cleanup, sees AIO_ECANCELLED, and both end cancelled. */
+static void task_cancel_propagates_to_awaited_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int log = 0, err = 1;
+    aio_future inner = aio_create_task(loop, slow_inner, &(struct slow_inner){&log});
+    aio_future outer =
+        aio_create_task(loop, awaits_task, (&(struct awaits_task){inner, &log, &err}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_task_cancel(loop, outer, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, outer), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(log, 123);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, inner), 1);
+    assert_int_equal(aio_future_cancelled(loop, outer), 1);
+    assert_int_equal(aio_loop_time_ns(loop), 250000000);
+    assert_int_equal(aio_future_release(loop, inner), 0);
+    assert_int_equal(aio_future_release(loop, outer), 0);
+    close_loop(loop);
+}
+
+struct self_cancel {
+    int *rc, *err;
+};
+
+static aio_status self_cancel(aio_task *t, void *frame) {
+    struct self_cancel *f = frame;
+    AIO_BEGIN(t);
+    *f->rc = aio_task_cancel(aio_task_loop(t), aio_task_handle(t), "self");
+    AIO_AWAIT(t, aio_sleep(t, 1.0));
+    *f->err = AIO_ERR(t);
+    AIO_RETURN(t, 1);
+    AIO_END(t);
+}
+
+/* A task cancelling itself: the request is accepted (1) and delivered at its
+ * next await, at once (the 1 s sleep does not run); the task ends cancelled
+ * with the message. */
+static void task_cancel_self_delivered_at_next_await(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int rc = -99, err = 1;
+    aio_future task = aio_create_task(loop, self_cancel, (&(struct self_cancel){&rc, &err}));
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ECANCELLED);
+    assert_int_equal(rc, 1);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_loop_time_ns(loop), 0);
+    assert_string_equal(aio_future_cancel_message(loop, task), "self");
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* ---- frames and scale ---------------------------------------------------------- */
+
+struct big_frame {
+    char pad;
+    long double ld;
+    unsigned char bytes[65536];
+    int *ok;
+};
+
+static aio_status big_frame(aio_task *t, void *frame) {
+    struct big_frame *f = frame;
+    AIO_BEGIN(t);
+    *f->ok = ((uintptr_t)frame % _Alignof(max_align_t)) == 0;
+    AIO_YIELD(t);
+    for (size_t i = 0; i < sizeof f->bytes; i++)
+        if (f->bytes[i] != (unsigned char)(i * 7))
+            *f->ok = 0;
+    if (f->ld != 1.5L)
+        *f->ok = 0;
+    AIO_END(t);
+}
+
+/* A 64 KiB frame is copied whole and aligned for any type. */
+static void task_large_aligned_frame(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    static struct big_frame fr;
+    int ok = -1;
+    fr.pad = 1;
+    fr.ld = 1.5L;
+    for (size_t i = 0; i < sizeof fr.bytes; i++)
+        fr.bytes[i] = (unsigned char)(i * 7);
+    fr.ok = &ok;
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, big_frame, &fr), NULL), 0);
+    assert_int_equal(ok, 1);
+    close_loop(loop);
+}
+
+struct many {
+    int i;
+    int *done;
+};
+
+static aio_status many(aio_task *t, void *frame) {
+    struct many *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, (f->i % 10) * 0.001));
+    if (f->i % 3 == 0)
+        AIO_YIELD(t);
+    (*f->done)++;
+    AIO_RETURN(t, f->i);
+    AIO_END(t);
+}
+
+/* Five thousand fire-and-forget tasks all run to completion; slots are
+ * reused afterwards without confusing handles. */
+static void task_many_tasks(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int done = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 5000; i++)
+            assert_int_equal(
+                aio_future_release(loop, aio_create_task(loop, many, (&(struct many){i, &done}))),
+                0);
+        assert_int_equal(aio_loop_pending_tasks(loop), 5000);
+        assert_int_equal(aio_run_until_complete(loop, aio_sleep(loop, 1.0), NULL), 0);
+        assert_int_equal(done, 5000 * (round + 1));
+        assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    }
+    aio_value v = {0};
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, many, (&(struct many){7, &done})), &v), 0);
+    assert_int_equal(v.i, 7);
+    close_loop(loop);
+}
+
+/* ---- loop stop ------------------------------------------------------------------ */
+
+struct stopper {
+    int *stage;
+};
+
+static aio_status stopper(aio_task *t, void *frame) {
+    struct stopper *f = frame;
+    AIO_BEGIN(t);
+    *f->stage = 1;
+    assert_int_equal(aio_loop_stop(aio_task_loop(t)), 0);
+    AIO_YIELD(t);
+    *f->stage = 2;
+    AIO_AWAIT(t, aio_sleep(t, 0.5));
+    *f->stage = 3;
+    AIO_RETURN(t, 8);
+    AIO_END(t);
+}
+
+/* aio_loop_stop from inside a task: aio_run_until_complete returns
+ * AIO_ESTOPPED with the task still pending and intact; the next run resumes
+ * it where it was and completes it. */
+static void task_survives_loop_stop(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int stage = 0;
+    aio_future task = aio_create_task(loop, stopper, &(struct stopper){&stage});
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_ESTOPPED);
+    assert_int_equal(stage, 1);
+    assert_int_equal(aio_future_done(loop, task), 0);
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, task, &v), 0);
+    assert_int_equal(v.i, 8);
+    assert_int_equal(stage, 3);
+    assert_int_equal(aio_loop_time_ns(loop), 500000000);
+    close_loop(loop);
+}
+
+struct counts {
+    int *before, *uncancel_none;
+};
+
+static aio_status counts(aio_task *t, void *frame) {
+    struct counts *f = frame;
+    AIO_BEGIN(t);
+    *f->before = aio_task_cancelling(t);
+    *f->uncancel_none = aio_task_uncancel(t);
+    AIO_YIELD(t);
+    AIO_END(t);
+}
+
+/* aio_task_cancelling is 0 in a task never cancelled, and uncancel with
+ * nothing to undo leaves it at 0. */
+static void task_cancelling_zero_without_cancel(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int before = -1, none = -1;
+    assert_int_equal(aio_run_until_complete(
+                         loop, aio_create_task(loop, counts, (&(struct counts){&before, &none})), NULL),
+                     0);
+    assert_int_equal(before, 0);
+    assert_int_equal(none, 0);
+    close_loop(loop);
+}
+
+/* ---- lifetime --------------------------------------------------------------- */
+
+struct ff {
+    int *done;
+};
+
+static aio_status ff(aio_task *t, void *frame) {
+    struct ff *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.5));
+    AIO_AWAIT(t, aio_sleep(t, 0.5));
+    *f->done = 1;
+    AIO_END(t);
+}
+
+/* Fire and forget: a task whose handle is released at once still runs to
+ * completion (the loop keeps it alive), and nothing is reported. */
+static void task_fire_and_forget(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    test_reports reps;
+    test_collect_reports(loop, &reps);
+    int done = 0;
+    assert_int_equal(aio_future_release(loop, aio_create_task(loop, ff, &(struct ff){&done})), 0);
+    assert_int_equal(aio_loop_pending_tasks(loop), 1);
+    aio_future s = aio_sleep(loop, 2.0);
+    assert_int_equal(aio_run_until_complete(loop, s, NULL), 0);
+    assert_int_equal(done, 1);
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(reps.count, 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+struct framecopy {
+    int value;
+    int *seen;
+};
+
+static aio_status framecopy(aio_task *t, void *frame) {
+    struct framecopy *f = frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    *f->seen = f->value;
+    f->value = -1; /* writes to the task's own copy */
+    AIO_RETURN(t, 0);
+    AIO_END(t);
+}
+
+/* aio_create_task copies the frame: changing the caller's struct after the
+ * call does not reach the task, and the task's writes do not reach it. */
+static void task_frame_is_copied(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int seen = 0;
+    struct framecopy fr = {11, &seen};
+    aio_future task = aio_create_task(loop, framecopy, &fr);
+    fr.value = 22;
+    assert_int_equal(aio_run_until_complete(loop, task, NULL), 0);
+    assert_int_equal(seen, 11);
+    assert_int_equal(fr.value, 22);
+    close_loop(loop);
+}
+
+/* ---- current task ------------------------------------------------------------ */
+
+struct cur_child {
+    int *child_ok;
+};
+
+static aio_status cur_child(aio_task *t, void *frame) {
+    struct cur_child *f = frame;
+    AIO_BEGIN(t);
+    AIO_YIELD(t);
+    *f->child_ok = aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    AIO_END(t);
+}
+
+struct cur {
+    int *ok;
+    int *child_ok;
+    uint64_t *id;
+    AIO_CHILD(struct cur_child) sub;
+};
+
+static aio_status cur(aio_task *t, void *frame) {
+    struct cur *f = frame;
+    AIO_BEGIN(t);
+    *f->id = aio_task_handle(t).id;
+    *f->ok = aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    AIO_AWAIT(t, aio_sleep(t, 0.1));
+    *f->ok += aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    f->sub.frame.child_ok = f->child_ok;
+    AIO_AWAIT_CORO(t, cur_child, &f->sub);
+    AIO_END(t);
+}
+
+static void record_current(aio_loop *loop, void *arg) {
+    *(uint64_t *)arg = aio_current_task(loop).id;
+}
+
+/* aio_current_task is the running task's own handle inside its coroutine
+ * (also in an inline child, after awaits), and the null handle outside any
+ * task: before running, in a plain callback, after completion. */
+static void task_current_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    assert_int_equal(aio_current_task(loop).id, 0);
+    assert_int_equal(aio_future_check(aio_current_task(loop)), AIO_ENULL);
+    int ok = 0, child_ok = 0;
+    uint64_t id = 0, in_cb = 1;
+    aio_future task = aio_create_task(loop, cur, (&(struct cur){&ok, &child_ok, &id, {0, {0}}}));
+    assert_int_equal(aio_call_soon(loop, record_current, &in_cb, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL), 0);
+    assert_int_equal(ok, 2);
+    assert_int_equal(child_ok, 1);
+    assert_int_equal(id, task.id);
+    assert_int_equal(in_cb, 0);
+    assert_int_equal(aio_current_task(loop).id, 0);
+    assert_int_equal(aio_future_release(loop, task), 0);
+    close_loop(loop);
+}
+
+/* ---- names, predicates ---------------------------------------------------------- */
+
+/* Task names are copied and read back; plain futures have none (ENOTTASK);
+ * aio_future_is_task tells tasks from futures. */
+static void task_names_and_is_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future task = aio_create_task(loop, forever, &(struct forever){NULL});
+    aio_future fut = aio_future_new(loop);
+    assert_null(aio_task_get_name(loop, task));
+    char name[16] = "worker-1";
+    assert_int_equal(aio_task_set_name(loop, task, name), 0);
+    strcpy(name, "clobbered");
+    assert_string_equal(aio_task_get_name(loop, task), "worker-1");
+    assert_int_equal(aio_task_set_name(loop, task, "worker-2"), 0);
+    assert_string_equal(aio_task_get_name(loop, task), "worker-2");
+    assert_int_equal(aio_task_set_name(loop, task, NULL), -EINVAL);
+    assert_int_equal(aio_task_set_name(loop, fut, "x"), AIO_ENOTTASK);
+    assert_null(aio_task_get_name(loop, fut));
+    assert_int_equal(aio_future_is_task(loop, task), 1);
+    assert_int_equal(aio_future_is_task(loop, fut), 0);
+    assert_int_equal(aio_future_is_task(loop, AIO_FUTURE_NULL), AIO_ENULL);
+    assert_int_equal(aio_future_cancel(loop, fut, NULL), 1);
+    assert_int_equal(aio_future_cancelled(loop, fut), 1);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, task, NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    close_loop(loop);
+}
+
+/* ---- several awaiters of one handle --------------------------------------------- */
+
+struct waiter {
+    aio_future f;
+    int64_t *out;
+    int *err;
+};
+
+static aio_status waiter(aio_task *t, void *frame) {
+    struct waiter *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, f->f);
+    *f->err = AIO_ERR(t);
+    *f->out = AIO_RESULT(t).i;
+    AIO_END(t);
+}
+
+/* Two tasks await the same plain future, each with its own reference taken
+ * by aio_future_retain: both get its result, and the creator's reference
+ * stays usable afterwards. */
+static void task_two_awaiters_of_one_future(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int64_t a = 0, b = 0;
+    int ea = 1, eb = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future ta =
+        aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, fut), &a, &ea}));
+    aio_future tb =
+        aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, fut), &b, &eb}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_set_result(loop, fut, AIO_VALUE(77)), 0);
+    assert_int_equal(aio_run_until_complete(loop, ta, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, tb, NULL), 0);
+    assert_int_equal(ea, 0);
+    assert_int_equal(eb, 0);
+    assert_int_equal(a, 77);
+    assert_int_equal(b, 77);
+    aio_value v = {0};
+    assert_int_equal(aio_future_result(loop, fut, &v), 0);
+    assert_int_equal(v.i, 77);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    assert_int_equal(aio_future_release(loop, fut), AIO_ESTALE);
+    close_loop(loop);
+}
+
+/* Two tasks await the same task (each holding a retained reference): both
+ * get its value; a failed task's error reaches both. */
+static void task_two_awaiters_of_one_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int64_t a = 0, b = 0;
+    int ea = 1, eb = 1;
+    aio_future src = aio_create_task(loop, ret_value, &(struct ret_value){5});
+    aio_future ta =
+        aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, src), &a, &ea}));
+    aio_future tb =
+        aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, src), &b, &eb}));
+    assert_int_equal(aio_future_release(loop, src), 0);
+    assert_int_equal(aio_run_until_complete(loop, ta, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, tb, NULL), 0);
+    assert_int_equal(a, 5);
+    assert_int_equal(b, 5);
+    assert_int_equal(ea, 0);
+    assert_int_equal(eb, 0);
+
+    test_reports reps;
+    test_collect_reports(loop, &reps);
+    src = aio_create_task(loop, t11_fail, &(struct t11_fail){0});
+    ta = aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, src), &a, &ea}));
+    tb = aio_create_task(loop, waiter, (&(struct waiter){aio_future_retain(loop, src), &b, &eb}));
+    assert_int_equal(aio_future_release(loop, src), 0);
+    assert_int_equal(aio_run_until_complete(loop, ta, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, tb, NULL), 0);
+    assert_int_equal(ea, -EDOM);
+    assert_int_equal(eb, -EDOM);
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(reps.count, 0); /* retrieved by the awaits */
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+/* ---- bad handles ------------------------------------------------------------------ */
+
+/* A task cannot complete: aio_run_until_complete on a task awaiting a future
+ * nobody will complete gives AIO_EDEADLOCK instead of hanging; the task is
+ * then still pending and is cancelled by the test. */
+static void task_deadlock_detected(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int err = 1;
+    aio_future fut = aio_future_new(loop);
+    aio_future task =
+        aio_create_task(loop, await_fut, (&(struct await_fut){aio_future_retain(loop, fut), &err}));
+    assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL),
+                     AIO_EDEADLOCK);
+    assert_int_equal(aio_future_done(loop, task), 0);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_run_until_complete(loop, task, NULL), AIO_ECANCELLED);
+    assert_int_equal(err, AIO_ECANCELLED);
+    assert_int_equal(aio_future_release(loop, fut), 0);
+    close_loop(loop);
+}
+
+/* Task operations on bad handles return the handle's error code. */
+static void task_bad_handles(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_loop *other = test_loop_new(1);
+    aio_future foreign = aio_create_task(other, forever, &(struct forever){NULL});
+    assert_int_equal(aio_task_cancel(loop, AIO_FUTURE_NULL, NULL), AIO_ENULL);
+    assert_int_equal(aio_task_cancel(loop, foreign, NULL), AIO_EFOREIGN);
+    assert_int_equal(aio_task_set_name(loop, foreign, "x"), AIO_EFOREIGN);
+    assert_int_equal(aio_run_until_complete(loop, foreign, NULL), AIO_EFOREIGN);
+    assert_int_equal(aio_future_done(other, foreign), 0); /* untouched */
+    aio_future done = aio_create_task(loop, ret_value, &(struct ret_value){1});
+    assert_int_equal(aio_run_until_complete(loop, done, NULL), 0); /* consumed: now stale */
+    assert_int_equal(aio_task_cancel(loop, done, NULL), AIO_ESTALE);
+    assert_int_equal(aio_future_is_task(loop, done), AIO_ESTALE);
+    assert_int_equal(aio_task_cancel(other, foreign, NULL), 1);
+    assert_int_equal(aio_run_until_complete(other, foreign, NULL), AIO_ECANCELLED);
+    close_loop(loop);
+    close_loop(other);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(TASK_01_task_basics),
+        cmocka_unit_test(TASK_02_cancel_sleeping_task),
+        cmocka_unit_test(TASK_04_cancel_delivered_at_await),
+        cmocka_unit_test(TASK_04_cancel_cancels_awaited_future),
+        cmocka_unit_test(TASK_07_cancel_inner_future),
+        cmocka_unit_test(TASK_07_cancel_both_task_and_inner_future),
+        cmocka_unit_test(TASK_10_cancel_turned_into_other_error),
+        cmocka_unit_test(TASK_10_cancelled_task_fails_with_other_error),
+        cmocka_unit_test(TASK_10_cancel_message_travels),
+        cmocka_unit_test(TASK_11_task_outcome_accessors),
+        cmocka_unit_test(task_cancel_before_start),
+        cmocka_unit_test(task_cancel_while_yielded),
+        cmocka_unit_test(task_cancel_after_done),
+        cmocka_unit_test(task_cancel_with_awaiting_cleanup),
+        cmocka_unit_test(task_uncancel_finishes_normally),
+        cmocka_unit_test(task_cancel_after_awaited_future_completed),
+        cmocka_unit_test(task_cancel_twice),
+        cmocka_unit_test(task_cancel_again_during_cleanup),
+        cmocka_unit_test(task_cancel_propagates_to_awaited_task),
+        cmocka_unit_test(task_cancel_self_delivered_at_next_await),
+        cmocka_unit_test(task_large_aligned_frame),
+        cmocka_unit_test(task_many_tasks),
+        cmocka_unit_test(task_survives_loop_stop),
+        cmocka_unit_test(task_cancelling_zero_without_cancel),
+        cmocka_unit_test(task_fire_and_forget),
+        cmocka_unit_test(task_frame_is_copied),
+        cmocka_unit_test(task_current_task),
+        cmocka_unit_test(task_names_and_is_task),
+        cmocka_unit_test(task_two_awaiters_of_one_future),
+        cmocka_unit_test(task_two_awaiters_of_one_task),
+        cmocka_unit_test(task_deadlock_detected),
+        cmocka_unit_test(task_bad_handles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
