@@ -12,7 +12,7 @@ const char *aio_strerror(int code) {
     case AIO_EFOREIGN: return "handle belongs to another loop";
     case AIO_ENOTDONE: return "invalid state: the future is not done yet";
     case AIO_EDONE: return "invalid state: the future is already done";
-    case AIO_EISTASK: return "a task is completed only by its coroutine";
+    case AIO_EISTASK: return "a task or combinator future is completed only by its own code";
     case AIO_ENOTTASK: return "not a task";
     case AIO_ECLOSED: return "the loop is closed";
     case AIO_ERUNNING: return "the loop is already running";

@@ -33,6 +33,15 @@ int aio_future_check(aio_future f) {
     return 0;
 }
 
+int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, uint32_t *idx_out) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = aio__fut_lookup(loop, futs[i], &idx_out[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
     if (!loop)
         return -EINVAL;
@@ -247,7 +256,7 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->timer;
     s->state = state;
-    s->flags &= ~AIO__FF_TIMER & 0x7fu;
+    s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
     uint32_t head = s->cbs;
     s->cbs = AIO__NIL;
@@ -288,6 +297,8 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
         return 0;
     if (s->flags & AIO__FF_TASK)
         return aio__task_cancel_idx(loop, idx, msg);
+    if (s->flags & AIO__FF_OWNED)
+        return s->u.owner->ops->cancel(loop, s->u.owner, msg);
     aio_value v;
     v.p = (void *)(uintptr_t)msg;
     aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
@@ -336,8 +347,8 @@ static int settable(aio_loop *loop, aio_future f, uint32_t *idx) {
     int rc = aio__fut_lookup(loop, f, idx);
     if (rc < 0)
         return rc;
-    if (loop->futs[*idx].flags & AIO__FF_TASK)
-        return AIO_EISTASK;
+    if (loop->futs[*idx].flags & (AIO__FF_TASK | AIO__FF_OWNED))
+        return AIO_EISTASK; /* completed only by its task or combinator */
     if (loop->futs[*idx].state != AIO__FS_PENDING)
         return AIO_EDONE;
     return 0;
@@ -406,8 +417,10 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
 int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    if (rc < 0)
-        return rc;
+    return rc < 0 ? rc : aio__fut_remove_node(loop, idx, cb, arg);
+}
+
+int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, void *arg) {
     int removed = 0;
     uint32_t *link = &loop->futs[idx].cbs;
     while (*link != AIO__NIL) {
@@ -494,6 +507,7 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
 /* ---- close ------------------------------------------------------------------- */
 
 void aio__futures_free(aio_loop *loop) {
+    aio__owners_free_all(loop);
     for (uint32_t i = 0; i < loop->nfuts; i++) {
         aio__fut *s = &loop->futs[i];
         if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {

@@ -46,7 +46,8 @@ enum {
     AIO__FF_TASK = 1,      /* the slot is a task's future */
     AIO__FF_RETRIEVED = 2, /* its error has been looked at */
     AIO__FF_YIELD = 4,     /* sleep(0): awaiting it yields one iteration */
-    AIO__FF_TIMER = 8,     /* pending sleep: u.timer is its timer */
+    AIO__FF_TIMER = 8,     /* pending sleep: its timer is in `timer` */
+    AIO__FF_OWNED = 16,    /* pending, completed by the combinator in u.owner */
 };
 
 typedef struct aio__fut {
@@ -63,9 +64,23 @@ typedef struct aio__fut {
         aio_value value;  /* RESULT: result (pending sleep: the result to come);
                              ERROR: .i = error; CANCELLED: .p = message */
         aio_task *task;   /* PENDING task */
+        struct aio__owner *owner; /* PENDING combinator future (AIO__FF_OWNED) */
         uint32_t next_free;
     } u;
 } aio__fut;
+
+/* The state of a combinator (gather, wait, ...) that owns a pending future:
+ * its cancel decides what cancelling that future means. Every live owner is
+ * on the loop's list so that closing the loop frees it. */
+typedef struct aio__owner aio__owner;
+typedef struct aio__owner_ops {
+    /* Cancel request on the owned future: 1 if accepted, 0 if already done. */
+    int (*cancel)(aio_loop *loop, aio__owner *owner, const char *msg);
+} aio__owner_ops;
+struct aio__owner {
+    const aio__owner_ops *ops;
+    aio__owner *prev, *next;
+};
 
 /* A done callback or an awaiting task (fn == aio__task_wakeup). */
 typedef struct aio__node {
@@ -150,6 +165,7 @@ struct aio_loop {
 
     aio_task *current;
     size_t ntasks;
+    aio__owner *owners; /* live combinator states */
     aio_exception_handler handler;
     void *handler_arg;
     aio_loop_stats stats;
@@ -186,6 +202,21 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+/* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how
+ * many (their holds are dropped). */
+int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
+/* Look up n handles at once: 0, or the first bad handle's code. */
+int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, uint32_t *idx_out);
+
+/* combinators (src/owner.c) */
+/* Allocate `size` bytes of owner state, link it, and make a new pending
+ * future it owns (refs = 1, for the caller). */
+void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uint32_t *fut);
+/* Unlink and free an owner state. */
+void aio__owner_free(aio_loop *loop, aio__owner *o);
+void aio__owners_free_all(aio_loop *loop); /* at close */
+/* Complete a future owned by a combinator (it stops being owned). */
+void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
 void aio__task_wakeup(aio_loop *loop, aio_future f, void *arg);

@@ -18,5 +18,6 @@
 #include "aio/future.h"
 #include "aio/coro.h"
 #include "aio/task.h"
+#include "aio/combinators.h"
 
 #endif /* AIO_AIO_H */

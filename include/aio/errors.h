@@ -32,7 +32,8 @@ extern "C" {
 #define AIO_ENOTDONE (AIO_E_BASE - 2)
 /* asyncio.InvalidStateError: set_result()/set_error() of a future already done. */
 #define AIO_EDONE (AIO_E_BASE - 3)
-/* Operation not allowed on a task (a task is completed only by its coroutine). */
+/* Operation not allowed on a task or a combinator's future (a task is
+ * completed only by its coroutine, a gather only by its children). */
 #define AIO_EISTASK (AIO_E_BASE - 4)
 /* The handle is not a task (task-only operation on a plain future). */
 #define AIO_ENOTTASK (AIO_E_BASE - 5)

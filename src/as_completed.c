@@ -1,0 +1,226 @@
+/* aio_as_completed: children in completion order, as an iterator.
+ *
+ * The iterator is a future owned by this state. Finished children's
+ * positions queue up in `ready`; each aio_as_completed_next() returns a new
+ * future that gets the next position (at once if one is queued). Next
+ * futures still waiting are held in `waiting`, oldest first; one that its
+ * awaiter cancelled is skipped and its position given to the next. */
+#include "internal.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ac_entry {
+    uint32_t idx;
+    uint32_t pos;
+} ac_entry;
+
+typedef struct as_completed {
+    aio__owner owner;
+    uint32_t fut;
+    uint32_t timer;
+    bool has_timer, timed_out, done;
+    uint32_t outstanding; /* child callbacks registered, not yet run or removed */
+    size_t n;
+    size_t delivered;           /* positions handed to next futures */
+    size_t asked;               /* next futures created and not given up */
+    uint32_t *ready;            /* positions finished, not yet delivered: [rhead, rtail) */
+    size_t rhead, rtail;
+    uint32_t *waiting;          /* next futures (slots) waiting: [whead, wtail) */
+    size_t whead, wtail;
+    ac_entry entry[];
+} as_completed;
+
+static const aio__owner_ops ac_ops;
+static void ac_child_done(aio_loop *loop, aio_future f, void *arg);
+
+static as_completed *ac_of(ac_entry *e) {
+    return (as_completed *)(void *)((char *)(e - e->pos) - offsetof(as_completed, entry));
+}
+
+static void ac_maybe_free(aio_loop *loop, as_completed *a) {
+    if (a->done && a->outstanding == 0 && !a->has_timer && a->whead == a->wtail) {
+        free(a->ready);
+        free(a->waiting);
+        aio__owner_free(loop, &a->owner);
+    }
+}
+
+static void detach(aio_loop *loop, as_completed *a) {
+    for (size_t i = 0; i < a->n; i++)
+        if (loop->futs[a->entry[i].idx].state == AIO__FS_PENDING)
+            a->outstanding -= (uint32_t)aio__fut_remove_node(loop, a->entry[i].idx, ac_child_done, &a->entry[i]);
+    if (a->has_timer) {
+        aio__timer_cancel(loop, a->timer);
+        a->has_timer = false;
+    }
+}
+
+/* Fail every waiting next future with err (timeout, or cancellation). */
+static void fail_waiting(aio_loop *loop, as_completed *a, int err) {
+    while (a->whead != a->wtail) {
+        uint32_t x = a->waiting[a->whead++];
+        if (loop->futs[x].state == AIO__FS_PENDING)
+            aio__owned_finish(loop, x, err, (aio_value){0});
+        else
+            aio__fut_drop(loop, x); /* cancelled by its awaiter: just our hold */
+    }
+}
+
+/* The iterator completes with n once all are delivered, or fails with
+ * AIO_ETIMEDOUT once the timeout passed and nothing queued is left; that
+ * error is what later _next calls return, so it is not reported as never
+ * retrieved. */
+static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
+    if (a->done)
+        return;
+    a->done = true;
+    detach(loop, a);
+    aio_value v;
+    v.u = a->delivered;
+    uint32_t fut = a->fut;
+    loop->futs[fut].holds++;
+    aio__owned_finish(loop, fut, err, v);
+    if (err < 0)
+        loop->futs[fut].flags |= AIO__FF_RETRIEVED;
+    aio__fut_drop(loop, fut);
+}
+
+/* Hand queued positions to waiting next futures, oldest first. */
+static void deliver(aio_loop *loop, as_completed *a) {
+    while (a->rhead != a->rtail && a->whead != a->wtail) {
+        uint32_t x = a->waiting[a->whead++];
+        if (loop->futs[x].state != AIO__FS_PENDING) { /* its awaiter gave up */
+            a->asked--;
+            aio__fut_drop(loop, x);
+            continue;
+        }
+        aio_value v;
+        v.u = a->ready[a->rhead++];
+        aio__owned_finish(loop, x, 0, v);
+        a->delivered++;
+    }
+    if (a->delivered == a->n)
+        finish_iterator(loop, a, 0);
+    else if (a->timed_out && a->rhead == a->rtail)
+        finish_iterator(loop, a, AIO_ETIMEDOUT);
+}
+
+static void ac_child_done(aio_loop *loop, aio_future f, void *arg) {
+    ac_entry *e = arg;
+    as_completed *a = ac_of(e);
+    (void)f;
+    a->outstanding--;
+    if (!a->done && !a->timed_out) {
+        a->ready[a->rtail++] = e->pos;
+        deliver(loop, a);
+    }
+    ac_maybe_free(loop, a);
+}
+
+/* Timeout: no more arrivals. Positions already queued are still handed out
+ * (asyncio yields what finished first); after them, AIO_ETIMEDOUT. */
+static void ac_timeout(aio_loop *loop, void *arg) {
+    as_completed *a = arg;
+    a->has_timer = false;
+    if (a->done) {
+        ac_maybe_free(loop, a);
+        return;
+    }
+    a->timed_out = true;
+    detach(loop, a);
+    if (a->rhead == a->rtail) {
+        fail_waiting(loop, a, AIO_ETIMEDOUT);
+        finish_iterator(loop, a, AIO_ETIMEDOUT);
+    }
+    ac_maybe_free(loop, a);
+}
+
+static int ac_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    as_completed *a = (as_completed *)o;
+    if (a->done)
+        return 0;
+    fail_waiting(loop, a, AIO_ECANCELLED);
+    a->done = true;
+    detach(loop, a);
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__owned_finish(loop, a->fut, AIO_ECANCELLED, v);
+    ac_maybe_free(loop, a);
+    return 1;
+}
+
+static const aio__owner_ops ac_ops = {ac_cancel};
+
+aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (n == 0 || !futs || isnan(timeout) || n > UINT32_MAX / 2)
+        return aio__error_handle(-EINVAL);
+    uint32_t fut;
+    as_completed *a = aio__owner_new(loop, sizeof *a + n * sizeof(ac_entry), &ac_ops, &fut);
+    if (!a)
+        return aio__error_handle(-ENOMEM);
+    a->fut = fut;
+    a->n = n;
+    a->ready = malloc(n * sizeof *a->ready);
+    a->waiting = malloc(n * sizeof *a->waiting);
+    rc = a->ready && a->waiting ? 0 : -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        a->entry[i].pos = (uint32_t)i;
+        rc = aio__fut_lookup(loop, futs[i], &a->entry[i].idx);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        ac_entry *e = &a->entry[i];
+        if (loop->futs[e->idx].state != AIO__FS_PENDING) {
+            a->ready[a->rtail++] = e->pos; /* done already: first in line */
+        } else if ((rc = aio__fut_add_node(loop, e->idx, ac_child_done, e)) == 0) {
+            a->outstanding++;
+        }
+    }
+    if (rc == 0 && !isinf(timeout)) {
+        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), ac_timeout, a, &a->timer);
+        a->has_timer = rc == 0;
+    }
+    if (rc < 0) {
+        a->done = true;
+        detach(loop, a);
+        aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0});
+        aio__fut_consume(loop, fut);
+        ac_maybe_free(loop, a);
+        return aio__error_handle(rc);
+    }
+    return aio__fut_handle(loop, fut);
+}
+
+aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, it, &idx);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    aio__fut *s = &loop->futs[idx];
+    if (s->state != AIO__FS_PENDING)
+        return aio__error_handle(s->state == AIO__FS_RESULT ? -ENOENT : aio__fut_outcome(loop, idx, NULL));
+    if (!(s->flags & AIO__FF_OWNED) || s->u.owner->ops != &ac_ops)
+        return aio__error_handle(-EINVAL); /* not an as_completed iterator */
+    as_completed *a = (as_completed *)s->u.owner;
+    if (a->asked >= a->n)
+        return aio__error_handle(-ENOENT);
+    uint32_t x;
+    if ((rc = aio__fut_alloc(loop, &x)) < 0)
+        return aio__error_handle(rc);
+    if (a->wtail == a->n) { /* skipped (cancelled) entries used the room: compact */
+        size_t live = a->wtail - a->whead;
+        memmove(a->waiting, a->waiting + a->whead, live * sizeof *a->waiting);
+        a->whead = 0;
+        a->wtail = live;
+    }
+    a->asked++;
+    loop->futs[x].holds++; /* ours, until we complete or skip it */
+    a->waiting[a->wtail++] = x;
+    deliver(loop, a);
+    return aio__fut_handle(loop, x);
+}

@@ -1,0 +1,187 @@
+/* aio_gather: results in argument order.
+ *
+ * One allocation: the state and one 8-byte entry per argument. Each entry
+ * registers one done callback (a node from the loop's pool, no malloc) whose
+ * argument is the entry itself; the entry knows its position, so the state
+ * is found from it. Duplicated handles simply register twice.
+ *
+ * The state lives until its future is done AND every callback it registered
+ * has run or been removed (`outstanding`): callbacks already scheduled when
+ * the gather finished early still arrive and must find the state. */
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+typedef struct gather_entry {
+    uint32_t idx; /* the child's slot */
+    uint32_t pos; /* its position in the arguments */
+} gather_entry;
+
+typedef struct gather {
+    aio__owner owner;
+    uint32_t fut;
+    uint32_t remaining;   /* entries whose child is not done yet */
+    uint32_t outstanding; /* callbacks registered and not yet run or removed */
+    unsigned flags;
+    bool done, cancel_requested;
+    const char *cancel_msg;
+    aio_outcome *results;
+    size_t n;
+    gather_entry entry[];
+} gather;
+
+static gather *gather_of(gather_entry *e) {
+    return (gather *)(void *)((char *)(e - e->pos) - offsetof(gather, entry));
+}
+
+static void gather_child_done(aio_loop *loop, aio_future f, void *arg);
+
+static void maybe_free(aio_loop *loop, gather *g) {
+    if (g->done && g->outstanding == 0)
+        aio__owner_free(loop, &g->owner);
+}
+
+/* Stop listening to the children still pending (they keep running). */
+static void detach(aio_loop *loop, gather *g) {
+    for (size_t i = 0; i < g->n; i++) {
+        gather_entry *e = &g->entry[i];
+        if (loop->futs[e->idx].state == AIO__FS_PENDING)
+            g->outstanding -= (uint32_t)aio__fut_remove_node(loop, e->idx, gather_child_done, e);
+    }
+}
+
+static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
+    g->done = true;
+    detach(loop, g);
+    aio__owned_finish(loop, g->fut, err, v);
+}
+
+/* Returns how many cancellations were accepted. */
+static size_t cancel_pending_children(aio_loop *loop, gather *g, const char *msg) {
+    size_t accepted = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (loop->futs[g->entry[i].idx].state == AIO__FS_PENDING)
+            accepted += aio__fut_cancel_idx(loop, g->entry[i].idx, msg) == 1;
+    return accepted;
+}
+
+static void gather_child_done(aio_loop *loop, aio_future f, void *arg) {
+    gather_entry *e = arg;
+    gather *g = gather_of(e);
+    (void)f;
+    g->outstanding--;
+    if (g->done) {
+        maybe_free(loop, g);
+        return;
+    }
+    aio_outcome out;
+    out.err = aio__fut_outcome(loop, e->idx, &out.value);
+    if (g->results)
+        g->results[e->pos] = out;
+    g->remaining--;
+    if (out.err != 0 && !(g->flags & AIO_GATHER_RETURN_ERRORS) && !g->cancel_requested) {
+        /* The first failure propagates. The others keep running (asyncio)
+         * unless the caller opted in to cancelling them. */
+        if (g->flags & AIO_GATHER_CANCEL_ON_ERROR)
+            cancel_pending_children(loop, g, NULL);
+        aio_value v = {0};
+        if (out.err == AIO_ECANCELLED)
+            v = out.value; /* the child's cancel message */
+        finish(loop, g, out.err, v);
+    } else if (g->remaining == 0) {
+        aio_value v;
+        v.u = g->n;
+        if (g->cancel_requested) {
+            v.p = (void *)(uintptr_t)g->cancel_msg;
+            finish(loop, g, AIO_ECANCELLED, v); /* our own cancellation always propagates */
+        } else {
+            finish(loop, g, 0, v);
+        }
+    }
+    maybe_free(loop, g);
+}
+
+/* Cancelling the gather cancels its pending children; it ends cancelled
+ * once they have all finished. As in asyncio, if no child could be
+ * cancelled (all are done, their outcomes on the way) the request is
+ * refused (0) and the gather completes normally; a task awaiting it still
+ * sees its own cancellation at that await. */
+static int gather_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    gather *g = (gather *)o;
+    if (g->done)
+        return 0;
+    g->cancel_msg = msg;
+    g->cancel_requested = true; /* before cancelling: a child may finish at once */
+    if (cancel_pending_children(loop, g, msg) == 0)
+        g->cancel_requested = false;
+    return g->cancel_requested;
+}
+
+static const aio__owner_ops gather_ops = {gather_cancel};
+
+aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
+                         unsigned flags) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if ((n > 0 && !futs) || (flags & ~(unsigned)(AIO_GATHER_RETURN_ERRORS | AIO_GATHER_CANCEL_ON_ERROR)) ||
+        n > UINT32_MAX / 2)
+        return aio__error_handle(-EINVAL);
+    if (n == 0) { /* asyncio: an already-resolved future with [] */
+        uint32_t idx;
+        if ((rc = aio__fut_alloc(loop, &idx)) < 0)
+            return aio__error_handle(rc);
+        aio_value none = {0};
+        aio__fut_finish(loop, idx, AIO__FS_RESULT, none);
+        return aio__fut_handle(loop, idx);
+    }
+    if (n > (SIZE_MAX - sizeof(gather)) / sizeof(gather_entry))
+        return aio__error_handle(-ENOMEM);
+    uint32_t fut;
+    gather *g = aio__owner_new(loop, sizeof(gather) + n * sizeof(gather_entry), &gather_ops, &fut);
+    if (!g)
+        return aio__error_handle(-ENOMEM);
+    g->fut = fut;
+    g->n = n;
+    g->flags = flags;
+    g->results = results;
+    /* Validate every handle before touching any: a bad one consumes nothing. */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        g->entry[i].pos = (uint32_t)i;
+        rc = aio__fut_lookup(loop, futs[i], &g->entry[i].idx);
+    }
+    if (rc < 0) {
+        aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0});
+        aio__fut_consume(loop, fut);
+        aio__owner_free(loop, &g->owner);
+        return aio__error_handle(rc);
+    }
+    g->remaining = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        gather_entry *e = &g->entry[i];
+        aio__fut *s = &loop->futs[e->idx];
+        if (s->state != AIO__FS_PENDING) {
+            /* Done already: its outcome goes through the same path, next
+             * iteration, keeping one code path for ordering and errors. */
+            if (aio_future_add_done_callback(loop, aio__fut_handle(loop, e->idx), gather_child_done, e) < 0)
+                rc = -ENOMEM;
+        } else if (aio__fut_add_node(loop, e->idx, gather_child_done, e) < 0) {
+            rc = -ENOMEM;
+        }
+        if (rc < 0) { /* out of memory midway: cancel what we started, fail */
+            g->done = true;
+            for (size_t j = 0; j < i; j++)
+                g->outstanding -= (uint32_t)aio__fut_remove_node(loop, g->entry[j].idx, gather_child_done,
+                                                                 &g->entry[j]);
+            aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0}); /* reports nothing */
+            aio__fut_consume(loop, fut);
+            maybe_free(loop, g);
+            return aio__error_handle(rc);
+        }
+        g->outstanding++;
+    }
+    for (size_t i = 0; i < n; i++)
+        aio__fut_consume(loop, g->entry[i].idx); /* gather took the caller's references */
+    return aio__fut_handle(loop, fut);
+}

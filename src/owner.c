@@ -1,0 +1,59 @@
+/* Combinator states ("owners"): each gather, wait, wait_for, shield and
+ * as_completed allocates one state that owns the future it returns.
+ *
+ * The owned future is held (one library hold) until the owner completes it,
+ * so a caller may release its reference and the combinator still finishes.
+ * Cancelling the owned future calls the owner's cancel, which decides what
+ * that means (gather: cancel the children and finish once they are done;
+ * wait: stop waiting). States sit on a loop list so that closing the loop
+ * frees those still alive. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uint32_t *fut) {
+    aio__owner *o = calloc(1, size);
+    if (!o)
+        return NULL;
+    if (aio__fut_alloc(loop, fut) < 0) {
+        free(o);
+        return NULL;
+    }
+    aio__fut *s = &loop->futs[*fut];
+    s->flags |= AIO__FF_OWNED;
+    s->u.owner = o;
+    s->holds++; /* the owner's, dropped when it completes the future */
+    o->ops = ops;
+    o->next = loop->owners;
+    if (o->next)
+        o->next->prev = o;
+    loop->owners = o;
+    return o;
+}
+
+void aio__owner_free(aio_loop *loop, aio__owner *o) {
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        loop->owners = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    free(o);
+}
+
+void aio__owners_free_all(aio_loop *loop) {
+    while (loop->owners)
+        aio__owner_free(loop, loop->owners);
+}
+
+void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
+    uint8_t state = AIO__FS_RESULT;
+    if (err == AIO_ECANCELLED)
+        state = AIO__FS_CANCELLED;
+    else if (err < 0) {
+        state = AIO__FS_ERROR;
+        v.i = err;
+    }
+    aio__fut_finish(loop, idx, state, v);
+    aio__fut_drop(loop, idx); /* the owner's hold */
+}

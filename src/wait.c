@@ -1,0 +1,204 @@
+/* aio_wait (asyncio.wait) and aio_wait_partition.
+ *
+ * The state keeps each distinct child once (duplicates count once, as
+ * asyncio's set does), listens to the pending ones and to an optional
+ * timer, and completes its future with the number of children done. It
+ * never cancels or consumes a child. */
+#include "internal.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+typedef struct wait_entry {
+    uint32_t idx;
+    uint32_t pos; /* index in entry[]: finds the state from the entry */
+} wait_entry;
+
+typedef struct waiter {
+    aio__owner owner;
+    uint32_t fut;
+    uint32_t ndone;       /* distinct children done (seen by us) */
+    uint32_t outstanding; /* callbacks registered, not yet run or removed */
+    uint32_t timer;
+    bool has_timer, done;
+    aio_return_when when;
+    size_t n; /* distinct children */
+    wait_entry entry[];
+} waiter;
+
+static void wait_child_done(aio_loop *loop, aio_future f, void *arg);
+
+static waiter *waiter_of(wait_entry *e) {
+    return (waiter *)(void *)((char *)(e - e->pos) - offsetof(waiter, entry));
+}
+
+static void maybe_free(aio_loop *loop, waiter *w) {
+    if (w->done && w->outstanding == 0 && !w->has_timer)
+        aio__owner_free(loop, &w->owner);
+}
+
+static void finish(aio_loop *loop, waiter *w, int err, const char *msg) {
+    w->done = true;
+    for (size_t i = 0; i < w->n; i++)
+        if (loop->futs[w->entry[i].idx].state == AIO__FS_PENDING)
+            w->outstanding -= (uint32_t)aio__fut_remove_node(loop, w->entry[i].idx, wait_child_done, &w->entry[i]);
+    if (w->has_timer) {
+        aio__timer_cancel(loop, w->timer);
+        w->has_timer = false;
+    }
+    aio_value v;
+    v.u = w->ndone;
+    if (err == AIO_ECANCELLED)
+        v.p = (void *)(uintptr_t)msg;
+    aio__owned_finish(loop, w->fut, err, v);
+}
+
+static bool failed(const aio_loop *loop, uint32_t idx) {
+    return loop->futs[idx].state == AIO__FS_ERROR; /* a cancelled child is not a failure */
+}
+
+static bool satisfied(const aio_loop *loop, const waiter *w, uint32_t just_done) {
+    if (w->ndone == w->n)
+        return true;
+    switch (w->when) {
+    case AIO_FIRST_COMPLETED:
+        return w->ndone > 0;
+    case AIO_FIRST_EXCEPTION:
+        return just_done != AIO__NIL && failed(loop, just_done);
+    default:
+        return false;
+    }
+}
+
+static void wait_child_done(aio_loop *loop, aio_future f, void *arg) {
+    wait_entry *e = arg;
+    waiter *w = waiter_of(e);
+    (void)f;
+    w->outstanding--;
+    if (!w->done) {
+        w->ndone++;
+        if (satisfied(loop, w, e->idx))
+            finish(loop, w, 0, NULL);
+    }
+    maybe_free(loop, w);
+}
+
+static void wait_timeout(aio_loop *loop, void *arg) {
+    waiter *w = arg;
+    w->has_timer = false;
+    if (!w->done)
+        finish(loop, w, 0, NULL); /* a timeout is not an error for wait */
+    maybe_free(loop, w);
+}
+
+/* Cancelling the wait stops waiting; the children are left alone. */
+static int wait_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    waiter *w = (waiter *)o;
+    if (w->done)
+        return 0;
+    finish(loop, w, AIO_ECANCELLED, msg);
+    maybe_free(loop, w);
+    return 1;
+}
+
+static const aio__owner_ops wait_ops = {wait_cancel};
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout,
+                       aio_return_when when) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (n == 0 || !futs || isnan(timeout) || n > UINT32_MAX / 2 ||
+        (when != AIO_ALL_COMPLETED && when != AIO_FIRST_COMPLETED && when != AIO_FIRST_EXCEPTION))
+        return aio__error_handle(-EINVAL);
+    /* Distinct slots, sorted (the order of entries does not matter to wait). */
+    uint32_t *idx = malloc(n * sizeof *idx);
+    if (!idx)
+        return aio__error_handle(-ENOMEM);
+    if ((rc = aio__fut_lookup_all(loop, futs, n, idx)) < 0) {
+        free(idx);
+        return aio__error_handle(rc);
+    }
+    qsort(idx, n, sizeof *idx, cmp_u32);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || idx[i] != idx[i - 1])
+            idx[distinct++] = idx[i];
+
+    uint32_t fut;
+    waiter *w = aio__owner_new(loop, sizeof(waiter) + distinct * sizeof(wait_entry), &wait_ops, &fut);
+    if (!w) {
+        free(idx);
+        return aio__error_handle(-ENOMEM);
+    }
+    w->fut = fut;
+    w->n = distinct;
+    w->when = when;
+    bool any_failed = false;
+    for (size_t i = 0; i < distinct; i++) {
+        w->entry[i].idx = idx[i];
+        w->entry[i].pos = (uint32_t)i;
+        if (loop->futs[idx[i]].state != AIO__FS_PENDING) {
+            w->ndone++;
+            any_failed |= failed(loop, idx[i]);
+        }
+    }
+    free(idx);
+    /* Already satisfied: done now, without an iteration (asyncio returns at once). */
+    if (w->ndone == w->n || (when == AIO_FIRST_COMPLETED && w->ndone > 0) ||
+        (when == AIO_FIRST_EXCEPTION && any_failed)) {
+        finish(loop, w, 0, NULL);
+        maybe_free(loop, w);
+        return aio__fut_handle(loop, fut);
+    }
+    for (size_t i = 0; i < distinct && rc == 0; i++) {
+        if (loop->futs[w->entry[i].idx].state != AIO__FS_PENDING)
+            continue;
+        rc = aio__fut_add_node(loop, w->entry[i].idx, wait_child_done, &w->entry[i]);
+        if (rc == 0)
+            w->outstanding++;
+    }
+    if (rc == 0 && !isinf(timeout)) {
+        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), wait_timeout, w, &w->timer);
+        w->has_timer = rc == 0;
+    }
+    if (rc < 0) {
+        finish(loop, w, AIO_ECANCELLED, NULL);
+        aio__fut_consume(loop, fut);
+        maybe_free(loop, w);
+        return aio__error_handle(rc);
+    }
+    return aio__fut_handle(loop, fut);
+}
+
+int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n) {
+    if (!loop || (n > 0 && !futs))
+        return -EINVAL;
+    aio_future *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return -ENOMEM;
+    int first_err = 0;
+    size_t ndone = 0, k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            int d = aio_future_done(loop, futs[i]);
+            if (d < 0 && first_err == 0)
+                first_err = d;
+            bool done_side = d != 0; /* bad handles sort with the done ones */
+            if (done_side == (pass == 0)) {
+                tmp[k++] = futs[i];
+                ndone += pass == 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        futs[i] = tmp[i];
+    free(tmp);
+    return first_err < 0 ? first_err : (int)(ndone > INT32_MAX ? INT32_MAX : ndone);
+}

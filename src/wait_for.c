@@ -1,0 +1,199 @@
+/* aio_wait_for and aio_shield: one child each.
+ *
+ * wait_for never reports before its child has finished: on timeout it
+ * cancels the child and waits (asyncio >= 3.12; pain points 2-4 of the
+ * spec): the child's real outcome wins over AIO_ETIMEDOUT when it completed
+ * anyway, and an outer cancellation always ends the wait_for cancelled.
+ *
+ * shield passes the child's outcome through; cancelling the shield's future
+ * cancels only that future. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* ---- wait_for ---- */
+
+typedef struct wait_for {
+    aio__owner owner;
+    uint32_t fut, child, timer;
+    bool has_timer, listening, done;
+    bool timed_out;       /* we cancelled the child because of the timeout */
+    bool outer_cancelled; /* our future was cancelled: always ends cancelled */
+    const char *msg;
+} wait_for;
+
+static void wf_maybe_free(aio_loop *loop, wait_for *w) {
+    if (w->done && !w->listening && !w->has_timer)
+        aio__owner_free(loop, &w->owner);
+}
+
+static void wf_child_done(aio_loop *loop, aio_future f, void *arg) {
+    wait_for *w = arg;
+    (void)f;
+    w->listening = false;
+    if (w->has_timer) {
+        aio__timer_cancel(loop, w->timer);
+        w->has_timer = false;
+    }
+    aio_value v;
+    int err = aio__fut_outcome(loop, w->child, &v);
+    if (w->outer_cancelled) {
+        err = AIO_ECANCELLED;
+        v.p = (void *)(uintptr_t)w->msg;
+    } else if (w->timed_out && err == AIO_ECANCELLED) {
+        err = AIO_ETIMEDOUT; /* a real result or error would have won */
+    }
+    w->done = true;
+    aio__owned_finish(loop, w->fut, err, v);
+    wf_maybe_free(loop, w);
+}
+
+static void wf_timeout(aio_loop *loop, void *arg) {
+    wait_for *w = arg;
+    w->has_timer = false;
+    w->timed_out = true;
+    aio__fut_cancel_idx(loop, w->child, NULL); /* its completion finishes us */
+}
+
+static int wf_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    wait_for *w = (wait_for *)o;
+    if (w->done || w->outer_cancelled)
+        return w->done ? 0 : 1;
+    w->outer_cancelled = true;
+    w->msg = msg;
+    if (w->has_timer) {
+        aio__timer_cancel(loop, w->timer);
+        w->has_timer = false;
+    }
+    aio__fut_cancel_idx(loop, w->child, msg);
+    return 1;
+}
+
+static const aio__owner_ops wait_for_ops = {wf_cancel};
+
+aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (isnan(timeout))
+        return aio__error_handle(-EINVAL);
+    uint32_t child;
+    if ((rc = aio__fut_lookup(loop, fut, &child)) < 0)
+        return aio__error_handle(rc);
+    uint32_t me;
+    wait_for *w = aio__owner_new(loop, sizeof *w, &wait_for_ops, &me);
+    if (!w)
+        return aio__error_handle(-ENOMEM);
+    w->fut = me;
+    w->child = child;
+    if (loop->futs[child].state != AIO__FS_PENDING) {
+        /* Done already: its outcome, at once (asyncio returns it directly). */
+        aio_value v;
+        int err = aio__fut_outcome(loop, child, &v);
+        w->done = true;
+        aio__owned_finish(loop, me, err, v);
+        aio__fut_consume(loop, child);
+        wf_maybe_free(loop, w);
+        return aio__fut_handle(loop, me);
+    }
+    rc = aio__fut_add_node(loop, child, wf_child_done, w);
+    if (rc == 0) {
+        w->listening = true;
+        if (timeout <= 0) {
+            w->timed_out = true; /* a task that never started never runs */
+            aio__fut_cancel_idx(loop, child, NULL);
+        } else if (!isinf(timeout)) {
+            rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), wf_timeout, w, &w->timer);
+            w->has_timer = rc == 0;
+        }
+    }
+    if (rc < 0) {
+        if (w->listening)
+            aio__fut_remove_node(loop, child, wf_child_done, w);
+        w->listening = false;
+        w->done = true;
+        aio__owned_finish(loop, me, AIO_ECANCELLED, (aio_value){0});
+        aio__fut_consume(loop, me);
+        wf_maybe_free(loop, w);
+        return aio__error_handle(rc);
+    }
+    aio__fut_consume(loop, child); /* the caller's reference is ours now */
+    return aio__fut_handle(loop, me);
+}
+
+/* ---- shield ---- */
+
+typedef struct shield {
+    aio__owner owner;
+    uint32_t fut, child;
+    bool listening, done;
+} shield;
+
+static void shield_maybe_free(aio_loop *loop, shield *s) {
+    if (s->done && !s->listening)
+        aio__owner_free(loop, &s->owner);
+}
+
+static void shield_child_done(aio_loop *loop, aio_future f, void *arg) {
+    shield *s = arg;
+    (void)f;
+    s->listening = false;
+    if (!s->done) {
+        aio_value v;
+        int err = aio__fut_outcome(loop, s->child, &v);
+        s->done = true;
+        aio__owned_finish(loop, s->fut, err, v);
+    }
+    shield_maybe_free(loop, s);
+}
+
+/* Cancelling the shield cancels only the shield: the child runs on, and if
+ * it later fails unobserved, its own "never retrieved" report says so. */
+static int shield_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    shield *s = (shield *)o;
+    if (s->done)
+        return 0;
+    s->done = true;
+    if (s->listening && aio__fut_remove_node(loop, s->child, shield_child_done, s) > 0)
+        s->listening = false;
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__owned_finish(loop, s->fut, AIO_ECANCELLED, v);
+    shield_maybe_free(loop, s);
+    return 1;
+}
+
+static const aio__owner_ops shield_ops = {shield_cancel};
+
+aio_future aio_shield_on(aio_loop *loop, aio_future fut) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    uint32_t child;
+    if ((rc = aio__fut_lookup(loop, fut, &child)) < 0)
+        return aio__error_handle(rc);
+    uint32_t me;
+    shield *s = aio__owner_new(loop, sizeof *s, &shield_ops, &me);
+    if (!s)
+        return aio__error_handle(-ENOMEM);
+    s->fut = me;
+    s->child = child;
+    if (loop->futs[child].state != AIO__FS_PENDING) {
+        aio_value v;
+        int err = aio__fut_outcome(loop, child, &v);
+        s->done = true;
+        aio__owned_finish(loop, me, err, v);
+    } else if ((rc = aio__fut_add_node(loop, child, shield_child_done, s)) < 0) {
+        s->done = true;
+        aio__owned_finish(loop, me, AIO_ECANCELLED, (aio_value){0});
+        aio__fut_consume(loop, me);
+        shield_maybe_free(loop, s);
+        return aio__error_handle(rc);
+    } else {
+        s->listening = true;
+    }
+    aio__fut_consume(loop, child);
+    shield_maybe_free(loop, s);
+    return aio__fut_handle(loop, me);
+}
