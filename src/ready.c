@@ -11,16 +11,21 @@
 
 #define AIO__RING_MIN 64u
 
+/* Double the ring with realloc (large blocks move by mremap, without
+ * copying or touching their pages), then re-seat only the entries whose
+ * position changes: those whose sequence number has the old capacity's bit
+ * set move up by the old capacity. */
 static int ready_grow(aio_loop *loop) {
-    uint64_t cap = loop->ring ? (loop->mask + 1) * 2 : AIO__RING_MIN;
+    uint64_t old_cap = loop->ring ? loop->mask + 1 : 0;
+    uint64_t cap = old_cap ? old_cap * 2 : AIO__RING_MIN;
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
         return -ENOMEM;
-    aio__ready_ent *ring = malloc((size_t)cap * sizeof *ring);
+    aio__ready_ent *ring = realloc(loop->ring, (size_t)cap * sizeof *ring);
     if (!ring)
         return -ENOMEM;
     for (uint64_t s = loop->head; s != loop->tail; s++)
-        ring[s & (cap - 1)] = loop->ring[s & loop->mask];
-    free(loop->ring);
+        if (s & old_cap)
+            ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
     loop->ring = ring;
     loop->mask = cap - 1;
     return 0;
