@@ -2,6 +2,7 @@
  * chosen by name at run time (tests run the suite once per backend). */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,4 +25,12 @@ const aio__backend *aio__backend_find(const char *name) {
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
     return NULL;
+}
+
+int aio__timeout_ms(int64_t timeout_ns) {
+    if (timeout_ns < 0)
+        return -1;
+    if (timeout_ns >= (int64_t)INT_MAX * 1000000)
+        return INT_MAX;
+    return (int)((timeout_ns + 999999) / 1000000); /* round up: never wake early and spin */
 }

@@ -2,7 +2,6 @@
  * both directions. */
 #include "internal.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -56,13 +55,7 @@ static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev)
 
 static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
     epoll_state *s = loop->bstate;
-    int ms;
-    if (timeout_ns < 0)
-        ms = -1;
-    else if (timeout_ns >= (int64_t)INT_MAX * 1000000)
-        ms = INT_MAX;
-    else
-        ms = (int)((timeout_ns + 999999) / 1000000); /* round up: never wake early and spin */
+    int ms = aio__timeout_ms(timeout_ns);
     int n = epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;

@@ -3,7 +3,6 @@
  * that removal is O(1) by moving the last entry into the hole. */
 #include "internal.h"
 
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 
@@ -67,13 +66,7 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
 
 static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
     poll_state *s = loop->bstate;
-    int ms;
-    if (timeout_ns < 0)
-        ms = -1;
-    else if (timeout_ns >= (int64_t)INT_MAX * 1000000)
-        ms = INT_MAX;
-    else
-        ms = (int)((timeout_ns + 999999) / 1000000);
+    int ms = aio__timeout_ms(timeout_ns);
     int n = poll(s->fds, (nfds_t)s->n, ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;

@@ -134,6 +134,8 @@ extern const aio__backend aio__backend_kqueue;
 /* By name (NULL: $AIO_BACKEND, else the platform's default); NULL if unknown
  * or not built here. */
 const aio__backend *aio__backend_find(const char *name);
+/* A poll timeout in ms (-1: forever), rounded up so we never wake early. */
+int aio__timeout_ms(int64_t timeout_ns);
 
 struct aio_loop {
     uint16_t tag;
@@ -169,6 +171,7 @@ struct aio_loop {
     aio_exception_handler handler;
     void *handler_arg;
     aio_loop_stats stats;
+    struct aio__xs *xs; /* cross-thread state: wakeup, executor (wakeup.c) */
 };
 
 /* ready.c */
@@ -235,5 +238,62 @@ int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
 int aio__loop_usable(const aio_loop *loop); /* 0, -EINVAL or AIO_ECLOSED */
 int aio__run_until_no_tasks(aio_loop *loop);
 bool aio__thread_running(void); /* a loop is running on this thread */
+
+/* ---- threads: wakeup, call_soon_threadsafe, executor -----------------------
+ * (src/wakeup.c, src/executor.c). Each loop owns one aio__xs from creation
+ * to aio_loop_free. It is reference counted (the loop's reference plus one
+ * per job submitted from the loop) because an abandoned job may finish after
+ * the loop is gone. Fields under `mu` are shared with other threads; the
+ * ones marked "loop" are touched by the loop thread only. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct aio__job aio__job; /* executor.c */
+typedef struct aio__tcall {
+    aio_callback fn;
+    void *arg;
+} aio__tcall;
+
+typedef struct aio__xs {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* signalled on each completion while `waiting` */
+    atomic_int pending;     /* a wakeup was signalled and not yet drained */
+    atomic_uint refs;       /* the loop's + one per job out of its pool */
+    atomic_int extrefs;     /* aio_loop_ref() count */
+    bool closing;           /* mu: aio_loop_close began: refuse threadsafe calls */
+    bool closed;            /* mu: workers discard completions themselves */
+    bool waiting;           /* mu: close waits on cv */
+    int kind;               /* AIO__WAKE_* */
+    int rfd, wfd;           /* eventfd (rfd == wfd) or pipe */
+    int kq;                 /* EVFILT_USER: the backend's kqueue */
+    aio__job *done_head, *done_tail; /* mu: completions, FIFO */
+    aio__tcall *calls;      /* mu: threadsafe calls, in order */
+    size_t ncalls, capcalls;
+    aio__tcall *spare;      /* loop: swapped with calls when draining */
+    size_t capspare;
+    /* loop thread only */
+    aio__job *jobs;         /* jobs submitted and not yet collected */
+    size_t njobs;
+    struct aio_pool *pool;  /* the default pool, created on first use */
+    double close_timeout;   /* seconds aio_loop_close waits for running jobs */
+} aio__xs;
+
+enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
+
+/* wakeup.c */
+int aio__wakeup_init(aio_loop *loop);          /* at creation, after the backend */
+void aio__wakeup_close(aio_loop *loop);        /* at close: after aio__executor_close */
+void aio__wakeup_free(aio_loop *loop);         /* at free: drop the loop's reference */
+void aio__wakeup_drain(aio_loop *loop);        /* after each poll: one atomic load if idle */
+int aio__wakeup_watched(const aio_loop *loop); /* our fds counted in loop->io_count */
+bool aio__wakeup_alive(const aio_loop *loop);  /* something may still wake the loop */
+void aio__xs_signal_locked(aio__xs *xs);       /* with mu held: wake the loop (once) */
+void aio__xs_unref(aio__xs *xs);               /* any thread */
+void aio__cond_init(pthread_cond_t *cv);       /* a condvar timed on CLOCK_MONOTONIC */
+void aio__abstime(struct timespec *ts, double timeout); /* now + timeout, for it */
+
+/* executor.c */
+void aio__executor_close(aio_loop *loop); /* at close, first: bounded wait */
+void aio__executor_collect(aio_loop *loop, aio__job *done); /* loop thread: completions */
 
 #endif /* AIO_INTERNAL_H */

@@ -146,14 +146,18 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     return 1;
 }
 
+/* Look up a handle that must be a task's. */
+static int task_lookup(aio_loop *loop, aio_future task, uint32_t *idx) {
+    int rc = aio__fut_lookup(loop, task, idx);
+    if (rc == 0 && !(loop->futs[*idx].flags & AIO__FF_TASK))
+        rc = AIO_ENOTTASK;
+    return rc;
+}
+
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
     uint32_t idx;
-    int rc = aio__fut_lookup(loop, task, &idx);
-    if (rc < 0)
-        return rc;
-    if (!(loop->futs[idx].flags & AIO__FF_TASK))
-        return AIO_ENOTTASK;
-    return aio__fut_cancel_idx(loop, idx, msg);
+    int rc = task_lookup(loop, task, &idx);
+    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
 }
 
 /* ---- what the coroutine macros call ---- */
@@ -245,11 +249,9 @@ size_t aio_loop_pending_tasks(const aio_loop *loop) { return loop ? loop->ntasks
 
 int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
     uint32_t idx;
-    int rc = aio__fut_lookup(loop, task, &idx);
+    int rc = task_lookup(loop, task, &idx);
     if (rc < 0)
         return rc;
-    if (!(loop->futs[idx].flags & AIO__FF_TASK))
-        return AIO_ENOTTASK;
     if (!name)
         return -EINVAL;
     if (!loop->names) {
