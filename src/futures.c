@@ -19,12 +19,6 @@
 
 /* ---- handles ------------------------------------------------------------- */
 
-aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
-    aio_future f;
-    f.id = ((uint64_t)loop->tag << AIO__TAG_SHIFT) | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
-    return f;
-}
-
 int aio_future_check(aio_future f) {
     if (f.id == 0)
         return AIO_ENULL;
@@ -42,7 +36,7 @@ int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, 
     return 0;
 }
 
-int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
     if (!loop)
         return -EINVAL;
     int rc = aio_future_check(f);
@@ -52,12 +46,7 @@ int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
         return AIO_EFOREIGN;
     if (loop->closed)
         return AIO_ECLOSED;
-    uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
-    uint32_t gen = (uint32_t)((f.id >> AIO__IDX_BITS) & AIO__GEN_MASK);
-    if (i >= loop->nfuts || loop->futs[i].gen != gen || loop->futs[i].state == AIO__FS_FREE)
-        return AIO_ESTALE;
-    *idx = i;
-    return 0;
+    return AIO_ESTALE;
 }
 
 /* ---- slots ----------------------------------------------------------------- */
@@ -134,7 +123,7 @@ static void report_unretrieved(aio_loop *loop, uint32_t idx) {
                 (int)s->u.value.i, idx);
 }
 
-static void slot_free(aio_loop *loop, uint32_t idx) {
+void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
     report_unretrieved(loop, idx);
     aio__fut *s = &loop->futs[idx];
     if (loop->names && loop->names[idx]) {
@@ -148,22 +137,6 @@ static void slot_free(aio_loop *loop, uint32_t idx) {
     s->gen = (s->gen + 1) & AIO__GEN_MASK;
     s->u.next_free = loop->free_fut;
     loop->free_fut = idx;
-}
-
-/* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
- * reference if there is one left: awaiting a future someone else owns (a
- * second awaiter without aio_future_retain) borrows it instead, and the
- * awaiter's own hold keeps it alive meanwhile. */
-void aio__fut_consume(aio_loop *loop, uint32_t idx) {
-    aio__fut *s = &loop->futs[idx];
-    if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
-        slot_free(loop, idx);
-}
-
-void aio__fut_drop(aio_loop *loop, uint32_t idx) {
-    aio__fut *s = &loop->futs[idx];
-    if (--s->holds == 0 && s->refs == 0)
-        slot_free(loop, idx);
 }
 
 /* ---- callback nodes ---------------------------------------------------------- */

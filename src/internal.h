@@ -191,12 +191,48 @@ static inline bool aio__timers_empty(const aio_loop *loop) { return loop->heap_l
 static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; }
 
 /* futures.c */
-int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx);
 int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */
-aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx);
-/* Drop a user reference if any is left (consuming calls), or a library hold. */
-void aio__fut_consume(aio_loop *loop, uint32_t idx);
-void aio__fut_drop(aio_loop *loop, uint32_t idx);
+void aio__fut_free_slot(aio_loop *loop, uint32_t idx);
+int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a failed lookup */
+
+/* The hot handle operations are inline: a future handoff makes several. */
+static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
+    aio_future f;
+    f.id = ((uint64_t)loop->tag << AIO__TAG_SHIFT) | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
+    return f;
+}
+
+/* A valid handle of this (open) loop: 0 and its slot; else the error. One
+ * comparison covers tag and generation: a live slot's handle is rebuilt
+ * from it and compared whole. */
+static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    if (loop && !loop->closed) {
+        uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
+        if (i < loop->nfuts && loop->futs[i].state != AIO__FS_FREE && aio__fut_handle(loop, i).id == f.id) {
+            *idx = i;
+            return 0;
+        }
+    }
+    *idx = AIO__NIL; /* never used: the slow path always returns an error */
+    return aio__fut_lookup_slow(loop, f);
+}
+
+/* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
+ * reference if there is one left: awaiting a future someone else owns (a
+ * second awaiter without aio_future_retain) borrows it instead, and the
+ * awaiter's own hold keeps it alive meanwhile. */
+static inline void aio__fut_consume(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
+        aio__fut_free_slot(loop, idx);
+}
+
+/* Drop one of the library's holds. */
+static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (--s->holds == 0 && s->refs == 0)
+        aio__fut_free_slot(loop, idx);
+}
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
