@@ -221,6 +221,8 @@ aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it) {
     a->asked++;
     loop->futs[x].holds++; /* ours, until we complete or skip it */
     a->waiting[a->wtail++] = x;
+    aio_future next = aio__fut_handle(loop, x);
     deliver(loop, a);
-    return aio__fut_handle(loop, x);
+    ac_maybe_free(loop, a); /* the last delivery may have finished us */
+    return next;
 }
