@@ -79,4 +79,8 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
     return 0;
 }
 
+/* The kqueue itself, for the cross-thread wakeup's EVFILT_USER (wakeup.c). */
+int aio__kqueue_fd(const aio_loop *loop);
+int aio__kqueue_fd(const aio_loop *loop) { return ((const kq_state *)loop->bstate)->kq; }
+
 const aio__backend aio__backend_kqueue = {"kqueue", kq_init, kq_fini, kq_watch, kq_poll};

@@ -84,6 +84,12 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
         free(loop);
         return rc;
     }
+    if ((rc = aio__wakeup_init(loop)) < 0) { /* wakeup.c: threads -> loop */
+        backend->fini(loop);
+        aio__io_free(loop);
+        free(loop);
+        return rc;
+    }
     *out = loop;
     return 0;
 }
@@ -106,7 +112,10 @@ int aio_loop_close(aio_loop *loop) {
     if (loop->closed)
         return 0;
     /* Reports and frees first (they may look at the futures table), then the
-     * structures. Nothing queued runs any more. */
+     * structures. Nothing queued runs any more. Executor jobs first: the
+     * close waits (bounded) for running ones and must see the futures. */
+    aio__executor_close(loop);
+    aio__wakeup_close(loop);
     aio__futures_free(loop);
     aio__ready_free(loop);
     aio__timers_free(loop);
@@ -122,6 +131,7 @@ int aio_loop_free(aio_loop *loop) {
     int rc = aio_loop_close(loop);
     if (rc < 0)
         return rc;
+    aio__wakeup_free(loop);
     free(loop);
     return 0;
 }
@@ -227,20 +237,24 @@ static int64_t poll_timeout(const aio_loop *loop) {
 
 static int poll_step(aio_loop *loop) {
     int64_t timeout = poll_timeout(loop);
-    if (timeout < 0 && loop->io_count == 0)
-        return AIO_EDEADLOCK; /* nothing could ever wake us */
+    /* Nothing could ever wake us. The wakeup fd (wakeup.c) does not count,
+     * unless executor jobs or aio_loop_ref() holders may still use it. */
+    if (timeout < 0 && loop->io_count <= aio__wakeup_watched(loop) && !aio__wakeup_alive(loop))
+        return AIO_EDEADLOCK;
     if (loop->virtual_clock) {
         /* Real I/O is still polled, but virtual time only jumps once nothing
          * is ready: to the next timer, without sleeping. */
         int rc = loop->backend->poll(loop, timeout < 0 ? -1 : 0);
         if (rc < 0)
             return rc;
+        aio__wakeup_drain(loop); /* threadsafe calls, executor completions */
         if (timeout > 0 && aio__ready_empty(loop))
             loop->now_ns += timeout;
     } else {
         int rc = loop->backend->poll(loop, timeout);
         if (rc < 0)
             return rc;
+        aio__wakeup_drain(loop);
         loop->now_ns = aio__clock_ns();
     }
     loop->stats.polls++;

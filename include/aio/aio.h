@@ -18,6 +18,7 @@
 #include "aio/future.h"
 #include "aio/coro.h"
 #include "aio/task.h"
+#include "aio/executor.h"
 #include "aio/combinators.h"
 
 #endif /* AIO_AIO_H */

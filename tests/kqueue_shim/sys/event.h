@@ -26,6 +26,7 @@ struct kevent {
 #define EV_ENABLE 0x0004
 #define EV_DISABLE 0x0008
 #define EV_CLEAR 0x0020
+#define NOTE_TRIGGER 0x01000000
 #define EV_EOF 0x8000
 #define EV_ERROR 0x4000
 

@@ -1,0 +1,142 @@
+/* libaio — running blocking code on threads (asyncio's run_in_executor,
+ * to_thread and call_soon_threadsafe).
+ *
+ * The loop stays single-threaded. A *pool* of pthreads runs jobs; a job's
+ * outcome comes back to the loop thread, which completes the job's future
+ * there. No thread other than the loop's ever touches its futures.
+ *
+ *     static int square(void *arg, aio_value *result) {
+ *         long n = (long)(intptr_t)arg;
+ *         usleep(100000);                      // blocks this worker only
+ *         result->i = n * n;
+ *         return 0;                            // or a negative error code
+ *     }
+ *     ...
+ *     AIO_AWAIT(t, aio_to_thread(t, square, (void *)(intptr_t)7));
+ *     // AIO_ERR(t) == 0, AIO_RESULT(t).i == 49
+ *
+ * Pools. Every loop has a default pool, created on first use
+ * (aio_run_in_executor with pool == NULL, aio_to_thread) and shut down when
+ * the loop closes. A pool made with aio_pool_create() may be shared by any
+ * number of loops (each job reports back to the loop that submitted it) and
+ * is freed with aio_pool_free(). There is no global pool.
+ *
+ * Cancellation. Cancelling a job's future (or the task awaiting it):
+ *   - a job not yet started is removed from the queue and never runs;
+ *     the removal happens when the loop next runs its callbacks (as in
+ *     asyncio, where it is a done callback): a worker that becomes free in
+ *     between may still start it, and then the next case applies;
+ *   - a running job cannot be interrupted: the future is cancelled at once
+ *     for its awaiters, the job's cancel flag is raised (aio_job_cancelled()
+ *     returns 1 inside the job, so a long job can poll it and stop early),
+ *     and whatever it returns later is discarded. The library never
+ *     interprets or frees a result: a discarded result that owns memory
+ *     leaks unless the job checks aio_job_cancelled() before returning it.
+ *
+ * Closing the loop (aio_loop_close) with jobs in flight: queued jobs are
+ * removed (never run); running jobs get their cancel flag and the close waits
+ * up to the executor timeout (aio_loop_set_executor_timeout, 5 s by default)
+ * for them; each one still running then is reported ("executor job abandoned
+ * at close", error AIO_ETIMEDOUT) and its late result is discarded by the
+ * worker. Nothing is ever posted into a closed or freed loop.
+ *
+ * Deadlock detection (AIO_EDEADLOCK) stays on for loops that use no
+ * threads. A loop with executor jobs in flight waits for them instead; a loop
+ * that waits for other threads' aio_call_soon_threadsafe() must say so with
+ * aio_loop_ref() (see there).
+ */
+#ifndef AIO_EXECUTOR_H
+#define AIO_EXECUTOR_H
+
+#include "aio/future.h"
+#include "aio/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct aio_pool aio_pool;
+
+/* A job: runs on a worker thread. Store the result in *result (zeroed
+ * before the call) and return 0, or return a negative error code: the
+ * future then fails with it (AIO_ECANCELLED makes it cancelled). A positive
+ * return counts as 0. The job must not call loop functions other than
+ * aio_call_soon_threadsafe. */
+typedef int (*aio_job_fn)(void *arg, aio_value *result);
+
+/* Threads in a pool created with threads == 0: min(32, CPUs + 4), as
+ * Python's ThreadPoolExecutor. */
+#define AIO_POOL_DEFAULT_THREADS 0u
+
+typedef struct aio_pool_options {
+    /* Maximum number of worker threads; 0: the default above. Threads are
+     * started on demand, up to this number, and live until the pool is
+     * freed. */
+    unsigned threads;
+} aio_pool_options;
+
+/* Create a pool that loops may share. opts may be NULL.
+ * Errors: -EINVAL (NULL out, threads > 1024), -ENOMEM. */
+int aio_pool_create(aio_pool **out, const aio_pool_options *opts);
+
+/* Shut a pool down and free it. Jobs still queued never run: their futures
+ * are cancelled (on their loops' threads, when those loops next poll). Jobs
+ * running are waited for up to `timeout` seconds (0: not at all; negative or
+ * infinite: without limit); those still running then are abandoned: their
+ * threads are detached and finish them, their results still reach their
+ * loops, and the pool's memory goes with the last of them. No loop may
+ * submit to the pool once this call has begun. Returns the number of
+ * running jobs abandoned (>= 0), or -EINVAL (NULL pool, NaN timeout). */
+int aio_pool_free(aio_pool *pool, double timeout);
+
+/* The number of worker threads started so far, or -EINVAL. */
+int aio_pool_threads(const aio_pool *pool);
+
+/* Run fn(arg) on a worker of `pool` (NULL: the loop's default pool).
+ * Returns a new plain future owned by the caller, completing on the loop
+ * thread with the job's outcome. Cancelling it: see above. Errors (as an
+ * error handle): -EINVAL (NULL loop or fn), AIO_ECLOSED (loop closed, or
+ * pool being freed), -ENOMEM, -EAGAIN (no worker thread could be started). */
+aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg);
+
+/* asyncio.to_thread: run fn(arg) on the default pool of the task's loop
+ * (or of a loop). Same future and errors as aio_run_in_executor. */
+#define aio_to_thread(loop_or_task, fn, arg)                                                       \
+    aio_run_in_executor(AIO__LOOP(loop_or_task), NULL, (fn), (arg))
+
+/* Inside a job: 1 once cooperative cancellation was requested (its future
+ * was cancelled, or its loop is closing), else 0. 0 outside any job. */
+int aio_job_cancelled(void);
+
+/* How long aio_loop_close() waits for running jobs (seconds, >= 0; infinity
+ * waits without limit). Errors: -EINVAL (NULL loop, NaN or negative). */
+int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
+
+/* ---- other threads -> the loop ---- */
+
+/* asyncio's call_soon_threadsafe: from ANY thread (the loop's included),
+ * run fn(loop, arg) on the loop thread, in the iteration after the loop
+ * next wakes. Calls from one thread run in the order made. Wakes the loop
+ * if it is blocked in its poll; many calls while it is busy cost one
+ * wakeup.
+ * Errors: -EINVAL (NULL loop or fn), -ENOMEM, AIO_ECLOSED once
+ * aio_loop_close() has begun. A call that returned 0 just before the close
+ * began is dropped by the close without running (asyncio drops it too).
+ * Lifetime: calls may race with aio_loop_close(), but not with
+ * aio_loop_free(): stop (or join) the other threads before freeing. */
+int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg);
+
+/* The loop reports AIO_EDEADLOCK when nothing could ever complete what it
+ * waits for. Another thread's aio_call_soon_threadsafe() is invisible to that
+ * test: take a reference with aio_loop_ref() (any thread) for as long as
+ * other threads may post work the loop must wait for, and drop it with
+ * aio_loop_unref(). While references are held the loop blocks instead of
+ * reporting a deadlock. (libuv's ref/unref of a handle.)
+ * Errors: -EINVAL (NULL loop), AIO_ENOREF (unref without ref). */
+int aio_loop_ref(aio_loop *loop);
+int aio_loop_unref(aio_loop *loop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AIO_EXECUTOR_H */

@@ -1,0 +1,549 @@
+/* The executor: thread pools and run_in_executor.
+ *
+ * A job goes: loop thread (submit: QUEUED on the pool's queue) -> a worker
+ * (RUNNING, then DONE, posted to its loop's completion queue, aio__xs) ->
+ * loop thread (aio__executor_collect completes the future and gives the job
+ * back to its pool's free list). The futures table is touched by the loop
+ * thread only.
+ *
+ * Cancellation is noticed through a done callback on the job's future
+ * (on_future_done): a QUEUED job is unlinked and never runs; otherwise the
+ * job's cancel flag is raised and it becomes an orphan whose completion is
+ * discarded. When the job completes normally, collect removes that callback
+ * before completing the future, so it never runs for its own completion.
+ *
+ * Lifetimes (no use after free whatever finishes first):
+ *   - a job is owned by exactly one of: the pool queue, a worker, a
+ *     completion queue, or the loop (orphan bookkeeping); it returns to its
+ *     pool's free list through job_release, from the loop thread, or from a
+ *     worker when its loop is closed;
+ *   - a pool is reference counted under its mutex: its creator, every live
+ *     worker thread, every job out of the free list; the last one frees it;
+ *   - a loop's aio__xs likewise: the loop, and every job submitted from it.
+ *
+ * Memory: one malloc per job only while the free list is empty; up to
+ * AIO__FREE_MAX job records are kept for reuse. */
+#include "internal.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AIO__POOL_MAX_THREADS 1024u
+#define AIO__FREE_MAX 4096u
+
+enum { J_QUEUED = 1, J_RUNNING, J_DONE };
+
+struct aio__job {
+    aio__job *next, *prev;   /* pool queue, free list, completion queue (next) */
+    aio__job *lnext, *lprev; /* loop: the loop's list of jobs in flight */
+    aio_job_fn fn;
+    void *arg;
+    aio_value result;
+    int err;
+    int state;               /* pool->mu */
+    atomic_int cancel;       /* cooperative cancel flag, read by the job */
+    bool orphan;             /* loop: the future is done already; discard */
+    uint32_t fut;            /* loop: the future's slot */
+    struct aio_pool *pool;
+    aio__xs *xs;
+};
+
+typedef struct worker_slot {
+    pthread_t tid;
+    bool started, exited;    /* pool->mu */
+} worker_slot;
+
+struct aio_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work;     /* idle workers wait here */
+    pthread_cond_t gone;     /* aio_pool_free waits here for workers to exit */
+    aio__job *head, *tail;   /* queued jobs, FIFO */
+    aio__job *free;
+    unsigned nfree;
+    unsigned max, nthreads, alive, idle, running, queued;
+    unsigned refs;           /* creator + live workers + jobs out of the free list */
+    bool stopping;
+    worker_slot *workers;
+};
+
+static _Thread_local aio__job *current_job;
+
+int aio_job_cancelled(void) {
+    return current_job ? atomic_load_explicit(&current_job->cancel, memory_order_relaxed) != 0 : 0;
+}
+
+/* ---- pool ---- */
+
+static unsigned default_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n + 4 > 32 ? 32u : (unsigned)n + 4u;
+}
+
+int aio_pool_create(aio_pool **out, const aio_pool_options *opts) {
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    unsigned n = opts && opts->threads ? opts->threads : default_threads();
+    if (n > AIO__POOL_MAX_THREADS)
+        return -EINVAL;
+    aio_pool *p = calloc(1, sizeof *p);
+    worker_slot *w = calloc(n, sizeof *w);
+    if (!p || !w) {
+        free(p);
+        free(w);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    aio__cond_init(&p->gone);
+    p->workers = w;
+    p->max = n;
+    p->refs = 1;
+    *out = p;
+    return 0;
+}
+
+int aio_pool_threads(const aio_pool *pool) {
+    if (!pool)
+        return -EINVAL;
+    aio_pool *p = (aio_pool *)pool; /* the lock is not part of its value */
+    pthread_mutex_lock(&p->mu);
+    int n = (int)p->nthreads;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static void pool_destroy(aio_pool *p) {
+    while (p->free) {
+        aio__job *j = p->free;
+        p->free = j->next;
+        free(j);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->gone);
+    free(p->workers);
+    free(p);
+}
+
+/* Drop one pool reference, with mu held; unlocks. */
+static void pool_unref_unlock(aio_pool *p) {
+    bool last = --p->refs == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last)
+        pool_destroy(p);
+}
+
+static aio__job *job_get(aio_pool *p) {
+    pthread_mutex_lock(&p->mu);
+    aio__job *j = p->free;
+    if (j) {
+        p->free = j->next;
+        p->nfree--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!j && !(j = malloc(sizeof *j)))
+        return NULL;
+    memset(j, 0, sizeof *j);
+    atomic_init(&j->cancel, 0);
+    j->pool = p;
+    return j;
+}
+
+/* A job whose pool reference was never taken (submit failed early). */
+static void job_put_unsubmitted(aio__job *j) {
+    aio_pool *p = j->pool;
+    pthread_mutex_lock(&p->mu);
+    if (p->nfree < AIO__FREE_MAX) {
+        j->next = p->free;
+        p->free = j;
+        p->nfree++;
+        j = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    free(j);
+}
+
+/* Any thread: the job is finished with; drop what it held. */
+static void job_release(aio__job *j) {
+    aio__xs_unref(j->xs);
+    aio_pool *p = j->pool;
+    pthread_mutex_lock(&p->mu);
+    if (p->nfree < AIO__FREE_MAX) {
+        j->next = p->free;
+        p->free = j;
+        p->nfree++;
+        j = NULL;
+    }
+    pool_unref_unlock(p);
+    free(j);
+}
+
+/* Worker (or pool shutdown): hand a finished job to its loop, or discard it
+ * if the loop is closed. */
+static void job_post(aio__job *j) {
+    aio__xs *xs = j->xs;
+    pthread_mutex_lock(&xs->mu);
+    if (xs->closed) {
+        pthread_mutex_unlock(&xs->mu);
+        job_release(j);
+        return;
+    }
+    j->next = NULL;
+    if (xs->done_tail)
+        xs->done_tail->next = j;
+    else
+        xs->done_head = j;
+    xs->done_tail = j;
+    aio__xs_signal_locked(xs);
+    pthread_mutex_unlock(&xs->mu);
+}
+
+typedef struct worker_arg {
+    aio_pool *pool;
+    unsigned index;
+} worker_arg;
+
+static void *worker_main(void *arg) {
+    aio_pool *p = ((worker_arg *)arg)->pool;
+    unsigned index = ((worker_arg *)arg)->index;
+    free(arg);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping) {
+            p->idle++;
+            pthread_cond_wait(&p->work, &p->mu);
+            p->idle--;
+        }
+        if (!p->head) /* stopping, and the queue was taken by aio_pool_free */
+            break;
+        aio__job *j = p->head;
+        p->head = j->next;
+        if (p->head)
+            p->head->prev = NULL;
+        else
+            p->tail = NULL;
+        p->queued--;
+        p->running++;
+        j->state = J_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+
+        aio_value v;
+        v.u = 0;
+        current_job = j;
+        int err = j->fn(j->arg, &v);
+        current_job = NULL;
+        j->result = v;
+        j->err = err > 0 ? 0 : err;
+
+        pthread_mutex_lock(&p->mu);
+        j->state = J_DONE;
+        p->running--;
+        pthread_mutex_unlock(&p->mu);
+        job_post(j);
+        pthread_mutex_lock(&p->mu);
+    }
+    p->alive--;
+    p->workers[index].exited = true;
+    pthread_cond_broadcast(&p->gone);
+    pool_unref_unlock(p);
+    return NULL;
+}
+
+/* With mu held: start one more worker. Signals are blocked in workers so
+ * that they are delivered to the application's threads. */
+static int spawn_locked(aio_pool *p) {
+    worker_arg *a = malloc(sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    unsigned index = p->nthreads;
+    a->pool = p;
+    a->index = index; /* a is the worker's from here on */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&p->workers[index].tid, NULL, worker_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(a);
+        return -rc;
+    }
+    p->workers[index].started = true;
+    p->nthreads++;
+    p->alive++;
+    p->refs++;
+    return 0;
+}
+
+/* Queue a job (loop thread). */
+static int pool_submit(aio_pool *p, aio__job *j) {
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        return AIO_ECLOSED;
+    }
+    if (p->queued + 1 > p->idle && p->nthreads < p->max) {
+        int rc = spawn_locked(p);
+        if (rc < 0 && p->nthreads == 0) {
+            pthread_mutex_unlock(&p->mu);
+            return rc == -ENOMEM ? rc : -EAGAIN;
+        }
+    }
+    j->state = J_QUEUED;
+    j->next = NULL;
+    j->prev = p->tail;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->queued++;
+    p->refs++; /* the job's */
+    if (p->idle)
+        pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* Unlink a QUEUED job (loop thread). 1 if it was still queued. */
+static int pool_unqueue(aio__job *j) {
+    aio_pool *p = j->pool;
+    int removed = 0;
+    pthread_mutex_lock(&p->mu);
+    if (j->state == J_QUEUED) {
+        if (j->prev)
+            j->prev->next = j->next;
+        else
+            p->head = j->next;
+        if (j->next)
+            j->next->prev = j->prev;
+        else
+            p->tail = j->prev;
+        p->queued--;
+        j->state = 0;
+        removed = 1;
+    } else {
+        atomic_store_explicit(&j->cancel, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return removed;
+}
+
+int aio_pool_free(aio_pool *p, double timeout) {
+    if (!p || isnan(timeout))
+        return -EINVAL;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    aio__job *queued = p->head;
+    p->head = p->tail = NULL;
+    p->queued = 0;
+    for (aio__job *j = queued; j; j = j->next) {
+        j->state = J_DONE;
+        j->err = AIO_ECANCELLED;
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    /* Queued jobs never run: their loops see them cancelled. */
+    while (queued) {
+        aio__job *j = queued;
+        queued = j->next;
+        job_post(j);
+    }
+    pthread_mutex_lock(&p->mu);
+    if (timeout != 0) {
+        struct timespec dl;
+        bool forever = timeout < 0 || isinf(timeout);
+        aio__abstime(&dl, timeout);
+        while (p->alive > 0) {
+            if (forever)
+                pthread_cond_wait(&p->gone, &p->mu);
+            else if (pthread_cond_timedwait(&p->gone, &p->mu, &dl) != 0)
+                break;
+        }
+    }
+    int abandoned = (int)p->running;
+    /* Join the workers that are gone, detach the others: they finish their
+     * job, post it, and the last reference frees the pool. */
+    for (unsigned i = 0; i < p->nthreads; i++) {
+        worker_slot *w = &p->workers[i];
+        if (!w->started)
+            continue;
+        w->started = false;
+        if (w->exited) {
+            pthread_t tid = w->tid;
+            pthread_mutex_unlock(&p->mu);
+            pthread_join(tid, NULL);
+            pthread_mutex_lock(&p->mu);
+        } else {
+            pthread_detach(w->tid);
+        }
+    }
+    pool_unref_unlock(p);
+    return abandoned;
+}
+
+/* ---- the loop's side ---- */
+
+static void loop_list_remove(aio__xs *xs, aio__job *j) {
+    if (j->lprev)
+        j->lprev->lnext = j->lnext;
+    else
+        xs->jobs = j->lnext;
+    if (j->lnext)
+        j->lnext->lprev = j->lprev;
+    xs->njobs--;
+}
+
+/* Done callback of a job's future: it completed by other means than the
+ * job (cancelled, or set by hand). */
+static void on_future_done(aio_loop *loop, aio_future f, void *arg) {
+    (void)f;
+    aio__job *j = arg;
+    if (pool_unqueue(j)) {
+        loop_list_remove(loop->xs, j);
+        job_release(j);
+    } else {
+        j->orphan = true; /* running or posted: collect will discard it */
+    }
+}
+
+aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (!fn)
+        return aio__error_handle(-EINVAL);
+    aio__xs *xs = loop->xs;
+    if (!pool) {
+        if (!xs->pool && (rc = aio_pool_create(&xs->pool, NULL)) < 0)
+            return aio__error_handle(rc);
+        pool = xs->pool;
+    }
+    aio__job *j = job_get(pool);
+    if (!j)
+        return aio__error_handle(-ENOMEM);
+    uint32_t idx;
+    if ((rc = aio__fut_alloc(loop, &idx)) < 0) {
+        job_put_unsubmitted(j);
+        return aio__error_handle(rc);
+    }
+    if ((rc = aio__fut_add_node(loop, idx, on_future_done, j)) < 0) {
+        aio__fut_consume(loop, idx);
+        job_put_unsubmitted(j);
+        return aio__error_handle(rc);
+    }
+    aio_future f = aio__fut_handle(loop, idx);
+    j->fn = fn;
+    j->arg = arg;
+    j->fut = idx;
+    j->xs = xs;
+    atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed); /* the job's */
+    if ((rc = pool_submit(pool, j)) < 0) {
+        aio__xs_unref(xs);
+        aio_future_remove_done_callback(loop, f, on_future_done, j); /* drops its hold */
+        aio__fut_consume(loop, idx);
+        job_put_unsubmitted(j);
+        return aio__error_handle(rc);
+    }
+    j->lprev = NULL;
+    j->lnext = xs->jobs;
+    if (xs->jobs)
+        xs->jobs->lprev = j;
+    xs->jobs = j;
+    xs->njobs++;
+    return f;
+}
+
+/* Complete the future of a job that finished (loop thread). */
+static void complete_future(aio_loop *loop, aio__job *j) {
+    uint32_t idx = j->fut;
+    aio__fut *s = &loop->futs[idx];
+    s->holds++; /* keep the slot while our callback's hold goes */
+    aio_future_remove_done_callback(loop, aio__fut_handle(loop, idx), on_future_done, j);
+    if (loop->futs[idx].state == AIO__FS_PENDING) {
+        aio_value v = j->result;
+        uint8_t state = AIO__FS_RESULT;
+        if (j->err == AIO_ECANCELLED) {
+            state = AIO__FS_CANCELLED;
+            v.p = NULL;
+        } else if (j->err < 0) {
+            state = AIO__FS_ERROR;
+            v.i = j->err;
+        }
+        aio__fut_finish(loop, idx, state, v);
+    }
+    aio__fut_drop(loop, idx);
+}
+
+void aio__executor_collect(aio_loop *loop, aio__job *done) {
+    while (done) {
+        aio__job *j = done;
+        done = j->next;
+        loop_list_remove(loop->xs, j);
+        if (!j->orphan && !loop->closed)
+            complete_future(loop, j);
+        job_release(j);
+    }
+}
+
+int aio_loop_set_executor_timeout(aio_loop *loop, double seconds) {
+    if (!loop || !loop->xs || !(seconds >= 0))
+        return -EINVAL;
+    loop->xs->close_timeout = seconds;
+    return 0;
+}
+
+/* At close, before the futures go: queued jobs are removed, running ones
+ * asked to stop and waited for (bounded); what still runs is abandoned,
+ * reported, and discarded by its worker later. */
+void aio__executor_close(aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    pthread_mutex_lock(&xs->mu);
+    xs->closing = true; /* no more threadsafe calls */
+    pthread_mutex_unlock(&xs->mu);
+    for (aio__job *j = xs->jobs, *next; j; j = next) {
+        next = j->lnext;
+        j->orphan = true; /* the futures table is about to go */
+        if (pool_unqueue(j)) {
+            loop_list_remove(xs, j);
+            job_release(j);
+        }
+    }
+    struct timespec dl;
+    bool forever = isinf(xs->close_timeout);
+    aio__abstime(&dl, xs->close_timeout);
+    pthread_mutex_lock(&xs->mu);
+    for (;;) {
+        aio__job *done = xs->done_head;
+        xs->done_head = xs->done_tail = NULL;
+        if (done) {
+            pthread_mutex_unlock(&xs->mu);
+            aio__executor_collect(loop, done);
+            pthread_mutex_lock(&xs->mu);
+            continue;
+        }
+        if (xs->njobs == 0)
+            break;
+        xs->waiting = true;
+        int rc = forever ? pthread_cond_wait(&xs->cv, &xs->mu) : pthread_cond_timedwait(&xs->cv, &xs->mu, &dl);
+        xs->waiting = false;
+        if (rc != 0 && !xs->done_head)
+            break; /* timed out */
+    }
+    xs->closed = true; /* workers discard from now on */
+    pthread_mutex_unlock(&xs->mu);
+    for (aio__job *j = xs->jobs; j; j = j->lnext)
+        aio__report(loop, "executor job abandoned at close: still running, its result will be discarded",
+                    AIO_ETIMEDOUT, AIO__NIL);
+    xs->jobs = NULL; /* the workers own them now */
+    xs->njobs = 0;
+    if (xs->pool) {
+        aio_pool_free(xs->pool, 0);
+        xs->pool = NULL;
+    }
+}

@@ -1,0 +1,300 @@
+/* Cross-thread wakeup and aio_call_soon_threadsafe.
+ *
+ * Every loop owns an aio__xs (internal.h) from creation on: an eventfd
+ * (Linux), an EVFILT_USER event (kqueue backend) or a pipe (elsewhere),
+ * watched by the loop, plus two queues other threads append to under `mu`:
+ * threadsafe calls and executor completions.
+ *
+ * Why from creation and not on first use: a loop already blocked in its
+ * poll cannot learn about an fd registered later, so the first threadsafe
+ * call from another thread would be lost. The fd does not count for
+ * deadlock detection (aio__wakeup_watched), so a loop that uses no threads
+ * still reports AIO_EDEADLOCK.
+ *
+ * One wakeup for many posts: a poster sets `pending` and writes the fd only
+ * if `pending` was clear; the loop clears it when it drains. Both happen
+ * under `mu`, so a write always precedes the read that clears it and the fd
+ * is never left readable with `pending` clear (which would spin a
+ * level-triggered poll). The loop's drain is one atomic load when idle. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+#ifdef AIO_HAVE_KQUEUE
+#include <sys/event.h>
+int aio__kqueue_fd(const aio_loop *loop); /* backend_kqueue.c */
+#define AIO__KQ_IDENT 0x61696f /* EVFILT_USER idents are their own namespace */
+#endif
+
+/* ---- helpers shared with executor.c ---- */
+
+void aio__cond_init(pthread_cond_t *cv) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+#if !defined(__APPLE__)
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+#endif
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+void aio__abstime(struct timespec *ts, double timeout) {
+#if !defined(__APPLE__)
+    clock_gettime(CLOCK_MONOTONIC, ts);
+#else
+    clock_gettime(CLOCK_REALTIME, ts);
+#endif
+    if (timeout > 1e9)
+        timeout = 1e9; /* ~31 years: "forever" without overflow */
+    if (timeout < 0)
+        timeout = 0;
+    time_t s = (time_t)timeout;
+    long ns = ts->tv_nsec + (long)((timeout - (double)s) * 1e9);
+    ts->tv_sec += s + ns / 1000000000L;
+    ts->tv_nsec = ns % 1000000000L;
+}
+
+/* ---- the wakeup primitive ---- */
+
+static int set_flags(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+
+static void on_readable(aio_loop *loop, void *arg) {
+    (void)arg;
+    aio__wakeup_drain(loop);
+}
+
+static int wake_open(aio_loop *loop, aio__xs *xs) {
+#ifdef AIO_HAVE_KQUEUE
+    if (strcmp(loop->backend->name, "kqueue") == 0) {
+        struct kevent ev;
+        xs->kq = aio__kqueue_fd(loop);
+        EV_SET(&ev, AIO__KQ_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
+        if (kevent(xs->kq, &ev, 1, NULL, 0, NULL) < 0)
+            return -errno;
+        xs->kind = AIO__WAKE_KQUEUE;
+        return 0;
+    }
+#endif
+#ifdef __linux__
+    xs->rfd = xs->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (xs->rfd < 0)
+        return -errno;
+    xs->kind = AIO__WAKE_EVENTFD;
+#else
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    xs->rfd = p[0];
+    xs->wfd = p[1];
+    xs->kind = AIO__WAKE_PIPE;
+    int rc;
+    if ((rc = set_flags(p[0])) < 0 || (rc = set_flags(p[1])) < 0)
+        return rc;
+#endif
+    (void)set_flags;
+    return aio_add_reader(loop, xs->rfd, on_readable, NULL);
+}
+
+/* With mu held. A failed write can only be EAGAIN (already readable). */
+static void wake_write(aio__xs *xs) {
+    switch (xs->kind) {
+#ifdef AIO_HAVE_KQUEUE
+    case AIO__WAKE_KQUEUE: {
+        struct kevent ev;
+        EV_SET(&ev, AIO__KQ_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);
+        (void)kevent(xs->kq, &ev, 1, NULL, 0, NULL);
+        break;
+    }
+#endif
+    case AIO__WAKE_EVENTFD: {
+        uint64_t one = 1;
+        ssize_t n = write(xs->wfd, &one, sizeof one);
+        (void)n;
+        break;
+    }
+    default: {
+        char c = 0;
+        ssize_t n = write(xs->wfd, &c, 1);
+        (void)n;
+        break;
+    }
+    }
+}
+
+/* With mu held. EVFILT_USER with EV_CLEAR resets itself when reported. */
+static void wake_clear(aio__xs *xs) {
+    if (xs->kind == AIO__WAKE_KQUEUE)
+        return;
+    char buf[64];
+    while (read(xs->rfd, buf, xs->kind == AIO__WAKE_EVENTFD ? 8 : sizeof buf) > 0 &&
+           xs->kind == AIO__WAKE_PIPE) {
+    }
+}
+
+void aio__xs_signal_locked(aio__xs *xs) {
+    if (!atomic_load_explicit(&xs->pending, memory_order_relaxed)) {
+        atomic_store_explicit(&xs->pending, 1, memory_order_release);
+        wake_write(xs);
+    }
+    if (xs->waiting)
+        pthread_cond_broadcast(&xs->cv);
+}
+
+/* ---- lifetime ---- */
+
+int aio__wakeup_init(aio_loop *loop) {
+    aio__xs *xs = calloc(1, sizeof *xs);
+    if (!xs)
+        return -ENOMEM;
+    pthread_mutex_init(&xs->mu, NULL);
+    aio__cond_init(&xs->cv);
+    atomic_init(&xs->pending, 0);
+    atomic_init(&xs->refs, 1u);
+    atomic_init(&xs->extrefs, 0);
+    xs->rfd = xs->wfd = xs->kq = -1;
+    xs->close_timeout = 5.0;
+    loop->xs = xs;
+    int rc = wake_open(loop, xs);
+    if (rc < 0) {
+        aio__wakeup_close(loop);
+        aio__wakeup_free(loop);
+    }
+    return rc;
+}
+
+void aio__wakeup_close(aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    pthread_mutex_lock(&xs->mu);
+    xs->closing = xs->closed = true; /* nobody writes the fd from now on */
+    xs->ncalls = 0;                  /* calls that got in before: dropped */
+    pthread_mutex_unlock(&xs->mu);
+    if (xs->kind != AIO__WAKE_KQUEUE && xs->rfd >= 0)
+        aio_remove_reader(loop, xs->rfd);
+}
+
+void aio__xs_unref(aio__xs *xs) {
+    if (atomic_fetch_sub_explicit(&xs->refs, 1u, memory_order_acq_rel) != 1u)
+        return;
+    if (xs->rfd >= 0)
+        close(xs->rfd);
+    if (xs->wfd >= 0 && xs->wfd != xs->rfd)
+        close(xs->wfd);
+    pthread_mutex_destroy(&xs->mu);
+    pthread_cond_destroy(&xs->cv);
+    free(xs->calls);
+    free(xs->spare);
+    free(xs);
+}
+
+void aio__wakeup_free(aio_loop *loop) {
+    if (loop->xs)
+        aio__xs_unref(loop->xs);
+    loop->xs = NULL;
+}
+
+int aio__wakeup_watched(const aio_loop *loop) {
+    return loop->xs && loop->xs->kind != AIO__WAKE_KQUEUE ? 1 : 0;
+}
+
+bool aio__wakeup_alive(const aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    return xs && (xs->njobs > 0 || atomic_load(&xs->extrefs) > 0 || atomic_load(&xs->pending));
+}
+
+/* ---- the loop's side ---- */
+
+void aio__wakeup_drain(aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    if (!xs || !atomic_load_explicit(&xs->pending, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&xs->mu);
+    wake_clear(xs);
+    atomic_store_explicit(&xs->pending, 0, memory_order_relaxed);
+    aio__job *done = xs->done_head;
+    xs->done_head = xs->done_tail = NULL;
+    /* Swap the call buffers: posters keep appending to the other one. */
+    aio__tcall *calls = xs->calls;
+    size_t ncalls = xs->ncalls, cap = xs->capcalls;
+    xs->calls = xs->spare;
+    xs->capcalls = xs->capspare;
+    xs->ncalls = 0;
+    xs->spare = calls;
+    xs->capspare = cap;
+    pthread_mutex_unlock(&xs->mu);
+    for (size_t i = 0; i < ncalls; i++)
+        if (aio__ready_push(loop, calls[i].fn, calls[i].arg, NULL) < 0)
+            aio__report(loop, "out of memory: threadsafe callback dropped", -ENOMEM, AIO__NIL);
+    if (done)
+        aio__executor_collect(loop, done);
+}
+
+/* ---- public ---- */
+
+int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg) {
+    if (!loop || !fn)
+        return -EINVAL;
+    aio__xs *xs = loop->xs;
+    if (!xs)
+        return AIO_ECLOSED;
+    pthread_mutex_lock(&xs->mu);
+    int rc = 0;
+    if (xs->closing) {
+        rc = AIO_ECLOSED;
+    } else if (xs->ncalls == xs->capcalls) {
+        size_t cap = xs->capcalls ? xs->capcalls * 2 : 64;
+        aio__tcall *c = realloc(xs->calls, cap * sizeof *c);
+        if (c) {
+            xs->calls = c;
+            xs->capcalls = cap;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    if (rc == 0) {
+        xs->calls[xs->ncalls].fn = fn;
+        xs->calls[xs->ncalls].arg = arg;
+        xs->ncalls++;
+        aio__xs_signal_locked(xs);
+    }
+    pthread_mutex_unlock(&xs->mu);
+    return rc;
+}
+
+int aio_loop_ref(aio_loop *loop) {
+    if (!loop || !loop->xs)
+        return -EINVAL;
+    atomic_fetch_add(&loop->xs->extrefs, 1);
+    return 0;
+}
+
+int aio_loop_unref(aio_loop *loop) {
+    if (!loop || !loop->xs)
+        return -EINVAL;
+    aio__xs *xs = loop->xs;
+    int n = atomic_load(&xs->extrefs);
+    do {
+        if (n <= 0)
+            return AIO_ENOREF;
+    } while (!atomic_compare_exchange_weak(&xs->extrefs, &n, n - 1));
+    if (n == 1) {
+        /* A loop blocked only for this reference must look again (and may
+         * now report AIO_EDEADLOCK). */
+        pthread_mutex_lock(&xs->mu);
+        if (!xs->closed)
+            aio__xs_signal_locked(xs);
+        pthread_mutex_unlock(&xs->mu);
+    }
+    return 0;
+}
