@@ -108,6 +108,22 @@ static void deliver(aio_loop *loop, as_completed *a) {
         finish_iterator(loop, a, AIO_ETIMEDOUT);
 }
 
+/* Drop waiting next futures whose awaiter gave up (cancelled them): they no
+ * longer count against the n that may be asked for. */
+static void forget_given_up(aio_loop *loop, as_completed *a) {
+    size_t keep = a->whead;
+    for (size_t i = a->whead; i < a->wtail; i++) {
+        uint32_t x = a->waiting[i];
+        if (loop->futs[x].state == AIO__FS_PENDING) {
+            a->waiting[keep++] = x;
+        } else {
+            a->asked--;
+            aio__fut_drop(loop, x);
+        }
+    }
+    a->wtail = keep;
+}
+
 static void ac_child_done(aio_loop *loop, aio_future f, void *arg) {
     ac_entry *e = arg;
     as_completed *a = ac_of(e);
@@ -173,6 +189,13 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
         a->entry[i].pos = (uint32_t)i;
         rc = aio__fut_lookup(loop, futs[i], &a->entry[i].idx);
     }
+    if (rc < 0) { /* a bad handle (or no memory): nothing registered yet */
+        a->done = true;
+        aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0});
+        aio__fut_consume(loop, fut);
+        ac_maybe_free(loop, a);
+        return aio__error_handle(rc);
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         ac_entry *e = &a->entry[i];
         if (loop->futs[e->idx].state != AIO__FS_PENDING) {
@@ -207,6 +230,8 @@ aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it) {
     if (!(s->flags & AIO__FF_OWNED) || s->u.owner->ops != &ac_ops)
         return aio__error_handle(-EINVAL); /* not an as_completed iterator */
     as_completed *a = (as_completed *)s->u.owner;
+    if (a->asked >= a->n)
+        forget_given_up(loop, a);
     if (a->asked >= a->n)
         return aio__error_handle(-ENOENT);
     uint32_t x;
