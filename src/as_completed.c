@@ -30,7 +30,7 @@ typedef struct as_completed {
     size_t rhead, rtail;
     uint32_t *waiting;          /* next futures (slots) waiting: [whead, wtail) */
     size_t whead, wtail;
-    ac_entry entry[];
+    ac_entry entry[];           /* then ready[n] and waiting[n], same allocation */
 } as_completed;
 
 static const aio__owner_ops ac_ops;
@@ -41,11 +41,8 @@ static as_completed *ac_of(ac_entry *e) {
 }
 
 static void ac_maybe_free(aio_loop *loop, as_completed *a) {
-    if (a->done && a->outstanding == 0 && !a->has_timer && a->whead == a->wtail) {
-        free(a->ready);
-        free(a->waiting);
+    if (a->done && a->outstanding == 0 && !a->has_timer && a->whead == a->wtail)
         aio__owner_free(loop, &a->owner);
-    }
 }
 
 static void detach(aio_loop *loop, as_completed *a) {
@@ -176,15 +173,17 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
         return aio__error_handle(rc);
     if (n == 0 || !futs || isnan(timeout) || n > UINT32_MAX / 2)
         return aio__error_handle(-EINVAL);
+    if (n > (SIZE_MAX - sizeof(as_completed)) / (sizeof(ac_entry) + 2 * sizeof(uint32_t)))
+        return aio__error_handle(-ENOMEM);
     uint32_t fut;
-    as_completed *a = aio__owner_new(loop, sizeof *a + n * sizeof(ac_entry), &ac_ops, &fut);
+    /* One allocation (freed whole even when the loop closes under us). */
+    as_completed *a = aio__owner_new(loop, sizeof *a + n * (sizeof(ac_entry) + 2 * sizeof(uint32_t)), &ac_ops, &fut);
     if (!a)
         return aio__error_handle(-ENOMEM);
     a->fut = fut;
     a->n = n;
-    a->ready = malloc(n * sizeof *a->ready);
-    a->waiting = malloc(n * sizeof *a->waiting);
-    rc = a->ready && a->waiting ? 0 : -ENOMEM;
+    a->ready = (uint32_t *)(void *)(a->entry + n);
+    a->waiting = a->ready + n;
     for (size_t i = 0; i < n && rc == 0; i++) {
         a->entry[i].pos = (uint32_t)i;
         rc = aio__fut_lookup(loop, futs[i], &a->entry[i].idx);

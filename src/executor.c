@@ -6,11 +6,13 @@
  * back to its pool's free list). The futures table is touched by the loop
  * thread only.
  *
- * Cancellation is noticed through a done callback on the job's future
- * (on_future_done): a QUEUED job is unlinked and never runs; otherwise the
+ * The job owns its future (AIO__FF_OWNED, like a combinator): cancelling
+ * the future calls job_cancel at once, on the loop thread, which unlinks a
+ * QUEUED job under the pool lock, so a job cancelled before it started never
+ * runs (no window in which a worker could still pick it up); otherwise the
  * job's cancel flag is raised and it becomes an orphan whose completion is
- * discarded. When the job completes normally, collect removes that callback
- * before completing the future, so it never runs for its own completion.
+ * discarded. Only the job's own completion or its cancel completes the
+ * future.
  *
  * Lifetimes (no use after free whatever finishes first):
  *   - a job is owned by exactly one of: the pool queue, a worker, a
@@ -37,6 +39,7 @@
 enum { J_QUEUED = 1, J_RUNNING, J_DONE };
 
 struct aio__job {
+    aio__owner owner;        /* ops = job_ops: the job owns its future */
     aio__job *next, *prev;   /* pool queue, free list, completion queue (next) */
     aio__job *lnext, *lprev; /* loop: the loop's list of jobs in flight */
     aio_job_fn fn;
@@ -399,18 +402,23 @@ static void loop_list_remove(aio__xs *xs, aio__job *j) {
     xs->njobs--;
 }
 
-/* Done callback of a job's future: it completed by other means than the
- * job (cancelled, or set by hand). */
-static void on_future_done(aio_loop *loop, aio_future f, void *arg) {
-    (void)f;
-    aio__job *j = arg;
-    if (pool_unqueue(j)) {
+/* Cancel of a job's future (loop thread). */
+static int job_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    aio__job *j = (aio__job *)(void *)((char *)o - offsetof(aio__job, owner));
+    uint32_t idx = j->fut;
+    if (pool_unqueue(j)) { /* never started: it never will */
         loop_list_remove(loop->xs, j);
         job_release(j);
     } else {
         j->orphan = true; /* running or posted: collect will discard it */
     }
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__owned_finish(loop, idx, AIO_ECANCELLED, v);
+    return 1;
 }
+
+static const aio__owner_ops job_ops = {job_cancel};
 
 aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg) {
     int rc = aio__loop_usable(loop);
@@ -432,11 +440,8 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
         job_put_unsubmitted(j);
         return aio__error_handle(rc);
     }
-    if ((rc = aio__fut_add_node(loop, idx, on_future_done, j)) < 0) {
-        aio__fut_consume(loop, idx);
-        job_put_unsubmitted(j);
-        return aio__error_handle(rc);
-    }
+    j->owner.ops = &job_ops;
+    aio__fut_set_owner(loop, idx, &j->owner);
     aio_future f = aio__fut_handle(loop, idx);
     j->fn = fn;
     j->arg = arg;
@@ -445,7 +450,7 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
     atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed); /* the job's */
     if ((rc = pool_submit(pool, j)) < 0) {
         aio__xs_unref(xs);
-        aio_future_remove_done_callback(loop, f, on_future_done, j); /* drops its hold */
+        aio__owned_finish(loop, idx, AIO_ECANCELLED, (aio_value){0});
         aio__fut_consume(loop, idx);
         job_put_unsubmitted(j);
         return aio__error_handle(rc);
@@ -462,22 +467,11 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
 /* Complete the future of a job that finished (loop thread). */
 static void complete_future(aio_loop *loop, aio__job *j) {
     uint32_t idx = j->fut;
-    aio__fut *s = &loop->futs[idx];
-    s->holds++; /* keep the slot while our callback's hold goes */
-    aio_future_remove_done_callback(loop, aio__fut_handle(loop, idx), on_future_done, j);
-    if (loop->futs[idx].state == AIO__FS_PENDING) {
-        aio_value v = j->result;
-        uint8_t state = AIO__FS_RESULT;
-        if (j->err == AIO_ECANCELLED) {
-            state = AIO__FS_CANCELLED;
-            v.p = NULL;
-        } else if (j->err < 0) {
-            state = AIO__FS_ERROR;
-            v.i = j->err;
-        }
-        aio__fut_finish(loop, idx, state, v);
-    }
-    aio__fut_drop(loop, idx);
+    /* Still pending: a cancelled job is an orphan and never gets here. */
+    aio_value v = j->result;
+    if (j->err == AIO_ECANCELLED)
+        v.p = NULL;
+    aio__owned_finish(loop, idx, j->err < 0 ? j->err : 0, v);
 }
 
 void aio__executor_collect(aio_loop *loop, aio__job *done) {

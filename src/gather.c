@@ -57,13 +57,10 @@ static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
     aio__owned_finish(loop, g->fut, err, v);
 }
 
-/* Returns how many cancellations were accepted. */
-static size_t cancel_pending_children(aio_loop *loop, gather *g, const char *msg) {
-    size_t accepted = 0;
+static void cancel_pending_children(aio_loop *loop, gather *g, const char *msg) {
     for (size_t i = 0; i < g->n; i++)
         if (loop->futs[g->entry[i].idx].state == AIO__FS_PENDING)
-            accepted += aio__fut_cancel_idx(loop, g->entry[i].idx, msg) == 1;
-    return accepted;
+            aio__fut_cancel_idx(loop, g->entry[i].idx, msg);
 }
 
 static void gather_child_done(aio_loop *loop, aio_future f, void *arg) {
@@ -103,19 +100,17 @@ static void gather_child_done(aio_loop *loop, aio_future f, void *arg) {
 }
 
 /* Cancelling the gather cancels its pending children; it ends cancelled
- * once they have all finished. As in asyncio, if no child could be
- * cancelled (all are done, their outcomes on the way) the request is
- * refused (0) and the gather completes normally; a task awaiting it still
- * sees its own cancellation at that await. */
+ * once they have all finished. A pending gather always accepts (asyncio
+ * refuses when no child could be cancelled any more, leaving a pending
+ * future that cannot be cancelled: we keep state and outcome consistent). */
 static int gather_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     gather *g = (gather *)o;
     if (g->done)
         return 0;
     g->cancel_msg = msg;
-    g->cancel_requested = true; /* before cancelling: a child may finish at once */
-    if (cancel_pending_children(loop, g, msg) == 0)
-        g->cancel_requested = false;
-    return g->cancel_requested;
+    g->cancel_requested = true;
+    cancel_pending_children(loop, g, msg);
+    return 1;
 }
 
 static const aio__owner_ops gather_ops = {gather_cancel};

@@ -254,6 +254,9 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
 /* Unlink and free an owner state. */
 void aio__owner_free(aio_loop *loop, aio__owner *o);
 void aio__owners_free_all(aio_loop *loop); /* at close */
+/* Make a pending slot owned by `o` (not linked on the loop's list: the
+ * caller frees it; the executor's jobs do). */
+void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o);
 /* Complete a future owned by a combinator (it stops being owned). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 

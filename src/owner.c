@@ -19,10 +19,7 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
         free(o);
         return NULL;
     }
-    aio__fut *s = &loop->futs[*fut];
-    s->flags |= AIO__FF_OWNED;
-    s->u.owner = o;
-    s->holds++; /* the owner's, dropped when it completes the future */
+    aio__fut_set_owner(loop, *fut, o);
     o->ops = ops;
     o->next = loop->owners;
     if (o->next)
@@ -56,4 +53,11 @@ void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
     }
     aio__fut_finish(loop, idx, state, v);
     aio__fut_drop(loop, idx); /* the owner's hold */
+}
+
+void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
+    aio__fut *s = &loop->futs[idx];
+    s->flags |= AIO__FF_OWNED;
+    s->u.owner = o;
+    s->holds++; /* the owner's, dropped when it completes the future */
 }

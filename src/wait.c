@@ -117,6 +117,8 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     if (n == 0 || !futs || isnan(timeout) || n > UINT32_MAX / 2 ||
         (when != AIO_ALL_COMPLETED && when != AIO_FIRST_COMPLETED && when != AIO_FIRST_EXCEPTION))
         return aio__error_handle(-EINVAL);
+    if (n > (SIZE_MAX - sizeof(waiter)) / sizeof(wait_entry))
+        return aio__error_handle(-ENOMEM);
     /* Distinct slots, sorted (the order of entries does not matter to wait). */
     uint32_t *idx = malloc(n * sizeof *idx);
     if (!idx)

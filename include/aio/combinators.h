@@ -96,10 +96,10 @@ enum {
  * THE OTHER CHILDREN KEEP RUNNING unless AIO_GATHER_CANCEL_ON_ERROR is set.
  * Cancelling the gather cancels every child not yet done; the gather then
  * ends cancelled once they have finished, whatever the flags (a gather's own
- * cancellation always propagates). As in asyncio, if no child can be
- * cancelled any more (all completed, the gather just hasn't run their
- * callbacks yet) the cancel returns 0 and the gather completes normally; a
- * task awaiting it still sees its own cancellation at the await. n == 0 completes at once with 0 results.
+ * cancellation always propagates). A pending gather always accepts the
+ * cancel, even when its children have all completed and their outcomes are
+ * still on the way (asyncio refuses then; we keep "pending" meaning
+ * "cancellable"). n == 0 completes at once with 0 results.
  * The same handle may appear several times. Consumes one reference per
  * entry of futs. Memory: one allocation of O(n), nothing per child.
  * Errors (error handle): -EINVAL (NULL futs with n > 0, unknown flags),
