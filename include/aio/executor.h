@@ -22,10 +22,8 @@
  * is freed with aio_pool_free(). There is no global pool.
  *
  * Cancellation. Cancelling a job's future (or the task awaiting it):
- *   - a job not yet started is removed from the queue and never runs;
- *     the removal happens when the loop next runs its callbacks (as in
- *     asyncio, where it is a done callback): a worker that becomes free in
- *     between may still start it, and then the next case applies;
+ *   - a job not yet started is removed from the queue at once (inside the
+ *     cancel call, under the pool's lock) and never runs;
  *   - a running job cannot be interrupted: the future is cancelled at once
  *     for its awaiters, the job's cancel flag is raised (aio_job_cancelled()
  *     returns 1 inside the job, so a long job can poll it and stop early),
