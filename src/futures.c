@@ -7,9 +7,11 @@
  * freeing is deterministic: a failed future whose error nobody looked at is
  * reported the moment its last holder lets go.
  *
- * Done callbacks are kept newest-first and reversed when the future
- * completes; the detached list (a snapshot: FUT-07) is run by a single
- * ready-queue entry in the next iteration, in registration order. */
+ * Done callbacks and awaiting tasks share one list per slot, kept
+ * newest-first and reversed when the future completes; the reversed list (a
+ * snapshot: FUT-07) stays in the slot's `cbs` and is run by a single
+ * ready-queue entry in the next iteration, in registration order. A done
+ * slot's `cbs` therefore means "scheduled", never "registered". */
 #include "internal.h"
 
 #include <math.h>
@@ -149,7 +151,7 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
     }
     if (loop->nnodes == loop->capnodes) {
         uint32_t cap = loop->capnodes ? loop->capnodes * 2 : 64;
-        if (cap < loop->capnodes)
+        if (cap > AIO__WAITER_BIT) /* indices must stay clear of the waiter bit */
             return -ENOMEM;
         aio__node *n = realloc(loop->nodes, (size_t)cap * sizeof *n);
         if (!n)
@@ -167,6 +169,19 @@ static void node_free(aio_loop *loop, uint32_t n) {
     loop->free_node = n;
 }
 
+void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    t->aio__next = loop->futs[idx].cbs;
+    loop->futs[idx].cbs = AIO__WAITER_BIT | t->aio__slot;
+    loop->futs[idx].holds++;
+}
+
+/* The link field of a list entry: a node's, or an awaiting task's. */
+static inline uint32_t *entry_next(aio_loop *loop, uint32_t e) {
+    if (e & AIO__WAITER_BIT)
+        return &loop->futs[e & ~AIO__WAITER_BIT].u.task->aio__next;
+    return &loop->nodes[e].next;
+}
+
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg) {
     uint32_t n;
     int rc = node_alloc(loop, &n);
@@ -182,39 +197,63 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     return 0;
 }
 
-/* Ready-queue entry: run a detached callback list in order. Each node is
- * copied out and freed before its callback runs (the callback may register
- * new nodes and move the pool); its reference is dropped after. */
+/* Ready-queue entry: run the scheduled list of slot `arg`, in order. The
+ * list is detached first; each node is copied out and freed before its
+ * callback runs (the callback may register new nodes and move the pool),
+ * each task's link read before it resumes (it may await again at once).
+ * Every entry's hold on the slot is dropped after it ran. */
 static void dispatch_list(aio_loop *loop, void *arg) {
-    uint32_t n = (uint32_t)(uintptr_t)arg;
-    while (n != AIO__NIL) {
-        aio__node node = loop->nodes[n];
-        node_free(loop, n);
-        n = node.next;
-        node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
-        aio__fut_drop(loop, node.fut);
+    uint32_t fut = (uint32_t)(uintptr_t)arg;
+    uint32_t e = loop->futs[fut].cbs;
+    loop->futs[fut].cbs = AIO__NIL;
+    while (e != AIO__NIL) {
+        if (e & AIO__WAITER_BIT) {
+            aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
+            e = t->aio__next;
+            aio__task_wakeup(loop, t);
+        } else {
+            aio__node node = loop->nodes[e];
+            node_free(loop, e);
+            e = node.next;
+            node.fn(loop, aio__fut_handle(loop, fut), node.arg);
+        }
+        aio__fut_drop(loop, fut);
     }
 }
 
-/* Schedule a (newest-first) list in registration order. */
-static void schedule_list(aio_loop *loop, uint32_t head) {
-    uint32_t prev = AIO__NIL;
+/* Ready-queue entry: one done callback registered after completion. */
+static void dispatch_node(aio_loop *loop, void *arg) {
+    uint32_t n = (uint32_t)(uintptr_t)arg;
+    aio__node node = loop->nodes[n];
+    node_free(loop, n);
+    node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
+    aio__fut_drop(loop, node.fut);
+}
+
+/* Reverse slot idx's (newest-first) list into registration order, leave it
+ * in the slot, and queue its dispatch. */
+static void schedule_list(aio_loop *loop, uint32_t idx) {
+    uint32_t head = loop->futs[idx].cbs, prev = AIO__NIL;
     while (head != AIO__NIL) {
-        uint32_t next = loop->nodes[head].next;
-        loop->nodes[head].next = prev;
+        uint32_t *link = entry_next(loop, head);
+        uint32_t next = *link;
+        *link = prev;
         prev = head;
         head = next;
     }
+    loop->futs[idx].cbs = prev;
     if (prev == AIO__NIL)
         return;
-    if (aio__ready_push(loop, dispatch_list, (void *)(uintptr_t)prev, NULL) < 0) {
-        /* Out of memory: run nothing rather than run early; drop the holds. */
-        aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, AIO__NIL);
+    if (aio__ready_push(loop, dispatch_list, (void *)(uintptr_t)idx, NULL) < 0) {
+        /* Out of memory: run nothing rather than run early; drop the holds
+         * (an awaiting task stays suspended until the loop closes). */
+        aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
+        loop->futs[idx].cbs = AIO__NIL;
         while (prev != AIO__NIL) {
-            uint32_t next = loop->nodes[prev].next;
-            uint32_t fut = loop->nodes[prev].fut;
-            node_free(loop, prev);
-            aio__fut_drop(loop, fut);
+            uint32_t next = *entry_next(loop, prev);
+            if (!(prev & AIO__WAITER_BIT))
+                node_free(loop, prev);
+            aio__fut_drop(loop, idx);
             prev = next;
         }
     }
@@ -231,12 +270,10 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     s->state = state;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
-    uint32_t head = s->cbs;
-    s->cbs = AIO__NIL;
     s->holds++; /* keep it across the calls below */
     if (had_timer && aio__timer_cancel(loop, timer) == 1)
         aio__fut_drop(loop, idx); /* the timer's hold */
-    schedule_list(loop, head);
+    schedule_list(loop, idx);
     aio__fut_drop(loop, idx);
 }
 
@@ -370,20 +407,23 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
         return rc;
     if (!cb)
         return -EINVAL;
-    bool done = loop->futs[idx].state != AIO__FS_PENDING;
-    uint32_t saved = loop->futs[idx].cbs;
-    if (done)
-        loop->futs[idx].cbs = AIO__NIL; /* after completion cbs is always empty */
-    rc = aio__fut_add_node(loop, idx, cb, arg);
-    if (rc < 0) {
-        loop->futs[idx].cbs = saved;
+    if (loop->futs[idx].state == AIO__FS_PENDING)
+        return aio__fut_add_node(loop, idx, cb, arg);
+    /* Done already: a node of its own, run by its own entry next iteration
+     * (the slot's list may still hold the completion's scheduled entries). */
+    uint32_t n;
+    if ((rc = node_alloc(loop, &n)) < 0)
+        return rc;
+    aio__node *node = &loop->nodes[n];
+    node->fn = cb;
+    node->arg = arg;
+    node->fut = idx;
+    node->next = AIO__NIL;
+    if ((rc = aio__ready_push(loop, dispatch_node, (void *)(uintptr_t)n, NULL)) < 0) {
+        node_free(loop, n);
         return rc;
     }
-    if (done) {
-        uint32_t n = loop->futs[idx].cbs;
-        loop->futs[idx].cbs = AIO__NIL;
-        schedule_list(loop, n);
-    }
+    loop->futs[idx].holds++;
     return 0;
 }
 
@@ -394,16 +434,18 @@ int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callb
 }
 
 int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, void *arg) {
+    if (loop->futs[idx].state != AIO__FS_PENDING)
+        return 0; /* its list is scheduled already (FUT-07's snapshot) */
     int removed = 0;
     uint32_t *link = &loop->futs[idx].cbs;
     while (*link != AIO__NIL) {
         uint32_t n = *link;
-        if (loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
+        if (!(n & AIO__WAITER_BIT) && loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
             *link = loop->nodes[n].next;
             node_free(loop, n);
             removed++;
         } else {
-            link = &loop->nodes[n].next;
+            link = entry_next(loop, n);
         }
     }
     /* Drop the holds last: the slot must not be freed while we walk it. */

@@ -82,7 +82,10 @@ struct aio__owner {
     aio__owner *prev, *next;
 };
 
-/* A done callback or an awaiting task (fn == aio__task_wakeup). */
+/* A done callback. A slot's callback list mixes these nodes (by index) and
+ * awaiting tasks (AIO__WAITER_BIT | the task's own slot; the link is the
+ * task's aio__next), so that awaiting allocates nothing. */
+#define AIO__WAITER_BIT 0x80000000u
 typedef struct aio__node {
     uint32_t next;
     uint32_t fut;
@@ -236,6 +239,8 @@ static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
+/* Link an awaiting task into a slot's callback list (cannot fail). */
+void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t);
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 /* The outcome of a done slot as (status, value), marking an error retrieved. */
 int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
@@ -261,7 +266,7 @@ void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o);
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
-void aio__task_wakeup(aio_loop *loop, aio_future f, void *arg);
+void aio__task_wakeup(aio_loop *loop, aio_task *t); /* its awaited future is done */
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);

@@ -11,7 +11,7 @@
  *
  * Cancellation (asyncio's Task.cancel): the request increments `cancelling`
  * and cancels the awaited future; if there is none to cancel (not started,
- * queued, running, or its future is already done) AIO__TF_MUST_CANCEL makes
+ * queued, running, or its future is already done) aio__must_cancel makes
  * the next resume see AIO_ECANCELLED instead. When the coroutine finishes,
  * cancelling > 0 means the task ends cancelled, whatever it returned: a
  * coroutine opts out with aio_task_uncancel(). */
@@ -21,9 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    AIO__TF_MUST_CANCEL = 1, /* deliver AIO_ECANCELLED at the next resume */
-};
+#define NOT_AWAITING ((1u << 27) - 1) /* aio__awaiting when awaiting nothing */
+#define CANCELLING_MAX 63u             /* aio__cancelling is 6 bits */
 
 /* Frames start at the first max_align_t boundary after the header. */
 #define AIO__FRAME_OFFSET                                                                          \
@@ -71,8 +70,8 @@ static void task_complete(aio_loop *loop, aio_task *t) {
 
 /* Resume (or start) the task's top coroutine. */
 static void task_run(aio_loop *loop, aio_task *t) {
-    if (t->aio__flags & AIO__TF_MUST_CANCEL) {
-        t->aio__flags &= (uint16_t)~AIO__TF_MUST_CANCEL;
+    if (t->aio__must_cancel) {
+        t->aio__must_cancel = 0;
         t->aio__err = AIO_ECANCELLED;
         t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
         if (t->aio__lc == 0) { /* never started: its body never runs */
@@ -92,11 +91,10 @@ static void task_run(aio_loop *loop, aio_task *t) {
 /* Ready-queue entry: start a task, or resume it after AIO_YIELD. */
 static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
 
-/* Done callback of the awaited future: take its outcome, resume the task. */
-void aio__task_wakeup(aio_loop *loop, aio_future f, void *arg) {
-    aio_task *t = arg;
-    uint32_t idx = (uint32_t)(f.id & AIO__IDX_MASK);
-    t->aio__awaiting = AIO__NIL;
+/* The awaited future completed: take its outcome, resume the task. */
+void aio__task_wakeup(aio_loop *loop, aio_task *t) {
+    uint32_t idx = t->aio__awaiting;
+    t->aio__awaiting = NOT_AWAITING;
     t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
     task_run(loop, t);
 }
@@ -124,8 +122,8 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     t->aio__fn = fn;
     t->aio__loop = loop;
     t->aio__lcp = &t->aio__lc;
-    t->aio__slot = idx;
-    t->aio__awaiting = AIO__NIL;
+    t->aio__slot = idx & AIO__IDX_MASK;
+    t->aio__awaiting = NOT_AWAITING;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
     s->u.task = t;
@@ -136,13 +134,12 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
 
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     aio_task *t = loop->futs[idx].u.task;
-    if (t->aio__cancelling == UINT16_MAX)
-        return 1; /* already requested more often than anyone could undo */
-    t->aio__cancelling++;
+    if (t->aio__cancelling < CANCELLING_MAX) /* beyond, nobody undoes them all anyway */
+        t->aio__cancelling++;
     t->aio__cancel_msg = msg;
-    if (t->aio__awaiting != AIO__NIL && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1)
+    if (t->aio__awaiting != NOT_AWAITING && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1)
         return 1; /* the wakeup brings AIO_ECANCELLED from the future itself */
-    t->aio__flags |= AIO__TF_MUST_CANCEL;
+    t->aio__must_cancel = 1;
     return 1;
 }
 
@@ -176,10 +173,10 @@ int aio__await(aio_task *t, aio_future f) {
         t->aio__err = AIO_EDEADLOCK; /* a task awaiting itself would never finish */
         return 0;
     }
-    if (t->aio__flags & AIO__TF_MUST_CANCEL) {
+    if (t->aio__must_cancel) {
         /* Cancelled while running: the await is where it lands (asyncio also
          * cancels what the task was about to await). */
-        t->aio__flags &= (uint16_t)~AIO__TF_MUST_CANCEL;
+        t->aio__must_cancel = 0;
         aio__fut_cancel_idx(loop, idx, t->aio__cancel_msg);
         aio__fut_consume(loop, idx);
         t->aio__err = AIO_ECANCELLED;
@@ -196,14 +193,9 @@ int aio__await(aio_task *t, aio_future f) {
         rc = aio__ready_push(loop, task_step, t, NULL);
         return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
     }
-    rc = aio__fut_add_node(loop, idx, aio__task_wakeup, t);
-    if (rc < 0) {
-        aio__fut_consume(loop, idx);
-        t->aio__err = rc;
-        return 0;
-    }
-    aio__fut_consume(loop, idx); /* the caller's reference; the node holds the slot */
-    t->aio__awaiting = idx;
+    aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
+    aio__fut_consume(loop, idx);       /* the caller's reference; our hold keeps the slot */
+    t->aio__awaiting = idx & AIO__IDX_MASK;
     return 1;
 }
 

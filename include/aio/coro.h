@@ -69,18 +69,20 @@ typedef aio_status (*aio_coro_fn)(aio_task *t, void *frame);
 
 /* The task a coroutine runs in. The fields are the library's: read them only
  * through AIO_ERR / AIO_RESULT and the functions of aio/task.h. */
-struct aio_task {
-    aio_coro_fn aio__fn;        /* the top coroutine */
+struct aio_task { /* 64 bytes on LP64 */
+    aio_coro_fn aio__fn;         /* the top coroutine */
     aio_loop *aio__loop;
-    uintptr_t aio__lc;          /* resume point of the top coroutine, 0 = start */
-    uintptr_t *aio__lcp;        /* resume point of the coroutine now running */
-    aio_value aio__value;       /* result of the last await, or returned value */
-    int aio__err;               /* status of the last await, or returned error */
-    uint32_t aio__slot;         /* this task's own future slot */
-    uint32_t aio__awaiting;     /* slot being awaited, or UINT32_MAX */
-    uint16_t aio__flags;        /* AIO__TF_* (src/task.c) */
-    uint16_t aio__cancelling;   /* delivered cancellations not uncancelled */
+    uintptr_t aio__lc;           /* resume point of the top coroutine, 0 = start */
+    uintptr_t *aio__lcp;         /* resume point of the coroutine now running */
+    aio_value aio__value;        /* result of the last await, or returned value */
     const char *aio__cancel_msg; /* message of the requested cancellation */
+    int aio__err;                /* status of the last await, or returned error */
+    uint32_t aio__slot : 26;     /* this task's own future slot */
+    uint32_t aio__cancelling : 6; /* requested cancellations not undone (saturates) */
+    uint32_t aio__awaiting : 27; /* slot being awaited, or all ones */
+    uint32_t aio__must_cancel : 1; /* deliver AIO_ECANCELLED at the next resume */
+    uint32_t aio__unused : 4;
+    uint32_t aio__next;          /* link in the awaited future's waiter list */
 };
 
 /* The status / result of the last await (or inline coroutine). */
