@@ -21,7 +21,7 @@
 #define AIO__IDX_MASK ((UINT64_C(1) << AIO__IDX_BITS) - 1)
 #define AIO__GEN_BITS 22
 #define AIO__GEN_MASK ((UINT64_C(1) << AIO__GEN_BITS) - 1)
-#define AIO__TGEN_BITS 21
+#define AIO__TGEN_BITS 21 /* of the timer slot's 22: handles carry 21 */
 #define AIO__TGEN_MASK ((UINT64_C(1) << AIO__TGEN_BITS) - 1)
 #define AIO__TAG_SHIFT 48
 #define AIO__KIND_TIMER (UINT64_C(1) << 47)
@@ -46,7 +46,7 @@ enum {
     AIO__FF_TASK = 1,      /* the slot is a task's future */
     AIO__FF_RETRIEVED = 2, /* its error has been looked at */
     AIO__FF_YIELD = 4,     /* sleep(0): awaiting it yields one iteration */
-    AIO__FF_TIMER = 8,     /* pending sleep: its timer is in `timer` */
+    AIO__FF_TIMER = 8,     /* pending sleep: its timer is u.timer */
     AIO__FF_OWNED = 16,    /* pending, completed by the combinator in u.owner */
 };
 
@@ -59,10 +59,9 @@ typedef struct aio__fut {
                        timer, a running task's loop, a dispatch under way.
                        The slot is freed when both counts reach 0. */
     uint32_t cbs;   /* done-callback list, newest first (reversed at dispatch) */
-    uint32_t timer; /* pending sleep (AIO__FF_TIMER): its timer slot */
     union {
-        aio_value value;  /* RESULT: result (pending sleep: the result to come);
-                             ERROR: .i = error; CANCELLED: .p = message */
+        aio_value value;  /* RESULT: result; ERROR: .i = error; CANCELLED: .p = message */
+        uint32_t timer;   /* PENDING sleep (AIO__FF_TIMER): its timer slot */
         aio_task *task;   /* PENDING task */
         struct aio__owner *owner; /* PENDING combinator future (AIO__FF_OWNED) */
         uint32_t next_free;
@@ -96,11 +95,17 @@ typedef struct aio__node {
 /* ---- timers: slots hold the callbacks, a 4-ary heap holds the keys ------ */
 enum { AIO__TS_FREE = 0, AIO__TS_ARMED, AIO__TS_QUEUED };
 typedef struct aio__timer {
-    aio_callback fn; /* NULL once cancelled */
-    void *arg;
-    uint32_t pos; /* heap index while ARMED; next free slot while FREE */
-    uint32_t gen : 24;
-    uint32_t state : 8;
+    union {
+        aio_callback fn;    /* a callback timer */
+        aio_value result;   /* a sleep's timer: the result its future gets */
+    } u;
+    void *arg;              /* a sleep's timer: its future's slot */
+    uint32_t pos;           /* heap index while ARMED; next free slot while FREE */
+    uint32_t gen : 22;
+    uint32_t state : 2;     /* AIO__TS_* */
+    uint32_t sleep : 1;     /* completes a sleep future (aio__sleep_fire) */
+    uint32_t dead : 1;      /* cancelled while QUEUED: its entry only frees it */
+    uint32_t unused : 6;
 } aio__timer;
 
 typedef struct aio__heap_ent {
@@ -185,6 +190,9 @@ static inline bool aio__ready_empty(const aio_loop *loop) { return loop->head ==
 
 /* timers.c */
 int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *slot);
+/* A timer that completes sleep future `fut` with `result`. */
+int aio__timer_arm_sleep(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *slot);
+void aio__sleep_fire(aio_loop *loop, uint32_t fut, aio_value result); /* futures.c */
 int aio__timer_cancel(aio_loop *loop, uint32_t slot); /* 1 cancelled, 0 already gone */
 int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);

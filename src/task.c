@@ -30,6 +30,8 @@
 
 static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 
+_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 64, "a task header is 64 bytes");
+
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
 
 aio_future aio_task_handle(const aio_task *t) {

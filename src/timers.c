@@ -71,9 +71,11 @@ static void heap_remove(aio_loop *loop, uint32_t pos) {
 
 static void slot_free(aio_loop *loop, uint32_t slot) {
     aio__timer *tm = &loop->timers[slot];
-    tm->fn = NULL;
+    tm->u.fn = NULL;
     tm->arg = NULL;
     tm->state = AIO__TS_FREE;
+    tm->sleep = 0;
+    tm->dead = 0;
     tm->gen = (tm->gen + 1) & AIO__TGEN_MASK;
     tm->pos = loop->free_timer;
     loop->free_timer = slot;
@@ -97,10 +99,13 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
     }
     *out = loop->ntimers++;
     loop->timers[*out].gen = 0;
+    loop->timers[*out].sleep = 0;
+    loop->timers[*out].dead = 0;
     return 0;
 }
 
-int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *out) {
+/* Take a slot and push its key; the caller fills in what it runs. */
+static int timer_arm(aio_loop *loop, int64_t when, uint32_t *out) {
     if (loop->heap_len == loop->heap_cap) {
         uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
         aio__heap_ent *h = realloc(loop->heap, (size_t)cap * sizeof *h);
@@ -113,15 +118,34 @@ int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uin
     int rc = slot_alloc(loop, &slot);
     if (rc < 0)
         return rc;
-    aio__timer *tm = &loop->timers[slot];
-    tm->fn = fn;
-    tm->arg = arg;
-    tm->state = AIO__TS_ARMED;
+    loop->timers[slot].state = AIO__TS_ARMED;
     aio__heap_ent e = {when, loop->timer_seq++, slot};
     loop->heap[loop->heap_len++] = e;
     sift_up(loop, loop->heap_len - 1);
+    *out = slot;
+    return 0;
+}
+
+int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *out) {
+    uint32_t slot;
+    int rc = timer_arm(loop, when, &slot);
+    if (rc < 0)
+        return rc;
+    loop->timers[slot].u.fn = fn;
+    loop->timers[slot].arg = arg;
     if (out)
         *out = slot;
+    return 0;
+}
+
+int aio__timer_arm_sleep(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *out) {
+    int rc = timer_arm(loop, when, out);
+    if (rc < 0)
+        return rc;
+    aio__timer *tm = &loop->timers[*out];
+    tm->u.result = result;
+    tm->arg = (void *)(uintptr_t)fut;
+    tm->sleep = 1;
     return 0;
 }
 
@@ -132,8 +156,8 @@ int aio__timer_cancel(aio_loop *loop, uint32_t slot) {
         slot_free(loop, slot);
         return 1;
     }
-    if (tm->state == AIO__TS_QUEUED && tm->fn) {
-        tm->fn = NULL; /* its queue entry frees the slot */
+    if (tm->state == AIO__TS_QUEUED && !tm->dead) {
+        tm->dead = 1; /* its queue entry frees the slot */
         return 1;
     }
     return 0;
@@ -159,12 +183,14 @@ int aio__timer_cancel_handle(aio_loop *loop, uint64_t id) {
  * (which may arm timers and so reuse the slot). */
 static void timer_fire(aio_loop *loop, void *arg) {
     uint32_t slot = (uint32_t)(uintptr_t)arg;
-    aio__timer *tm = &loop->timers[slot];
-    aio_callback fn = tm->fn;
-    void *fn_arg = tm->arg;
+    aio__timer tm = loop->timers[slot];
     slot_free(loop, slot);
-    if (fn)
-        fn(loop, fn_arg);
+    if (tm.dead)
+        return;
+    if (tm.sleep)
+        aio__sleep_fire(loop, (uint32_t)(uintptr_t)tm.arg, tm.u.result);
+    else
+        tm.u.fn(loop, tm.arg);
 }
 
 void aio__timers_run_due(aio_loop *loop) {
