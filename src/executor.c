@@ -68,6 +68,7 @@ struct aio_pool {
     unsigned nfree;
     unsigned max, nthreads, alive, idle, running, queued;
     unsigned refs;           /* creator + live workers + jobs out of the free list */
+    atomic_uint submitted;   /* bumped per submit: idle workers spin on it */
     bool stopping;
     worker_slot *workers;
 };
@@ -107,6 +108,7 @@ int aio_pool_create(aio_pool **out, const aio_pool_options *opts) {
     p->workers = w;
     p->max = n;
     p->refs = 1;
+    atomic_init(&p->submitted, 0u);
     *out = p;
     return 0;
 }
@@ -216,25 +218,51 @@ static void *worker_main(void *arg) {
     aio_pool *p = ((worker_arg *)arg)->pool;
     unsigned index = ((worker_arg *)arg)->index;
     free(arg);
+    /* One pool lock per job: finishing a job and taking the next happen
+     * under the same lock; the finished job is posted after it is dropped
+     * (before the next job runs, so its completion is not delayed). */
+    aio__job *finished = NULL;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stopping) {
-            p->idle++;
-            pthread_cond_wait(&p->work, &p->mu);
-            p->idle--;
+        if (finished) {
+            finished->state = J_DONE;
+            p->running--;
         }
-        if (!p->head) /* stopping, and the queue was taken by aio_pool_free */
-            break;
         aio__job *j = p->head;
-        p->head = j->next;
-        if (p->head)
-            p->head->prev = NULL;
-        else
-            p->tail = NULL;
-        p->queued--;
-        p->running++;
-        j->state = J_RUNNING;
+        if (j) {
+            p->head = j->next;
+            if (p->head)
+                p->head->prev = NULL;
+            else
+                p->tail = NULL;
+            p->queued--;
+            p->running++;
+            j->state = J_RUNNING;
+        }
         pthread_mutex_unlock(&p->mu);
+        if (finished) {
+            job_post(finished);
+            finished = NULL;
+        }
+        if (!j) {
+            /* Spin briefly before sleeping: in a round trip the next job
+             * follows at once, and a wake-up costs more than the spin. */
+            unsigned seen = atomic_load_explicit(&p->submitted, memory_order_relaxed);
+            pthread_mutex_lock(&p->mu);
+            if (!p->head && !p->stopping) {
+                pthread_mutex_unlock(&p->mu);
+                aio__spin_until_change(&p->submitted, seen, AIO__SPIN_NS);
+                pthread_mutex_lock(&p->mu);
+            }
+            while (!p->head && !p->stopping) {
+                p->idle++;
+                pthread_cond_wait(&p->work, &p->mu);
+                p->idle--;
+            }
+            if (!p->head) /* stopping, and the queue was taken by aio_pool_free */
+                break;
+            continue; /* take it, with the lock held */
+        }
 
         aio_value v;
         v.u = 0;
@@ -243,12 +271,7 @@ static void *worker_main(void *arg) {
         current_job = NULL;
         j->result = v;
         j->err = err > 0 ? 0 : err;
-
-        pthread_mutex_lock(&p->mu);
-        j->state = J_DONE;
-        p->running--;
-        pthread_mutex_unlock(&p->mu);
-        job_post(j);
+        finished = j;
         pthread_mutex_lock(&p->mu);
     }
     p->alive--;
@@ -307,6 +330,7 @@ static int pool_submit(aio_pool *p, aio__job *j) {
     p->tail = j;
     p->queued++;
     p->refs++; /* the job's */
+    atomic_fetch_add_explicit(&p->submitted, 1u, memory_order_release);
     if (p->idle)
         pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);

@@ -342,6 +342,14 @@ bool aio__wakeup_alive(const aio_loop *loop);  /* something may still wake the l
 void aio__xs_signal_locked(aio__xs *xs);       /* with mu held: wake the loop (once) */
 void aio__xs_unref(aio__xs *xs);               /* any thread */
 void aio__cond_init(pthread_cond_t *cv);       /* a condvar timed on CLOCK_MONOTONIC */
+/* Before blocking with executor jobs in flight: spin a few microseconds for
+ * a completion (cheaper than a sleep and a wake-up). True if one came. */
+bool aio__wakeup_spin(aio_loop *loop);
+/* Spin for at most `ns` until *flag != seen; true if it changed. */
+bool aio__spin_until_change(const atomic_uint *flag, unsigned seen, int64_t ns);
+#ifndef AIO__SPIN_NS
+#define AIO__SPIN_NS 30000 /* 30 us: a few thread wake-ups' worth on this class of machine */
+#endif
 void aio__abstime(struct timespec *ts, double timeout); /* now + timeout, for it */
 
 /* executor.c */

@@ -251,6 +251,10 @@ static int poll_step(aio_loop *loop) {
         if (timeout > 0 && aio__ready_empty(loop))
             loop->now_ns += timeout;
     } else {
+        /* About to sleep while our executor jobs run: a tiny job's
+         * completion usually arrives within microseconds. */
+        if (timeout != 0 && aio__wakeup_spin(loop))
+            timeout = 0;
         int rc = loop->backend->poll(loop, timeout);
         if (rc < 0)
             return rc;

@@ -298,3 +298,48 @@ int aio_loop_unref(aio_loop *loop) {
     }
     return 0;
 }
+
+/* ---- short spins instead of sleeping ---- */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+bool aio__spin_until_change(const atomic_uint *flag, unsigned seen, int64_t ns) {
+    int64_t deadline = 0;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(flag, memory_order_acquire) != seen)
+            return true;
+        cpu_relax();
+        if ((i & 63) == 0) { /* read the clock rarely: it costs more than a pause */
+            int64_t now = aio__clock_ns();
+            if (!deadline)
+                deadline = now + ns;
+            else if (now >= deadline)
+                return false;
+        }
+    }
+}
+
+bool aio__wakeup_spin(aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    if (!xs || xs->njobs == 0)
+        return false; /* nothing running for us: sleep at once */
+    int64_t deadline = 0;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&xs->pending, memory_order_acquire))
+            return true;
+        cpu_relax();
+        if ((i & 63) == 0) {
+            int64_t now = aio__clock_ns();
+            if (!deadline)
+                deadline = now + AIO__SPIN_NS;
+            else if (now >= deadline)
+                return false;
+        }
+    }
+}
