@@ -323,7 +323,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
 
 aio_future aio_future_new_on(aio_loop *loop) {
     int rc = aio__loop_usable(loop);
-    uint32_t idx;
+    uint32_t idx = 0;
     if (rc == 0)
         rc = aio__fut_alloc(loop, &idx);
     return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);

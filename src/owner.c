@@ -39,8 +39,13 @@ void aio__owner_free(aio_loop *loop, aio__owner *o) {
 }
 
 void aio__owners_free_all(aio_loop *loop) {
-    while (loop->owners)
-        aio__owner_free(loop, loop->owners);
+    aio__owner *o = loop->owners;
+    loop->owners = NULL;
+    while (o) {
+        aio__owner *next = o->next;
+        free(o);
+        o = next;
+    }
 }
 
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
