@@ -305,10 +305,44 @@ int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     }
 }
 
+/* Cancellation propagates (a task cancels what it awaits, a gather its
+ * children, ...) through chains that can be arbitrarily long, so it is a
+ * loop over a work queue, not a recursion: a cancel arriving while one is
+ * being processed is queued and answered 1 at once, which is exact because
+ * every pending future accepts a cancel (tasks, plain futures and every
+ * combinator alike). Queued entries are re-checked when taken: one that
+ * completed meanwhile is skipped. */
+static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg);
+
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
-    aio__fut *s = &loop->futs[idx];
-    if (s->state != AIO__FS_PENDING)
+    if (loop->futs[idx].state != AIO__FS_PENDING)
         return 0;
+    if (loop->cancel_depth > 0) {
+        if (loop->ncq == loop->capcq) {
+            size_t cap = loop->capcq ? loop->capcq * 2 : 64;
+            void *q = realloc(loop->cq, cap * sizeof *loop->cq);
+            if (!q)
+                return cancel_now(loop, idx, msg); /* out of memory: recurse instead */
+            loop->cq = q;
+            loop->capcq = cap;
+        }
+        loop->cq[loop->ncq].idx = idx;
+        loop->cq[loop->ncq].msg = msg;
+        loop->ncq++;
+        return 1;
+    }
+    loop->cancel_depth++;
+    int rc = cancel_now(loop, idx, msg);
+    for (size_t i = 0; i < loop->ncq; i++) /* FIFO: the order they were cancelled in */
+        if (loop->futs[loop->cq[i].idx].state == AIO__FS_PENDING)
+            cancel_now(loop, loop->cq[i].idx, loop->cq[i].msg);
+    loop->ncq = 0;
+    loop->cancel_depth--;
+    return rc;
+}
+
+static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
+    aio__fut *s = &loop->futs[idx];
     if (s->flags & AIO__FF_TASK)
         return aio__task_cancel_idx(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
@@ -542,6 +576,9 @@ void aio__futures_free(aio_loop *loop) {
     free(loop->names);
     free(loop->futs);
     free(loop->nodes);
+    free(loop->cq);
+    loop->cq = NULL;
+    loop->ncq = loop->capcq = 0;
     loop->names = NULL;
     loop->futs = NULL;
     loop->nodes = NULL;

@@ -107,6 +107,8 @@ static int gather_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     gather *g = (gather *)o;
     if (g->done)
         return 0;
+    if (g->cancel_requested)
+        return 1; /* its children were asked already */
     g->cancel_msg = msg;
     g->cancel_requested = true;
     cancel_pending_children(loop, g, msg);

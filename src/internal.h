@@ -176,6 +176,13 @@ struct aio_loop {
     aio_task *current;
     size_t ntasks;
     aio__owner *owners; /* live combinator states */
+    /* cancellations queued while one is being processed (futures.c) */
+    struct aio__cancel_req {
+        uint32_t idx;
+        const char *msg;
+    } *cq;
+    size_t ncq, capcq;
+    unsigned cancel_depth;
     aio_exception_handler handler;
     void *handler_arg;
     aio_loop_stats stats;

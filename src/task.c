@@ -97,6 +97,7 @@ static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
 void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__awaiting;
     t->aio__awaiting = NOT_AWAITING;
+    t->aio__cancel_sent = 0;
     t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
     task_run(loop, t);
 }
@@ -139,8 +140,13 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     if (t->aio__cancelling < CANCELLING_MAX) /* beyond, nobody undoes them all anyway */
         t->aio__cancelling++;
     t->aio__cancel_msg = msg;
-    if (t->aio__awaiting != NOT_AWAITING && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1)
+    if (t->aio__awaiting != NOT_AWAITING && t->aio__cancel_sent)
+        return 1; /* asked already: a second request only counts (keeps shared
+                     graphs of tasks from being walked again and again) */
+    if (t->aio__awaiting != NOT_AWAITING && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1) {
+        t->aio__cancel_sent = 1;
         return 1; /* the wakeup brings AIO_ECANCELLED from the future itself */
+    }
     t->aio__must_cancel = 1;
     return 1;
 }

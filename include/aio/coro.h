@@ -81,7 +81,8 @@ struct aio_task { /* 64 bytes on LP64 */
     uint32_t aio__cancelling : 6; /* requested cancellations not undone (saturates) */
     uint32_t aio__awaiting : 27; /* slot being awaited, or all ones */
     uint32_t aio__must_cancel : 1; /* deliver AIO_ECANCELLED at the next resume */
-    uint32_t aio__unused : 4;
+    uint32_t aio__cancel_sent : 1; /* the awaited future was asked to cancel */
+    uint32_t aio__unused : 3;
     uint32_t aio__next;          /* link in the awaited future's waiter list */
 };
 
