@@ -93,7 +93,7 @@ typedef struct aio__node {
 } aio__node;
 
 /* ---- timers: slots hold the callbacks, a 4-ary heap holds the keys ------ */
-enum { AIO__TS_FREE = 0, AIO__TS_ARMED, AIO__TS_QUEUED };
+enum { AIO__TS_FREE = 0, AIO__TS_ARMED };
 typedef struct aio__timer {
     union {
         aio_callback fn;    /* a callback timer */
@@ -104,8 +104,7 @@ typedef struct aio__timer {
     uint32_t gen : 22;
     uint32_t state : 2;     /* AIO__TS_* */
     uint32_t sleep : 1;     /* completes a sleep future (aio__sleep_fire) */
-    uint32_t dead : 1;      /* cancelled while QUEUED: its entry only frees it */
-    uint32_t unused : 6;
+    uint32_t unused : 7;
 } aio__timer;
 
 typedef struct aio__heap_ent {
@@ -166,6 +165,9 @@ struct aio_loop {
     uint32_t ntimers, captimers, free_timer;
     aio__heap_ent *heap;
     uint32_t heap_len, heap_cap, timer_seq;
+    bool due_queued;  /* a fire_due entry is in the ready queue (timers.c) */
+    uint32_t due_seq; /* ...for the timers armed before this sequence */
+    int64_t due_now;  /* ...and due by this time */
 
     aio__io *io;
     int io_cap;   /* entries in io[] */
@@ -203,7 +205,7 @@ void aio__sleep_fire(aio_loop *loop, uint32_t fut, aio_value result); /* futures
 int aio__timer_cancel(aio_loop *loop, uint32_t slot); /* 1 cancelled, 0 already gone */
 int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
-void aio__timers_run_due(aio_loop *loop); /* move due timers to the ready queue */
+void aio__timers_run_due(aio_loop *loop); /* queue the running of the due timers */
 void aio__timers_free(aio_loop *loop);
 static inline bool aio__timers_empty(const aio_loop *loop) { return loop->heap_len == 0; }
 static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; }

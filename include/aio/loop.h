@@ -7,7 +7,9 @@
  *   1. poll the backend (epoll/kqueue/poll) if the ready queue is empty, or if
  *      `poll_budget` callbacks have run since the last poll; the poll does not
  *      block if anything is ready; the clock is read after each poll;
- *   2. move every due timer to the ready queue, by (deadline, arming order);
+ *   2. queue the timers due by then (one entry runs them all, by deadline
+ *      then arming order; a timer armed by one of them waits for the next
+ *      iteration);
  *   3. run exactly the callbacks that were ready when step 3 began:
  *      whatever they schedule runs in the next iteration.
  * The ready queue is FIFO. A busy ready queue therefore never starves I/O or
