@@ -15,7 +15,7 @@
  * copying or touching their pages), then re-seat only the entries whose
  * position changes: those whose sequence number has the old capacity's bit
  * set move up by the old capacity. */
-static int ready_grow(aio_loop *loop) {
+int aio__ready_grow(aio_loop *loop) {
     uint64_t old_cap = loop->ring ? loop->mask + 1 : 0;
     uint64_t cap = old_cap ? old_cap * 2 : AIO__RING_MIN;
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
@@ -28,21 +28,6 @@ static int ready_grow(aio_loop *loop) {
             ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
     loop->ring = ring;
     loop->mask = cap - 1;
-    return 0;
-}
-
-int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
-    if (!loop->ring || loop->tail - loop->head > loop->mask) {
-        int rc = ready_grow(loop);
-        if (rc < 0)
-            return rc;
-    }
-    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
-    e->fn = fn;
-    e->arg = arg;
-    if (seq)
-        *seq = loop->tail;
-    loop->tail++;
     return 0;
 }
 
