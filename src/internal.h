@@ -153,6 +153,8 @@ struct aio_loop {
 
     aio__ready_ent *ring;
     uint64_t head, tail, mask;
+    uint64_t start_seq;   /* queue position of the newest task-start batch (task.c) */
+    aio_task *start_tail; /* its last task, valid while that entry is the last queued */
 
     aio__fut *futs;
     uint32_t nfuts, capfuts, free_fut;

@@ -78,6 +78,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
+    loop->start_seq = UINT64_MAX; /* no task-start batch open */
     loop->backend = backend;
     int rc = backend->init(loop);
     if (rc < 0) {

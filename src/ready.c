@@ -48,4 +48,6 @@ void aio__ready_free(aio_loop *loop) {
     loop->ring = NULL;
     loop->head = loop->tail = 0;
     loop->mask = 0;
+    loop->start_seq = UINT64_MAX;
+    loop->start_tail = NULL;
 }

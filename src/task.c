@@ -90,8 +90,36 @@ static void task_run(aio_loop *loop, aio_task *t) {
         task_complete(loop, t);
 }
 
-/* Ready-queue entry: start a task, or resume it after AIO_YIELD. */
+/* Ready-queue entry: resume a task after AIO_YIELD. */
 static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
+
+/* Ready-queue entry: start a batch of new tasks, in creation order. Tasks
+ * created one after another share one entry, linked through aio__next (free
+ * until a task awaits): a spawn of a million tasks costs no ready-queue
+ * memory per task, and the order relative to other entries is unchanged
+ * because a batch only grows while its entry is the last one queued. */
+static void start_batch(aio_loop *loop, void *arg) {
+    aio_task *t = arg;
+    while (t) {
+        uint32_t next = t->aio__next; /* before it runs: awaiting reuses the link */
+        task_run(loop, t);
+        t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
+    }
+}
+
+/* Queue a new task to start: join the open batch or open one. */
+static int queue_start(aio_loop *loop, aio_task *t) {
+    t->aio__next = AIO__NIL;
+    if (loop->tail > loop->head && loop->tail - 1 == loop->start_seq) {
+        loop->start_tail->aio__next = t->aio__slot;
+    } else {
+        int rc = aio__ready_push(loop, start_batch, t, &loop->start_seq);
+        if (rc < 0)
+            return rc;
+    }
+    loop->start_tail = t;
+    return 0;
+}
 
 /* The awaited future completed: take its outcome, resume the task. */
 void aio__task_wakeup(aio_loop *loop, aio_task *t) {
@@ -112,20 +140,22 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     if (!t)
         return aio__error_handle(-ENOMEM);
     uint32_t idx;
-    rc = aio__fut_alloc(loop, &idx);
-    if (rc == 0 && (rc = aio__ready_push(loop, task_step, t, NULL)) < 0)
-        aio__fut_consume(loop, idx);
-    if (rc < 0) {
+    if ((rc = aio__fut_alloc(loop, &idx)) < 0) {
         free(t);
         return aio__error_handle(rc);
     }
     memset(t, 0, sizeof *t);
+    t->aio__slot = idx & AIO__IDX_MASK;
+    if ((rc = queue_start(loop, t)) < 0) {
+        aio__fut_consume(loop, idx);
+        free(t);
+        return aio__error_handle(rc);
+    }
     if (frame_size)
         memcpy(task_frame(t), frame, frame_size);
     t->aio__fn = fn;
     t->aio__loop = loop;
     t->aio__lcp = &t->aio__lc;
-    t->aio__slot = idx & AIO__IDX_MASK;
     t->aio__awaiting = NOT_AWAITING;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;

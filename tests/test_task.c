@@ -858,6 +858,50 @@ static aio_status many(aio_task *t, void *frame) {
 
 /* Five thousand fire-and-forget tasks all run to completion; slots are
  * reused afterwards without confusing handles. */
+/* Task starts keep their place in the ready queue's FIFO: tasks created
+ * back to back start together, but a callback queued between two creations
+ * runs between the two starts (asyncio: create_task is a call_soon). */
+struct order_log {
+    char seen[16];
+    int n;
+};
+
+struct order_task {
+    struct order_log *log;
+    char tag;
+};
+
+static aio_status order_task(aio_task *t, void *frame) {
+    struct order_task *f = frame;
+    AIO_BEGIN(t);
+    f->log->seen[f->log->n++] = f->tag;
+    AIO_END(t);
+}
+
+static void order_cb(aio_loop *loop, void *arg) {
+    (void)loop;
+    struct order_log *log = arg;
+    log->seen[log->n++] = 'c';
+}
+
+static void task_start_order_with_callbacks(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct order_log log = {{0}, 0};
+    aio_future a = aio_create_task(loop, order_task, &(struct order_task){&log, 'A'});
+    aio_future b = aio_create_task(loop, order_task, &(struct order_task){&log, 'B'});
+    assert_int_equal(aio_call_soon(loop, order_cb, &log, NULL), 0);
+    aio_future c = aio_create_task(loop, order_task, &(struct order_task){&log, 'C'});
+    aio_future d = aio_create_task(loop, order_task, &(struct order_task){&log, 'D'});
+    assert_int_equal(aio_call_soon(loop, order_cb, &log, NULL), 0);
+    test_run_iterations(loop, 1);
+    assert_string_equal(log.seen, "ABcCDc");
+    aio_future all[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(aio_future_release(loop, all[i]), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
 static void task_many_tasks(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
@@ -1246,6 +1290,7 @@ int main(void) {
         cmocka_unit_test(task_cancel_self_delivered_at_next_await),
         cmocka_unit_test(task_large_aligned_frame),
         cmocka_unit_test(task_many_tasks),
+        cmocka_unit_test(task_start_order_with_callbacks),
         cmocka_unit_test(task_survives_loop_stop),
         cmocka_unit_test(task_cancelling_zero_without_cancel),
         cmocka_unit_test(task_fire_and_forget),
