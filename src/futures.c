@@ -75,12 +75,12 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
             if (!f)
                 return -ENOMEM;
             loop->futs = f;
-            if (loop->names) {
-                char **n = realloc(loop->names, (size_t)cap * sizeof *n);
-                if (!n)
+            if (loop->extras) {
+                struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
+                if (!x)
                     return -ENOMEM;
-                memset(n + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *n);
-                loop->names = n;
+                memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
+                loop->extras = x;
             }
             loop->capfuts = cap;
         }
@@ -98,8 +98,14 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
     return 0;
 }
 
+struct aio__extra *aio__extras(aio_loop *loop) {
+    if (!loop->extras)
+        loop->extras = calloc(loop->capfuts ? loop->capfuts : 1, sizeof *loop->extras);
+    return loop->extras;
+}
+
 static const char *slot_name(const aio_loop *loop, uint32_t idx) {
-    return loop->names ? loop->names[idx] : NULL;
+    return loop->extras ? loop->extras[idx].name : NULL;
 }
 
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
@@ -134,9 +140,10 @@ static void report_unretrieved(aio_loop *loop, uint32_t idx) {
 void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
     report_unretrieved(loop, idx);
     aio__fut *s = &loop->futs[idx];
-    if (loop->names && loop->names[idx]) {
-        free(loop->names[idx]);
-        loop->names[idx] = NULL;
+    if (loop->extras) {
+        free(loop->extras[idx].name);
+        loop->extras[idx].name = NULL;
+        loop->extras[idx].cancel_msg = NULL;
     }
     s->state = AIO__FS_FREE;
     /* Wraps after 2^22 reuses of this slot: a handle kept across exactly that
@@ -570,16 +577,16 @@ void aio__futures_free(aio_loop *loop) {
             report_unretrieved(loop, i);
         }
     }
-    if (loop->names)
+    if (loop->extras)
         for (uint32_t i = 0; i < loop->nfuts; i++)
-            free(loop->names[i]);
-    free(loop->names);
+            free(loop->extras[i].name);
+    free(loop->extras);
     free(loop->futs);
     free(loop->nodes);
     free(loop->cq);
     loop->cq = NULL;
     loop->ncq = loop->capcq = 0;
-    loop->names = NULL;
+    loop->extras = NULL;
     loop->futs = NULL;
     loop->nodes = NULL;
     loop->nfuts = loop->capfuts = loop->nnodes = loop->capnodes = 0;

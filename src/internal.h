@@ -145,6 +145,7 @@ const aio__backend *aio__backend_find(const char *name);
 int aio__timeout_ms(int64_t timeout_ns);
 
 struct aio_loop {
+    struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
     uint16_t tag;
     bool closed, running, stopping, virtual_clock;
     unsigned poll_budget;
@@ -158,7 +159,12 @@ struct aio_loop {
 
     aio__fut *futs;
     uint32_t nfuts, capfuts, free_fut;
-    char **names; /* per-slot task names, allocated on first use */
+    /* Rarely used per-slot data, allocated on first use (calloc'd, so the
+     * pages of untouched slots are never faulted in). */
+    struct aio__extra {
+        char *name;             /* a task's name (aio_task_set_name) */
+        const char *cancel_msg; /* a task's pending cancel message */
+    } *extras;
 
     aio__node *nodes;
     uint32_t nnodes, capnodes, free_node;
@@ -281,6 +287,8 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+/* The per-slot extras, allocating them on first use; NULL if out of memory. */
+struct aio__extra *aio__extras(aio_loop *loop);
 /* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how
  * many (their holds are dropped). */
 int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);

@@ -30,9 +30,22 @@
 
 static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 64, "a task header is 64 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 48, "a task header is 48 bytes");
 
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
+
+/* A task's pending cancel message lives in the loop's per-slot extras, not
+ * in the task header (it is rare, and the header is per task). Out of
+ * memory, the message is dropped; the cancellation itself never is. */
+static void set_cancel_msg(aio_loop *loop, const aio_task *t, const char *msg) {
+    struct aio__extra *x = msg ? aio__extras(loop) : loop->extras;
+    if (x)
+        x[t->aio__slot].cancel_msg = msg;
+}
+
+static const char *cancel_msg(const aio_loop *loop, const aio_task *t) {
+    return loop->extras ? loop->extras[t->aio__slot].cancel_msg : NULL;
+}
 
 aio_future aio_task_handle(const aio_task *t) {
     if (!t)
@@ -59,7 +72,7 @@ static void task_complete(aio_loop *loop, aio_task *t) {
     uint8_t state = AIO__FS_RESULT;
     if (err == AIO_ECANCELLED || (err == 0 && t->aio__cancelling > 0)) {
         state = AIO__FS_CANCELLED;
-        v.p = (void *)(uintptr_t)t->aio__cancel_msg;
+        v.p = (void *)(uintptr_t)cancel_msg(loop, t);
     } else if (err < 0) {
         state = AIO__FS_ERROR;
         v.i = err;
@@ -75,7 +88,7 @@ static void task_run(aio_loop *loop, aio_task *t) {
     if (t->aio__must_cancel) {
         t->aio__must_cancel = 0;
         t->aio__err = AIO_ECANCELLED;
-        t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
+        t->aio__value.p = (void *)(uintptr_t)cancel_msg(loop, t);
         if (t->aio__lc == 0) { /* never started: its body never runs */
             task_complete(loop, t);
             return;
@@ -83,7 +96,7 @@ static void task_run(aio_loop *loop, aio_task *t) {
     }
     aio_task *prev = loop->current;
     loop->current = t;
-    t->aio__lcp = &t->aio__lc;
+    loop->pub.lcp = &t->aio__lc;
     aio_status st = t->aio__fn(t, task_frame(t));
     loop->current = prev;
     if (st == AIO_FINISHED)
@@ -155,7 +168,6 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         memcpy(task_frame(t), frame, frame_size);
     t->aio__fn = fn;
     t->aio__loop = loop;
-    t->aio__lcp = &t->aio__lc;
     t->aio__awaiting = NOT_AWAITING;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
@@ -169,7 +181,7 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     aio_task *t = loop->futs[idx].u.task;
     if (t->aio__cancelling < CANCELLING_MAX) /* beyond, nobody undoes them all anyway */
         t->aio__cancelling++;
-    t->aio__cancel_msg = msg;
+    set_cancel_msg(loop, t, msg);
     if (t->aio__awaiting != NOT_AWAITING && t->aio__cancel_sent)
         return 1; /* asked already: a second request only counts (keeps shared
                      graphs of tasks from being walked again and again) */
@@ -215,10 +227,10 @@ int aio__await(aio_task *t, aio_future f) {
         /* Cancelled while running: the await is where it lands (asyncio also
          * cancels what the task was about to await). */
         t->aio__must_cancel = 0;
-        aio__fut_cancel_idx(loop, idx, t->aio__cancel_msg);
+        aio__fut_cancel_idx(loop, idx, cancel_msg(loop, t));
         aio__fut_consume(loop, idx);
         t->aio__err = AIO_ECANCELLED;
-        t->aio__value.p = (void *)(uintptr_t)t->aio__cancel_msg;
+        t->aio__value.p = (void *)(uintptr_t)cancel_msg(loop, t);
         return 0;
     }
     aio__fut *s = &loop->futs[idx];
@@ -254,10 +266,11 @@ aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v) {
 }
 
 aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame) {
-    uintptr_t *saved = t->aio__lcp;
-    t->aio__lcp = lcp;
+    aio_loop *loop = t->aio__loop;
+    uintptr_t *saved = loop->pub.lcp;
+    loop->pub.lcp = lcp;
     aio_status st = fn(t, frame);
-    t->aio__lcp = saved;
+    loop->pub.lcp = saved;
     return st;
 }
 
@@ -284,24 +297,20 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
         return rc;
     if (!name)
         return -EINVAL;
-    if (!loop->names) {
-        loop->names = calloc(loop->capfuts, sizeof *loop->names);
-        if (!loop->names)
-            return -ENOMEM;
-    }
-    char *copy = strdup(name);
+    struct aio__extra *x = aio__extras(loop);
+    char *copy = x ? strdup(name) : NULL;
     if (!copy)
         return -ENOMEM;
-    free(loop->names[idx]);
-    loop->names[idx] = copy;
+    free(x[idx].name);
+    x[idx].name = copy;
     return 0;
 }
 
 const char *aio_task_get_name(aio_loop *loop, aio_future task) {
     uint32_t idx;
-    if (aio__fut_lookup(loop, task, &idx) < 0 || !loop->names)
+    if (aio__fut_lookup(loop, task, &idx) < 0 || !loop->extras)
         return NULL;
-    return loop->names[idx];
+    return loop->extras[idx].name;
 }
 
 void aio__task_destroy(aio_loop *loop, aio_task *t) {

@@ -69,13 +69,11 @@ typedef aio_status (*aio_coro_fn)(aio_task *t, void *frame);
 
 /* The task a coroutine runs in. The fields are the library's: read them only
  * through AIO_ERR / AIO_RESULT and the functions of aio/task.h. */
-struct aio_task { /* 64 bytes on LP64 */
+struct aio_task { /* 48 bytes on LP64 */
     aio_coro_fn aio__fn;         /* the top coroutine */
     aio_loop *aio__loop;
     uintptr_t aio__lc;           /* resume point of the top coroutine, 0 = start */
-    uintptr_t *aio__lcp;         /* resume point of the coroutine now running */
     aio_value aio__value;        /* result of the last await, or returned value */
-    const char *aio__cancel_msg; /* message of the requested cancellation */
     int aio__err;                /* status of the last await, or returned error */
     uint32_t aio__slot : 26;     /* this task's own future slot */
     uint32_t aio__cancelling : 6; /* requested cancellations not undone (saturates) */
@@ -85,6 +83,14 @@ struct aio_task { /* 64 bytes on LP64 */
     uint32_t aio__unused : 3;
     uint32_t aio__next;          /* link in the awaited future's waiter list */
 };
+
+/* The start of every aio_loop: where the running coroutine's resume point
+ * is. Only one coroutine runs at a time on a loop, so it lives here rather
+ * than in each task (the task header is paid per task). */
+struct aio__loop_head {
+    uintptr_t *lcp;
+};
+#define AIO__LCP(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->lcp)
 
 /* The status / result of the last await (or inline coroutine). */
 #define AIO_ERR(t) ((t)->aio__err)
@@ -155,7 +161,7 @@ aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v);
 aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame);
 
 #define AIO_BEGIN(t)                                                                               \
-    uintptr_t *const aio__lcp = (t)->aio__lcp;                                                     \
+    uintptr_t *const aio__lcp = AIO__LCP(t);                                                       \
     if (*aio__lcp == AIO__LC_FINISHED)                                                             \
         return AIO_FINISHED;                                                                       \
     AIO__LC_RESUME(aio__lcp)
