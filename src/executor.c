@@ -160,16 +160,22 @@ static aio__job *job_get(aio_pool *p) {
     return j;
 }
 
+/* With mu held: keep j on the free list if there is room. Returns what the
+ * caller must free() once the lock is dropped (j, or NULL if kept). */
+static aio__job *free_list_put_locked(aio_pool *p, aio__job *j) {
+    if (p->nfree >= AIO__FREE_MAX)
+        return j;
+    j->next = p->free;
+    p->free = j;
+    p->nfree++;
+    return NULL;
+}
+
 /* A job whose pool reference was never taken (submit failed early). */
 static void job_put_unsubmitted(aio__job *j) {
     aio_pool *p = j->pool;
     pthread_mutex_lock(&p->mu);
-    if (p->nfree < AIO__FREE_MAX) {
-        j->next = p->free;
-        p->free = j;
-        p->nfree++;
-        j = NULL;
-    }
+    j = free_list_put_locked(p, j);
     pthread_mutex_unlock(&p->mu);
     free(j);
 }
@@ -179,12 +185,7 @@ static void job_release(aio__job *j) {
     aio__xs_unref(j->xs);
     aio_pool *p = j->pool;
     pthread_mutex_lock(&p->mu);
-    if (p->nfree < AIO__FREE_MAX) {
-        j->next = p->free;
-        p->free = j;
-        p->nfree++;
-        j = NULL;
-    }
+    j = free_list_put_locked(p, j);
     pool_unref_unlock(p);
     free(j);
 }
