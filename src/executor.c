@@ -499,15 +499,52 @@ static void complete_future(aio_loop *loop, aio__job *j) {
     aio__owned_finish(loop, idx, j->err < 0 ? j->err : 0, v);
 }
 
+/* Give `n` finished jobs (chained by next, all of pool p) back with one
+ * acquisition of the pool lock instead of one each. */
+static void release_batch(aio_pool *p, aio__job *head, unsigned n) {
+    aio__job *spill = NULL; /* jobs the free list has no room for */
+    pthread_mutex_lock(&p->mu);
+    while (head) {
+        aio__job *j = head;
+        head = j->next;
+        j = free_list_put_locked(p, j);
+        if (j) {
+            j->next = spill;
+            spill = j;
+        }
+    }
+    p->refs -= n - 1; /* the last one through pool_unref_unlock */
+    pool_unref_unlock(p);
+    while (spill) {
+        aio__job *j = spill;
+        spill = j->next;
+        free(j);
+    }
+}
+
 void aio__executor_collect(aio_loop *loop, aio__job *done) {
+    aio_pool *pool = NULL;
+    aio__job *batch = NULL;
+    unsigned n = 0;
     while (done) {
         aio__job *j = done;
         done = j->next;
         loop_list_remove(loop->xs, j);
         if (!j->orphan && !loop->closed)
             complete_future(loop, j);
-        job_release(j);
+        aio__xs_unref(j->xs);
+        if (pool && j->pool != pool) { /* jobs of several pools: one batch each */
+            release_batch(pool, batch, n);
+            batch = NULL;
+            n = 0;
+        }
+        pool = j->pool;
+        j->next = batch;
+        batch = j;
+        n++;
     }
+    if (pool)
+        release_batch(pool, batch, n);
 }
 
 int aio_loop_set_executor_timeout(aio_loop *loop, double seconds) {
