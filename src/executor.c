@@ -144,14 +144,22 @@ static void pool_unref_unlock(aio_pool *p) {
         pool_destroy(p);
 }
 
-static aio__job *job_get(aio_pool *p) {
-    pthread_mutex_lock(&p->mu);
-    aio__job *j = p->free;
+/* Loop thread: a job record, from the loop's own spares (no lock), else
+ * the pool's free list, else malloc. */
+static aio__job *job_get(aio__xs *xs, aio_pool *p) {
+    aio__job *j = xs->spare_jobs;
     if (j) {
-        p->free = j->next;
-        p->nfree--;
+        xs->spare_jobs = j->next;
+        xs->nspare_jobs--;
+    } else {
+        pthread_mutex_lock(&p->mu);
+        j = p->free;
+        if (j) {
+            p->free = j->next;
+            p->nfree--;
+        }
+        pthread_mutex_unlock(&p->mu);
     }
-    pthread_mutex_unlock(&p->mu);
     if (!j && !(j = malloc(sizeof *j)))
         return NULL;
     memset(j, 0, sizeof *j);
@@ -457,7 +465,7 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
             return aio__error_handle(rc);
         pool = xs->pool;
     }
-    aio__job *j = job_get(pool);
+    aio__job *j = job_get(xs, pool);
     if (!j)
         return aio__error_handle(-ENOMEM);
     uint32_t idx;
@@ -500,8 +508,16 @@ static void complete_future(aio_loop *loop, aio__job *j) {
 }
 
 /* Give `n` finished jobs (chained by next, all of pool p) back with one
- * acquisition of the pool lock instead of one each. */
-static void release_batch(aio_pool *p, aio__job *head, unsigned n) {
+ * acquisition of the pool lock instead of one each; the loop keeps up to
+ * AIO__FREE_MAX records itself, so that the next submits take no lock. */
+static void release_batch(aio__xs *xs, aio_pool *p, aio__job *head, unsigned n) {
+    while (head && xs->nspare_jobs < AIO__FREE_MAX) {
+        aio__job *j = head;
+        head = j->next;
+        j->next = xs->spare_jobs;
+        xs->spare_jobs = j;
+        xs->nspare_jobs++;
+    }
     aio__job *spill = NULL; /* jobs the free list has no room for */
     pthread_mutex_lock(&p->mu);
     while (head) {
@@ -522,6 +538,15 @@ static void release_batch(aio_pool *p, aio__job *head, unsigned n) {
     }
 }
 
+void aio__executor_free_spares(aio__xs *xs) {
+    while (xs->spare_jobs) {
+        aio__job *j = xs->spare_jobs;
+        xs->spare_jobs = j->next;
+        free(j);
+    }
+    xs->nspare_jobs = 0;
+}
+
 void aio__executor_collect(aio_loop *loop, aio__job *done) {
     aio_pool *pool = NULL;
     aio__job *batch = NULL;
@@ -534,7 +559,7 @@ void aio__executor_collect(aio_loop *loop, aio__job *done) {
             complete_future(loop, j);
         aio__xs_unref(j->xs);
         if (pool && j->pool != pool) { /* jobs of several pools: one batch each */
-            release_batch(pool, batch, n);
+            release_batch(loop->xs, pool, batch, n);
             batch = NULL;
             n = 0;
         }
@@ -544,7 +569,7 @@ void aio__executor_collect(aio_loop *loop, aio__job *done) {
         n++;
     }
     if (pool)
-        release_batch(pool, batch, n);
+        release_batch(loop->xs, pool, batch, n);
 }
 
 int aio_loop_set_executor_timeout(aio_loop *loop, double seconds) {

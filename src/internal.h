@@ -362,6 +362,8 @@ typedef struct aio__xs {
     aio__job *jobs;         /* jobs submitted and not yet collected */
     size_t njobs;
     struct aio_pool *pool;  /* the default pool, created on first use */
+    aio__job *spare_jobs;   /* job records kept for reuse, no lock needed */
+    unsigned nspare_jobs;
     double close_timeout;   /* seconds aio_loop_close waits for running jobs */
 } aio__xs;
 
@@ -390,5 +392,6 @@ void aio__abstime(struct timespec *ts, double timeout); /* now + timeout, for it
 /* executor.c */
 void aio__executor_close(aio_loop *loop); /* at close, first: bounded wait */
 void aio__executor_collect(aio_loop *loop, aio__job *done); /* loop thread: completions */
+void aio__executor_free_spares(aio__xs *xs);                /* when the xs goes */
 
 #endif /* AIO_INTERNAL_H */

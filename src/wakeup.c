@@ -193,6 +193,7 @@ void aio__xs_unref(aio__xs *xs) {
         close(xs->wfd);
     pthread_mutex_destroy(&xs->mu);
     pthread_cond_destroy(&xs->cv);
+    aio__executor_free_spares(xs);
     free(xs->calls);
     free(xs->spare);
     free(xs);
