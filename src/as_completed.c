@@ -12,10 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ac_entry {
-    uint32_t idx;
-    uint32_t pos;
-} ac_entry;
+typedef aio__child ac_entry;
 
 typedef struct as_completed {
     aio__owner owner;
@@ -46,9 +43,7 @@ static void ac_maybe_free(aio_loop *loop, as_completed *a) {
 }
 
 static void detach(aio_loop *loop, as_completed *a) {
-    for (size_t i = 0; i < a->n; i++)
-        if (loop->futs[a->entry[i].idx].state == AIO__FS_PENDING)
-            a->outstanding -= (uint32_t)aio__fut_remove_node(loop, a->entry[i].idx, ac_child_done, &a->entry[i]);
+    a->outstanding -= aio__children_detach(loop, a->entry, a->n, ac_child_done);
     if (a->has_timer) {
         aio__timer_cancel(loop, a->timer);
         a->has_timer = false;

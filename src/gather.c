@@ -13,10 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-typedef struct gather_entry {
-    uint32_t idx; /* the child's slot */
-    uint32_t pos; /* its position in the arguments */
-} gather_entry;
+typedef aio__child gather_entry; /* pos: the child's position in the arguments */
 
 typedef struct gather {
     aio__owner owner;
@@ -44,11 +41,7 @@ static void maybe_free(aio_loop *loop, gather *g) {
 
 /* Stop listening to the children still pending (they keep running). */
 static void detach(aio_loop *loop, gather *g) {
-    for (size_t i = 0; i < g->n; i++) {
-        gather_entry *e = &g->entry[i];
-        if (loop->futs[e->idx].state == AIO__FS_PENDING)
-            g->outstanding -= (uint32_t)aio__fut_remove_node(loop, e->idx, gather_child_done, e);
-    }
+    g->outstanding -= aio__children_detach(loop, g->entry, g->n, gather_child_done);
 }
 
 static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
@@ -168,9 +161,7 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
         }
         if (rc < 0) { /* out of memory midway: cancel what we started, fail */
             g->done = true;
-            for (size_t j = 0; j < i; j++)
-                g->outstanding -= (uint32_t)aio__fut_remove_node(loop, g->entry[j].idx, gather_child_done,
-                                                                 &g->entry[j]);
+            g->outstanding -= aio__children_detach(loop, g->entry, i, gather_child_done);
             aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0}); /* reports nothing */
             aio__fut_consume(loop, fut);
             maybe_free(loop, g);

@@ -305,6 +305,16 @@ void aio__owners_free_all(aio_loop *loop); /* at close */
 /* Make a pending slot owned by `o` (not linked on the loop's list: the
  * caller frees it; the executor's jobs do). */
 void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o);
+/* One child of a combinator that listens to several: the child's slot and
+ * its index in the state's trailing array of children, so that the state is
+ * found from the entry its callback gets. */
+typedef struct aio__child {
+    uint32_t idx;
+    uint32_t pos;
+} aio__child;
+/* Remove the (cb, &children[i]) callbacks of the children still pending;
+ * returns how many were removed (their callbacks will not run). */
+uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb);
 /* Complete a future owned by a combinator (it stops being owned). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 

@@ -10,10 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-typedef struct wait_entry {
-    uint32_t idx;
-    uint32_t pos; /* index in entry[]: finds the state from the entry */
-} wait_entry;
+typedef aio__child wait_entry;
 
 typedef struct waiter {
     aio__owner owner;
@@ -40,9 +37,7 @@ static void maybe_free(aio_loop *loop, waiter *w) {
 
 static void finish(aio_loop *loop, waiter *w, int err, const char *msg) {
     w->done = true;
-    for (size_t i = 0; i < w->n; i++)
-        if (loop->futs[w->entry[i].idx].state == AIO__FS_PENDING)
-            w->outstanding -= (uint32_t)aio__fut_remove_node(loop, w->entry[i].idx, wait_child_done, &w->entry[i]);
+    w->outstanding -= aio__children_detach(loop, w->entry, w->n, wait_child_done);
     if (w->has_timer) {
         aio__timer_cancel(loop, w->timer);
         w->has_timer = false;
