@@ -49,6 +49,7 @@ struct aio__job {
     int state;               /* pool->mu */
     atomic_int cancel;       /* cooperative cancel flag, read by the job */
     bool orphan;             /* loop: the future is done already; discard */
+    bool local;              /* loop: in the loop's batch, not yet given to the pool */
     uint32_t fut;            /* loop: the future's slot */
     struct aio_pool *pool;
     aio__xs *xs;
@@ -67,8 +68,10 @@ struct aio_pool {
     aio__job *free;
     unsigned nfree;
     unsigned max, nthreads, alive, idle, running, queued;
-    unsigned refs;           /* creator + live workers + jobs out of the free list */
+    atomic_uint refs;        /* creator + live workers + jobs out of the free list */
     atomic_uint submitted;   /* bumped per submit: idle workers spin on it */
+    atomic_uint spinners;    /* workers spinning for the next submit now */
+    unsigned max_spinners;   /* at most this many spin (CPUs - 1, capped) */
     bool stopping;
     worker_slot *workers;
 };
@@ -107,8 +110,10 @@ int aio_pool_create(aio_pool **out, const aio_pool_options *opts) {
     aio__cond_init(&p->gone);
     p->workers = w;
     p->max = n;
-    p->refs = 1;
+    atomic_init(&p->refs, 1u);
     atomic_init(&p->submitted, 0u);
+    atomic_init(&p->spinners, 0u);
+    p->max_spinners = aio__spare_cpus();
     *out = p;
     return 0;
 }
@@ -138,7 +143,7 @@ static void pool_destroy(aio_pool *p) {
 
 /* Drop one pool reference, with mu held; unlocks. */
 static void pool_unref_unlock(aio_pool *p) {
-    bool last = --p->refs == 0;
+    bool last = atomic_fetch_sub_explicit(&p->refs, 1u, memory_order_acq_rel) == 1;
     pthread_mutex_unlock(&p->mu);
     if (last)
         pool_destroy(p);
@@ -218,6 +223,20 @@ static void job_post(aio__job *j) {
     pthread_mutex_unlock(&xs->mu);
 }
 
+/* A worker may spin for the next job only while fewer than max_spinners
+ * do: more spinners than spare CPUs would take the CPU from the loop thread
+ * (and from each other) and make every hand-off slower, not faster. A
+ * spinner that gives up re-checks the queue under the lock before it
+ * sleeps, so no job waits for a wake-up that is never sent. */
+static bool spin_begin(aio_pool *p) {
+    unsigned n = atomic_load_explicit(&p->spinners, memory_order_relaxed);
+    while (n < p->max_spinners)
+        if (atomic_compare_exchange_weak_explicit(&p->spinners, &n, n + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
+}
+
 typedef struct worker_arg {
     aio_pool *pool;
     unsigned index;
@@ -258,9 +277,10 @@ static void *worker_main(void *arg) {
              * follows at once, and a wake-up costs more than the spin. */
             unsigned seen = atomic_load_explicit(&p->submitted, memory_order_relaxed);
             pthread_mutex_lock(&p->mu);
-            if (!p->head && !p->stopping) {
+            if (!p->head && !p->stopping && spin_begin(p)) {
                 pthread_mutex_unlock(&p->mu);
                 aio__spin_until_change(&p->submitted, seen, AIO__SPIN_NS);
+                atomic_fetch_sub_explicit(&p->spinners, 1u, memory_order_relaxed);
                 pthread_mutex_lock(&p->mu);
             }
             while (!p->head && !p->stopping) {
@@ -311,43 +331,92 @@ static int spawn_locked(aio_pool *p) {
     p->workers[index].started = true;
     p->nthreads++;
     p->alive++;
-    p->refs++;
+    atomic_fetch_add_explicit(&p->refs, 1u, memory_order_relaxed);
     return 0;
 }
 
-/* Queue a job (loop thread). */
-static int pool_submit(aio_pool *p, aio__job *j) {
+/* Queue a chain of n jobs (linked by next, all of pool p) under one lock
+ * (loop thread). Starts the workers they need and wakes only as many
+ * sleepers as the spinning workers cannot serve. */
+static int pool_submit_chain(aio_pool *p, aio__job *head, unsigned n) {
     pthread_mutex_lock(&p->mu);
     if (p->stopping) {
         pthread_mutex_unlock(&p->mu);
         return AIO_ECLOSED;
     }
-    if (p->queued + 1 > p->idle && p->nthreads < p->max) {
+    /* One more thread per job that no idle thread (or new one) will take. */
+    for (unsigned spawned = 0; p->queued + n > p->idle + spawned && p->nthreads < p->max; spawned++) {
         int rc = spawn_locked(p);
-        if (rc < 0 && p->nthreads == 0) {
+        if (rc < 0) {
+            if (p->nthreads > 0)
+                break; /* the running ones will get through the queue */
             pthread_mutex_unlock(&p->mu);
             return rc == -ENOMEM ? rc : -EAGAIN;
         }
     }
-    j->state = J_QUEUED;
-    j->next = NULL;
-    j->prev = p->tail;
+    aio__job *prev = p->tail;
+    for (aio__job *j = head; j; prev = j, j = j->next) {
+        j->state = J_QUEUED;
+        j->prev = prev;
+    }
     if (p->tail)
-        p->tail->next = j;
+        p->tail->next = head;
     else
-        p->head = j;
-    p->tail = j;
-    p->queued++;
-    p->refs++; /* the job's */
-    atomic_fetch_add_explicit(&p->submitted, 1u, memory_order_release);
-    if (p->idle)
-        pthread_cond_signal(&p->work);
+        p->head = head;
+    p->tail = prev;
+    p->queued += n;
+    atomic_fetch_add_explicit(&p->submitted, n, memory_order_release);
+    /* A spinning worker takes a job without a wake-up; wake a sleeper only
+     * for the jobs the spinners cannot take. */
+    unsigned spinners = atomic_load_explicit(&p->spinners, memory_order_relaxed);
+    unsigned wake = p->queued > spinners ? p->queued - spinners : 0;
+    if (wake >= p->idle && p->idle > 1)
+        pthread_cond_broadcast(&p->work);
+    else
+        for (unsigned i = 0; i < wake && i < p->idle; i++)
+            pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
+/* ---- the loop's batch of submits ----
+ * A job submitted while its loop runs waits in the loop's batch (xs->sub,
+ * a doubly linked FIFO through next/prev) until the loop next polls, and
+ * then the whole batch reaches each pool under one lock: a coroutine that
+ * submits 10,000 jobs takes the pool lock once, not 10,000 times against
+ * the workers. The wait is short: the loop polls as soon as its ready queue
+ * is empty, and at the latest after poll_budget callbacks. A loop that is
+ * not running hands each job over at once, so that work submitted before
+ * aio_run_until_complete starts at once, as with asyncio. */
+static void unsubmit(aio__xs *xs, aio__job *j) {
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        xs->sub_head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        xs->sub_tail = j->prev;
+    j->local = false;
+}
+
+static void submit_later(aio__xs *xs, aio__job *j) {
+    j->local = true;
+    j->next = NULL;
+    j->prev = xs->sub_tail;
+    if (xs->sub_tail)
+        xs->sub_tail->next = j;
+    else
+        xs->sub_head = j;
+    xs->sub_tail = j;
+}
+
 /* Unlink a QUEUED job (loop thread). 1 if it was still queued. */
 static int pool_unqueue(aio__job *j) {
+    if (j->local) { /* still in the loop's batch: the pool never saw it */
+        unsubmit(j->xs, j);
+        return 1;
+    }
     aio_pool *p = j->pool;
     int removed = 0;
     pthread_mutex_lock(&p->mu);
@@ -453,6 +522,14 @@ static int job_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
 
 static const aio__owner_ops job_ops = {job_cancel};
 
+/* A job that never reached its pool: its future ends with err, the record
+ * goes back (loop thread). */
+static void fail_unsubmitted(aio_loop *loop, aio__job *j, int err) {
+    loop_list_remove(loop->xs, j);
+    aio__owned_finish(loop, j->fut, err, (aio_value){0});
+    job_release(j);
+}
+
 aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg) {
     int rc = aio__loop_usable(loop);
     if (rc < 0)
@@ -480,21 +557,47 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
     j->arg = arg;
     j->fut = idx;
     j->xs = xs;
-    atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed); /* the job's */
-    if ((rc = pool_submit(pool, j)) < 0) {
-        aio__xs_unref(xs);
-        aio__owned_finish(loop, idx, AIO_ECANCELLED, (aio_value){0});
-        aio__fut_consume(loop, idx);
-        job_put_unsubmitted(j);
-        return aio__error_handle(rc);
-    }
+    atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed);   /* the job's */
+    atomic_fetch_add_explicit(&pool->refs, 1u, memory_order_relaxed); /* the job's */
     j->lprev = NULL;
     j->lnext = xs->jobs;
     if (xs->jobs)
         xs->jobs->lprev = j;
     xs->jobs = j;
     xs->njobs++;
+    if (loop->running) {
+        submit_later(xs, j);
+        return f;
+    }
+    j->next = NULL;
+    if ((rc = pool_submit_chain(pool, j, 1)) < 0) {
+        fail_unsubmitted(loop, j, AIO_ECANCELLED);
+        aio__fut_consume(loop, idx);
+        return aio__error_handle(rc);
+    }
     return f;
+}
+
+void aio__executor_flush(aio_loop *loop) {
+    aio__xs *xs = loop->xs;
+    aio__job *j = xs->sub_head;
+    xs->sub_head = xs->sub_tail = NULL;
+    while (j) {
+        aio__job *head = j, *last = j;
+        aio_pool *p = j->pool;
+        unsigned n = 0;
+        for (; j && j->pool == p; j = j->next, n++) { /* a run of jobs of one pool */
+            j->local = false;
+            last = j;
+        }
+        last->next = NULL;
+        int rc = pool_submit_chain(p, head, n);
+        while (rc < 0 && head) { /* the pool is closing, or no thread could start */
+            aio__job *next = head->next;
+            fail_unsubmitted(loop, head, rc);
+            head = next;
+        }
+    }
 }
 
 /* Complete the future of a job that finished (loop thread). */
@@ -529,7 +632,7 @@ static void release_batch(aio__xs *xs, aio_pool *p, aio__job *head, unsigned n) 
             spill = j;
         }
     }
-    p->refs -= n - 1; /* the last one through pool_unref_unlock */
+    atomic_fetch_sub_explicit(&p->refs, n - 1, memory_order_relaxed); /* the last: pool_unref_unlock */
     pool_unref_unlock(p);
     while (spill) {
         aio__job *j = spill;

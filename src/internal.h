@@ -372,9 +372,11 @@ typedef struct aio__xs {
     aio__job *jobs;         /* jobs submitted and not yet collected */
     size_t njobs;
     struct aio_pool *pool;  /* the default pool, created on first use */
+    aio__job *sub_head, *sub_tail; /* submitted, not yet handed to a pool (executor.c) */
     aio__job *spare_jobs;   /* job records kept for reuse, no lock needed */
     unsigned nspare_jobs;
     double close_timeout;   /* seconds aio_loop_close waits for running jobs */
+    bool may_spin;          /* more than one CPU: spin briefly before blocking */
 } aio__xs;
 
 enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
@@ -397,11 +399,16 @@ bool aio__spin_until_change(const atomic_uint *flag, unsigned seen, int64_t ns);
 #ifndef AIO__SPIN_NS
 #define AIO__SPIN_NS 30000 /* 30 us: a few thread wake-ups' worth on this class of machine */
 #endif
+/* How many threads may spin without taking a CPU from someone who has
+ * work: online CPUs - 1, at most 2 (0 on one CPU: never spin there). */
+unsigned aio__spare_cpus(void);
 void aio__abstime(struct timespec *ts, double timeout); /* now + timeout, for it */
 
 /* executor.c */
 void aio__executor_close(aio_loop *loop); /* at close, first: bounded wait */
 void aio__executor_collect(aio_loop *loop, aio__job *done); /* loop thread: completions */
+/* Hand the jobs submitted since the last poll to their pools (executor.c). */
+void aio__executor_flush(aio_loop *loop);
 void aio__executor_free_spares(aio__xs *xs);                /* when the xs goes */
 
 #endif /* AIO_INTERNAL_H */

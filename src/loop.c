@@ -237,6 +237,8 @@ static int64_t poll_timeout(const aio_loop *loop) {
 }
 
 static int poll_step(aio_loop *loop) {
+    if (loop->xs && loop->xs->sub_head)
+        aio__executor_flush(loop); /* jobs submitted since the last poll */
     int64_t timeout = poll_timeout(loop);
     /* Nothing could ever wake us. The wakeup fd (wakeup.c) does not count,
      * unless executor jobs or aio_loop_ref() holders may still use it. */

@@ -161,6 +161,7 @@ int aio__wakeup_init(aio_loop *loop) {
     pthread_mutex_init(&xs->mu, NULL);
     aio__cond_init(&xs->cv);
     atomic_init(&xs->pending, 0);
+    xs->may_spin = aio__spare_cpus() > 0;
     atomic_init(&xs->refs, 1u);
     atomic_init(&xs->extrefs, 0);
     xs->rfd = xs->wfd = xs->kq = -1;
@@ -326,10 +327,17 @@ bool aio__spin_until_change(const atomic_uint *flag, unsigned seen, int64_t ns) 
     }
 }
 
+unsigned aio__spare_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 1)
+        return 0;
+    return n - 1 > 2 ? 2u : (unsigned)(n - 1);
+}
+
 bool aio__wakeup_spin(aio_loop *loop) {
     aio__xs *xs = loop->xs;
-    if (!xs || xs->njobs == 0)
-        return false; /* nothing running for us: sleep at once */
+    if (!xs || xs->njobs == 0 || !xs->may_spin)
+        return false; /* nothing running for us (or one CPU): sleep at once */
     int64_t deadline = 0;
     for (unsigned i = 1;; i++) {
         if (atomic_load_explicit(&xs->pending, memory_order_acquire))

@@ -505,6 +505,184 @@ static void EXEC_pool_free_cancels_queued(void **state) {
     sleep_ms(50); /* the detached worker exits and frees the pool */
 }
 
+/* ---- jobs submitted from a running loop: one hand-over per poll ------------- */
+
+/* Submits `n` tiny jobs, then blocks the loop thread for a while before
+ * gathering them: the jobs must not start before the loop polls. */
+typedef struct batch_frame {
+    aio_pool *pool;
+    long n;
+    long started_before_poll;
+    aio_future kids[64];
+    aio_outcome out[64];
+} batch_frame;
+
+static aio_status submit_then_gather(aio_task *t, void *frame) {
+    batch_frame *f = *(batch_frame **)frame; /* the test's own struct */
+    AIO_BEGIN(t);
+    atomic_store(&tiny_calls, 0);
+    for (long i = 0; i < f->n; i++)
+        f->kids[i] = aio_run_in_executor(aio_task_loop(t), f->pool, tiny_job, (void *)(intptr_t)(i + 1));
+    sleep_ms(50); /* a worker would have run them by now, had it got them */
+    f->started_before_poll = atomic_load(&tiny_calls);
+    AIO_AWAIT(t, aio_gather(t, f->kids, (size_t)f->n, f->out, 0));
+    AIO_END(t);
+}
+
+/* Jobs submitted by a coroutine reach the pool together when the loop next
+ * polls, and all complete with their own results. */
+static void EXEC_batch_from_coroutine(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_pool *pool;
+    assert_int_equal(aio_pool_create(&pool, &(aio_pool_options){.threads = 3}), 0);
+    batch_frame fr = {.pool = pool, .n = 64};
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_then_gather, &(batch_frame *){&fr}), NULL), 0);
+    assert_int_equal(fr.started_before_poll, 0);
+    for (long i = 0; i < fr.n; i++) {
+        assert_int_equal(fr.out[i].err, 0);
+        assert_int_equal(fr.out[i].value.i, i + 1);
+    }
+    assert_int_equal(atomic_load(&tiny_calls), 64);
+    assert_int_equal(aio_loop_free(loop), 0);
+    assert_int_equal(aio_pool_free(pool, -1), 0);
+}
+
+typedef struct cancel_frame {
+    aio_pool *pool;
+    gate_arg *g;
+    int cancel_rc, status;
+} cancel_frame;
+
+static aio_status submit_cancel_await(aio_task *t, void *frame) {
+    cancel_frame *f = *(cancel_frame **)frame; /* the test's own struct */
+    aio_loop *loop = aio_task_loop(t);
+    AIO_BEGIN(t);
+    {
+        aio_future job = aio_run_in_executor(loop, f->pool, gate_job, f->g);
+        f->cancel_rc = aio_future_cancel(loop, job, "never mind");
+        AIO_AWAIT(t, job);
+    }
+    f->status = AIO_ERR(t);
+    AIO_END(t);
+}
+
+/* A job cancelled before its batch was handed over never reaches the pool
+ * and never runs. */
+static void EXEC_batch_cancel_before_handover(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_pool *pool;
+    assert_int_equal(aio_pool_create(&pool, &(aio_pool_options){.threads = 1}), 0);
+    gate_arg g = {0};
+    atomic_store(&g.gate, 1);
+    cancel_frame fr = {.pool = pool, .g = &g};
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_cancel_await, &(cancel_frame *){&fr}), NULL), 0);
+    assert_int_equal(fr.cancel_rc, 1);
+    assert_int_equal(fr.status, AIO_ECANCELLED);
+    test_run_iterations(loop, 3);
+    assert_int_equal(aio_loop_free(loop), 0);
+    assert_int_equal(aio_pool_free(pool, -1), 0);
+    assert_int_equal(atomic_load(&g.started), 0);
+}
+
+typedef struct free_frame {
+    aio_pool *pool;
+    int status;
+} free_frame;
+
+static aio_status submit_free_await(aio_task *t, void *frame) {
+    free_frame *f = *(free_frame **)frame; /* the test's own struct */
+    AIO_BEGIN(t);
+    {
+        aio_future job = aio_run_in_executor(aio_task_loop(t), f->pool, tiny_job, NULL);
+        assert_int_equal(aio_pool_free(f->pool, -1), 0); /* the job keeps the memory alive */
+        AIO_AWAIT(t, job);
+    }
+    f->status = AIO_ERR(t);
+    AIO_END(t);
+}
+
+/* The pool is shut down between the submit and the hand-over: the job
+ * fails with AIO_ECLOSED (never runs), and the pool's memory is freed with
+ * the job's reference (ASan and valgrind check both). */
+static void EXEC_batch_pool_freed_before_handover(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_pool *pool;
+    assert_int_equal(aio_pool_create(&pool, &(aio_pool_options){.threads = 1}), 0);
+    atomic_store(&tiny_calls, 0);
+    free_frame fr = {.pool = pool};
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_free_await, &(free_frame *){&fr}), NULL), 0);
+    assert_int_equal(fr.status, AIO_ECLOSED);
+    assert_int_equal(atomic_load(&tiny_calls), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+typedef struct two_pools_frame {
+    aio_pool *a, *b;
+    echo_arg args[40];
+    aio_future kids[40];
+    aio_outcome out[40];
+} two_pools_frame;
+
+static aio_status submit_alternating(aio_task *t, void *frame) {
+    two_pools_frame *f = *(two_pools_frame **)frame; /* the test's own struct */
+    AIO_BEGIN(t);
+    for (int i = 0; i < 40; i++) {
+        f->args[i].value = i;
+        f->kids[i] = aio_run_in_executor(aio_task_loop(t), i % 2 ? f->b : f->a, echo_job, &f->args[i]);
+    }
+    AIO_AWAIT(t, aio_gather(t, f->kids, 40, f->out, 0));
+    AIO_END(t);
+}
+
+/* One batch with jobs for two pools: each job runs on its own pool's thread. */
+static void EXEC_batch_two_pools(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    two_pools_frame *fr = calloc(1, sizeof *fr);
+    assert_non_null(fr);
+    assert_int_equal(aio_pool_create(&fr->a, &(aio_pool_options){.threads = 1}), 0);
+    assert_int_equal(aio_pool_create(&fr->b, &(aio_pool_options){.threads = 1}), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_alternating, &fr), NULL), 0);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(fr->out[i].err, 0);
+        assert_int_equal(fr->out[i].value.i, i);
+        assert_true(pthread_equal(fr->args[i].thread, fr->args[i % 2].thread));
+    }
+    assert_false(pthread_equal(fr->args[0].thread, fr->args[1].thread));
+    assert_int_equal(aio_pool_threads(fr->a), 1);
+    assert_int_equal(aio_pool_threads(fr->b), 1);
+    assert_int_equal(aio_loop_free(loop), 0);
+    assert_int_equal(aio_pool_free(fr->a, -1), 0);
+    assert_int_equal(aio_pool_free(fr->b, -1), 0);
+    free(fr);
+}
+
+static aio_status submit_and_stop(aio_task *t, void *frame) {
+    gate_arg *g = *(gate_arg **)frame;
+    AIO_BEGIN(t);
+    aio_future_release(aio_task_loop(t), aio_run_in_executor(aio_task_loop(t), NULL, gate_job, g));
+    aio_loop_stop(aio_task_loop(t));
+    AIO_END(t);
+}
+
+/* The loop stops before it polls again, then closes: the job still in its
+ * batch is dropped without running, and nothing leaks. */
+static void EXEC_batch_close_before_handover(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    gate_arg g = {0};
+    atomic_store(&g.gate, 1);
+    gate_arg *gp = &g;
+    aio_future_release(loop, aio_create_task(loop, submit_and_stop, &gp));
+    assert_int_equal(aio_run_forever(loop), 0);
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+    assert_int_equal(atomic_load(&g.started), 0);
+}
+
 /* ---- volume -------------------------------------------------------------------- */
 
 #define MANY_JOBS 100000
@@ -614,6 +792,11 @@ int main(void) {
         cmocka_unit_test(EXEC_close_abandons),
         cmocka_unit_test(EXEC_close_abandons_default_pool),
         cmocka_unit_test(EXEC_pool_free_cancels_queued),
+        cmocka_unit_test(EXEC_batch_from_coroutine),
+        cmocka_unit_test(EXEC_batch_cancel_before_handover),
+        cmocka_unit_test(EXEC_batch_pool_freed_before_handover),
+        cmocka_unit_test(EXEC_batch_two_pools),
+        cmocka_unit_test(EXEC_batch_close_before_handover),
         cmocka_unit_test(EXEC_many_tiny_jobs),
         cmocka_unit_test(EXEC_many_loops_own_pools),
         cmocka_unit_test(EXEC_many_loops_shared_pool),

@@ -94,7 +94,15 @@ int aio_pool_threads(const aio_pool *pool);
  * Returns a new plain future owned by the caller, completing on the loop
  * thread with the job's outcome. Cancelling it: see above. Errors (as an
  * error handle): -EINVAL (NULL loop or fn), AIO_ECLOSED (loop closed, or
- * pool being freed), -ENOMEM, -EAGAIN (no worker thread could be started). */
+ * pool being freed), -ENOMEM, -EAGAIN (no worker thread could be started).
+ *
+ * Called while the loop runs (from a coroutine or callback), the job is
+ * handed to the pool together with every other job submitted since, when
+ * the loop next polls: as soon as its ready queue is empty, and at the
+ * latest after poll_budget callbacks (one lock for the whole batch). A
+ * pool error found then (AIO_ECLOSED, -EAGAIN, -ENOMEM) becomes the
+ * future's outcome instead of an error handle. Called while the loop is
+ * not running, the job is handed over at once. */
 aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg);
 
 /* asyncio.to_thread: run fn(arg) on the default pool of the task's loop
