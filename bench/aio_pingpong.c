@@ -27,11 +27,10 @@ static aio_status player(aio_task *t, void *frame) {
     struct shared *s = f->s;
     AIO_BEGIN(t);
     for (;;) {
-        AIO_AWAIT(t, aio_future_retain(s->loop, s->inbox[f->me]));
+        AIO_AWAIT(t, s->inbox[f->me]); /* consumes the inbox's reference */
         if (AIO_ERR(t) < 0)
             AIO_FAIL(t, AIO_ERR(t));
         int64_t v = AIO_RESULT(t).i;
-        aio_future_release(s->loop, s->inbox[f->me]);
         if (v >= s->n)
             break;
         s->inbox[f->me] = aio_future_new(t);

@@ -247,6 +247,8 @@ static void dispatch_node(aio_loop *loop, void *arg) {
  * in the slot, and queue its dispatch. */
 static void schedule_list(aio_loop *loop, uint32_t idx) {
     uint32_t head = loop->futs[idx].cbs, prev = AIO__NIL;
+    if (head == AIO__NIL)
+        return; /* nobody listens */
     while (head != AIO__NIL) {
         uint32_t *link = entry_next(loop, head);
         uint32_t next = *link;
@@ -276,6 +278,13 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
 
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
+    if (!(s->flags & AIO__FF_TIMER)) { /* the common case: nothing below can free the slot early */
+        s->state = state;
+        s->flags &= ~AIO__FF_OWNED & 0x7fu;
+        s->u.value = v;
+        schedule_list(loop, idx);
+        return;
+    }
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->u.timer; /* read before u.value is written */
     s->state = state;
@@ -363,7 +372,7 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
 /* ---- public API ------------------------------------------------------------------ */
 
 aio_future aio_future_new_on(aio_loop *loop) {
-    int rc = aio__loop_usable(loop);
+    int rc = !loop ? -EINVAL : loop->closed ? AIO_ECLOSED : 0; /* aio__loop_usable, inline */
     uint32_t idx = 0;
     if (rc == 0)
         rc = aio__fut_alloc(loop, &idx);
