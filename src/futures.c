@@ -183,7 +183,7 @@ static void node_free(aio_loop *loop, uint32_t n) {
 }
 
 void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
-    t->aio__next = loop->futs[idx].cbs;
+    t->aio__u.w.next = loop->futs[idx].cbs;
     loop->futs[idx].cbs = AIO__WAITER_BIT | t->aio__slot;
     loop->futs[idx].holds++;
 }
@@ -191,7 +191,7 @@ void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
 /* The link field of a list entry: a node's, or an awaiting task's. */
 static inline uint32_t *entry_next(aio_loop *loop, uint32_t e) {
     if (e & AIO__WAITER_BIT)
-        return &loop->futs[e & ~AIO__WAITER_BIT].u.task->aio__next;
+        return &loop->futs[e & ~AIO__WAITER_BIT].u.task->aio__u.w.next;
     return &loop->nodes[e].next;
 }
 
@@ -222,7 +222,7 @@ static void dispatch_list(aio_loop *loop, void *arg) {
     while (e != AIO__NIL) {
         if (e & AIO__WAITER_BIT) {
             aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
-            e = t->aio__next;
+            e = t->aio__u.w.next;
             aio__task_wakeup(loop, t);
         } else {
             aio__node node = loop->nodes[e];

@@ -184,6 +184,12 @@ struct aio_loop {
     void *bstate;
 
     aio_task *current;
+    /* coroutine functions by index (coro_fns.c) */
+    aio_coro_fn *fns;
+    uint32_t nfns, capfns, fn_hash_cap;
+    uint32_t *fn_hash;
+    aio_coro_fn last_fn; /* the last one looked up, and its index */
+    uint32_t last_fn_idx;
     size_t ntasks;
     aio__owner *owners; /* live combinator states */
     /* cancellations queued while one is being processed (futures.c) */
@@ -323,6 +329,17 @@ void aio__task_wakeup(aio_loop *loop, aio_task *t); /* its awaited future is don
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
+
+/* coro_fns.c: a task stores its coroutine as an index into the loop's table */
+int aio__coro_fn_index_slow(aio_loop *loop, aio_coro_fn fn, uint32_t *idx);
+static inline int aio__coro_fn_index(aio_loop *loop, aio_coro_fn fn, uint32_t *idx) {
+    if (fn == loop->last_fn) { /* spawning the same coroutine again: the usual case */
+        *idx = loop->last_fn_idx;
+        return 0;
+    }
+    return aio__coro_fn_index_slow(loop, fn, idx);
+}
+void aio__coro_fns_free(aio_loop *loop);
 
 /* io.c */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events);

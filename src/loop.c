@@ -118,6 +118,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__executor_close(loop);
     aio__wakeup_close(loop);
     aio__futures_free(loop);
+    aio__coro_fns_free(loop);
     aio__ready_free(loop);
     aio__timers_free(loop);
     loop->backend->fini(loop);

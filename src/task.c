@@ -4,7 +4,7 @@
  * A task is in exactly one of these places at a time, which is what keeps
  * its memory safe without reference counting:
  *   - the ready queue (to start, or after AIO_YIELD), or
- *   - one future's callback list (awaiting it; aio__awaiting says which), or
+ *   - one future's callback list (awaiting it; aio__u.w.awaiting says which), or
  *   - running (loop->current).
  * It is freed when its coroutine finishes, from task_run, never from inside
  * the coroutine.
@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOT_AWAITING ((1u << 27) - 1) /* aio__awaiting when awaiting nothing */
-#define CANCELLING_MAX 63u             /* aio__cancelling is 6 bits */
+#define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
 /* Frames start at the first max_align_t boundary after the header. */
 #define AIO__FRAME_OFFSET                                                                          \
@@ -30,7 +29,7 @@
 
 static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 48, "a task header is 48 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
 
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
 
@@ -68,7 +67,7 @@ int aio_task_uncancel(aio_task *t) {
 static void task_complete(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__slot;
     int err = t->aio__err;
-    aio_value v = t->aio__value;
+    aio_value v = t->aio__u.v;
     uint8_t state = AIO__FS_RESULT;
     if (err == AIO_ECANCELLED || (err == 0 && t->aio__cancelling > 0)) {
         state = AIO__FS_CANCELLED;
@@ -88,7 +87,7 @@ static void task_run(aio_loop *loop, aio_task *t) {
     if (t->aio__must_cancel) {
         t->aio__must_cancel = 0;
         t->aio__err = AIO_ECANCELLED;
-        t->aio__value.p = (void *)(uintptr_t)cancel_msg(loop, t);
+        t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
         if (t->aio__lc == 0) { /* never started: its body never runs */
             task_complete(loop, t);
             return;
@@ -97,7 +96,7 @@ static void task_run(aio_loop *loop, aio_task *t) {
     aio_task *prev = loop->current;
     loop->current = t;
     loop->pub.lcp = &t->aio__lc;
-    aio_status st = t->aio__fn(t, task_frame(t));
+    aio_status st = loop->fns[t->aio__fn](t, task_frame(t));
     loop->current = prev;
     if (st == AIO_FINISHED)
         task_complete(loop, t);
@@ -107,14 +106,15 @@ static void task_run(aio_loop *loop, aio_task *t) {
 static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
 
 /* Ready-queue entry: start a batch of new tasks, in creation order. Tasks
- * created one after another share one entry, linked through aio__next (free
+ * created one after another share one entry, linked through aio__u.w.next (free
  * until a task awaits): a spawn of a million tasks costs no ready-queue
  * memory per task, and the order relative to other entries is unchanged
  * because a batch only grows while its entry is the last one queued. */
 static void start_batch(aio_loop *loop, void *arg) {
     aio_task *t = arg;
     while (t) {
-        uint32_t next = t->aio__next; /* before it runs: awaiting reuses the link */
+        uint32_t next = t->aio__u.w.next; /* before it runs: awaiting reuses the link */
+        t->aio__u.v.u = 0;                /* no await has a result yet */
         task_run(loop, t);
         t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
     }
@@ -122,9 +122,9 @@ static void start_batch(aio_loop *loop, void *arg) {
 
 /* Queue a new task to start: join the open batch or open one. */
 static int queue_start(aio_loop *loop, aio_task *t) {
-    t->aio__next = AIO__NIL;
+    t->aio__u.w.next = AIO__NIL;
     if (loop->tail > loop->head && loop->tail - 1 == loop->start_seq) {
-        loop->start_tail->aio__next = t->aio__slot;
+        loop->start_tail->aio__u.w.next = t->aio__slot;
     } else {
         int rc = aio__ready_push(loop, start_batch, t, &loop->start_seq);
         if (rc < 0)
@@ -136,10 +136,10 @@ static int queue_start(aio_loop *loop, aio_task *t) {
 
 /* The awaited future completed: take its outcome, resume the task. */
 void aio__task_wakeup(aio_loop *loop, aio_task *t) {
-    uint32_t idx = t->aio__awaiting;
-    t->aio__awaiting = NOT_AWAITING;
+    uint32_t idx = t->aio__u.w.awaiting;
+    t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
-    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     task_run(loop, t);
 }
 
@@ -149,6 +149,9 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         return aio__error_handle(rc);
     if (!fn || (!frame && frame_size) || frame_size > SIZE_MAX - AIO__FRAME_OFFSET)
         return aio__error_handle(-EINVAL);
+    uint32_t fn_idx;
+    if ((rc = aio__coro_fn_index(loop, fn, &fn_idx)) < 0)
+        return aio__error_handle(rc);
     aio_task *t = malloc(AIO__FRAME_OFFSET + frame_size);
     if (!t)
         return aio__error_handle(-ENOMEM);
@@ -166,9 +169,8 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     }
     if (frame_size)
         memcpy(task_frame(t), frame, frame_size);
-    t->aio__fn = fn;
+    t->aio__fn = fn_idx & 0xffffffu;
     t->aio__loop = loop;
-    t->aio__awaiting = NOT_AWAITING;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
     s->u.task = t;
@@ -182,10 +184,10 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     if (t->aio__cancelling < CANCELLING_MAX) /* beyond, nobody undoes them all anyway */
         t->aio__cancelling++;
     set_cancel_msg(loop, t, msg);
-    if (t->aio__awaiting != NOT_AWAITING && t->aio__cancel_sent)
+    if (t->aio__is_awaiting && t->aio__cancel_sent)
         return 1; /* asked already: a second request only counts (keeps shared
                      graphs of tasks from being walked again and again) */
-    if (t->aio__awaiting != NOT_AWAITING && aio__fut_cancel_idx(loop, t->aio__awaiting, msg) == 1) {
+    if (t->aio__is_awaiting && aio__fut_cancel_idx(loop, t->aio__u.w.awaiting, msg) == 1) {
         t->aio__cancel_sent = 1;
         return 1; /* the wakeup brings AIO_ECANCELLED from the future itself */
     }
@@ -214,7 +216,7 @@ int aio__await(aio_task *t, aio_future f) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
     aio_value none = {0};
-    t->aio__value = none;
+    t->aio__u.v = none;
     if (rc < 0) {
         t->aio__err = rc; /* bad handle: the await fails at once */
         return 0;
@@ -230,13 +232,13 @@ int aio__await(aio_task *t, aio_future f) {
         aio__fut_cancel_idx(loop, idx, cancel_msg(loop, t));
         aio__fut_consume(loop, idx);
         t->aio__err = AIO_ECANCELLED;
-        t->aio__value.p = (void *)(uintptr_t)cancel_msg(loop, t);
+        t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
         return 0;
     }
     aio__fut *s = &loop->futs[idx];
     if (s->state != AIO__FS_PENDING) {
         bool yield = (s->flags & AIO__FF_YIELD) != 0;
-        t->aio__err = aio__fut_outcome(loop, idx, &t->aio__value);
+        t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
         aio__fut_consume(loop, idx);
         if (!yield)
             return 0;
@@ -245,29 +247,30 @@ int aio__await(aio_task *t, aio_future f) {
     }
     aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
     aio__fut_consume(loop, idx);       /* the caller's reference; our hold keeps the slot */
-    t->aio__awaiting = idx & AIO__IDX_MASK;
+    t->aio__u.w.awaiting = idx;
+    t->aio__is_awaiting = 1;
     return 1;
 }
 
 int aio__yield(aio_task *t) {
     aio_value none = {0};
-    t->aio__value = none;
+    t->aio__u.v = none;
     t->aio__err = aio__ready_push(t->aio__loop, task_step, t, NULL);
     return t->aio__err == 0; /* if we cannot queue ourselves, go on with the error */
 }
 
-aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v) {
+aio_status aio__finish(aio_task *t, uint32_t *lcp, int err, aio_value v) {
     if (err > 0)
         err = -err; /* AIO_FAIL(t, EIO) means -EIO */
     t->aio__err = err;
-    t->aio__value = v;
+    t->aio__u.v = v;
     *lcp = AIO__LC_FINISHED;
     return AIO_FINISHED;
 }
 
-aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame) {
+aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *frame) {
     aio_loop *loop = t->aio__loop;
-    uintptr_t *saved = loop->pub.lcp;
+    uint32_t *saved = loop->pub.lcp;
     loop->pub.lcp = lcp;
     aio_status st = fn(t, frame);
     loop->pub.lcp = saved;

@@ -1266,6 +1266,128 @@ static void task_bad_handles(void **state) {
     close_loop(other);
 }
 
+/* ---- the loop's table of coroutine functions (a task stores an index) ---- */
+
+/* 40 distinct coroutine functions, each returning its own number plus the
+ * frame's value after one yield (so each is resumed through the table). */
+#define NUMBERED_CORO(n)                                                                           \
+    static aio_status numbered_##n(aio_task *t, void *frame) {                                     \
+        int64_t base = *(int64_t *)frame;                                                          \
+        AIO_BEGIN(t);                                                                              \
+        AIO_YIELD(t);                                                                              \
+        AIO_RETURN(t, base + n);                                                                   \
+        AIO_END(t);                                                                                \
+    }
+#define NUMBERED_10(d)                                                                             \
+    NUMBERED_CORO(d##0) NUMBERED_CORO(d##1) NUMBERED_CORO(d##2) NUMBERED_CORO(d##3)               \
+    NUMBERED_CORO(d##4) NUMBERED_CORO(d##5) NUMBERED_CORO(d##6) NUMBERED_CORO(d##7)               \
+    NUMBERED_CORO(d##8) NUMBERED_CORO(d##9)
+NUMBERED_CORO(0) NUMBERED_CORO(1) NUMBERED_CORO(2) NUMBERED_CORO(3) NUMBERED_CORO(4)
+NUMBERED_CORO(5) NUMBERED_CORO(6) NUMBERED_CORO(7) NUMBERED_CORO(8) NUMBERED_CORO(9)
+NUMBERED_10(1) NUMBERED_10(2) NUMBERED_10(3)
+#define NUMBERED_REF(n) numbered_##n
+static const aio_coro_fn numbered[40] = {
+    NUMBERED_REF(0),  NUMBERED_REF(1),  NUMBERED_REF(2),  NUMBERED_REF(3),  NUMBERED_REF(4),
+    NUMBERED_REF(5),  NUMBERED_REF(6),  NUMBERED_REF(7),  NUMBERED_REF(8),  NUMBERED_REF(9),
+    NUMBERED_REF(10), NUMBERED_REF(11), NUMBERED_REF(12), NUMBERED_REF(13), NUMBERED_REF(14),
+    NUMBERED_REF(15), NUMBERED_REF(16), NUMBERED_REF(17), NUMBERED_REF(18), NUMBERED_REF(19),
+    NUMBERED_REF(20), NUMBERED_REF(21), NUMBERED_REF(22), NUMBERED_REF(23), NUMBERED_REF(24),
+    NUMBERED_REF(25), NUMBERED_REF(26), NUMBERED_REF(27), NUMBERED_REF(28), NUMBERED_REF(29),
+    NUMBERED_REF(30), NUMBERED_REF(31), NUMBERED_REF(32), NUMBERED_REF(33), NUMBERED_REF(34),
+    NUMBERED_REF(35), NUMBERED_REF(36), NUMBERED_REF(37), NUMBERED_REF(38), NUMBERED_REF(39),
+};
+
+/* Tasks of 40 different coroutines, spawned in a scrambled order that
+ * revisits each one (the table grows and rehashes on the way), on two
+ * loops at once: every task runs its own coroutine on its own frame. */
+static void task_many_coroutine_functions(void **state) {
+    (void)state;
+    aio_loop *loops[2] = {test_loop_new(0), test_loop_new(0)};
+    enum { PER_LOOP = 200 };
+    aio_future tasks[2][PER_LOOP];
+    int which[PER_LOOP];
+    for (int i = 0; i < PER_LOOP; i++) {
+        which[i] = (i * 7 + i / 40) % 40;
+        for (int l = 0; l < 2; l++) {
+            int64_t base = 1000 * (l + 1) + 100 * (int64_t)i;
+            tasks[l][i] = aio_create_task(loops[l], numbered[l ? 39 - which[i] : which[i]], &base);
+            assert_true(aio_future_check(tasks[l][i]) == 0);
+        }
+    }
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < PER_LOOP; i++) {
+            aio_value v;
+            assert_int_equal(aio_run_until_complete(loops[l], tasks[l][i], &v), 0);
+            int n = l ? 39 - which[i] : which[i];
+            assert_int_equal(v.i, 1000 * (l + 1) + 100 * (int64_t)i + n);
+        }
+    close_loop(loops[0]);
+    close_loop(loops[1]);
+}
+
+struct first_look {
+    int *err;
+    int64_t *result;
+};
+
+static aio_status first_look(aio_task *t, void *frame) {
+    struct first_look *f = frame;
+    AIO_BEGIN(t);
+    *f->err = AIO_ERR(t);
+    *f->result = AIO_RESULT(t).i;
+    AIO_END(t);
+}
+
+/* Before its first await a task reads status 0 and a zero result (the
+ * bytes of the result double as the start queue's link until it runs). */
+static void task_starts_with_zero_outcome(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    int errs[3] = {-1, -1, -1};
+    int64_t results[3] = {-1, -1, -1};
+    aio_future ts[3];
+    for (int i = 0; i < 3; i++) /* one start batch: each links to the next */
+        ts[i] = aio_create_task(loop, first_look, (&(struct first_look){&errs[i], &results[i]}));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(aio_run_until_complete(loop, ts[i], NULL), 0);
+        assert_int_equal(errs[i], 0);
+        assert_int_equal(results[i], 0);
+    }
+    close_loop(loop);
+}
+
+struct many_cancels {
+    int *seen;
+};
+
+static aio_status count_cancels(aio_task *t, void *frame) {
+    struct many_cancels *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 100.0));
+    *f->seen = aio_task_cancelling(t);
+    while (aio_task_uncancel(t) > 0) {
+    }
+    AIO_RETURN(t, 5);
+    AIO_END(t);
+}
+
+/* The cancellation count saturates (at 31) instead of wrapping: 40 requests
+ * read as 31, and undoing them all lets the task finish normally. */
+static void task_cancelling_saturates(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int seen = -1;
+    aio_future task = aio_create_task(loop, count_cancels, (&(struct many_cancels){&seen}));
+    test_run_iterations(loop, 2); /* it reaches its sleep */
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    aio_value v = {0};
+    assert_int_equal(aio_run_until_complete(loop, task, &v), 0);
+    assert_int_equal(seen, 31);
+    assert_int_equal(v.i, 5);
+    close_loop(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(TASK_01_task_basics),
@@ -1301,6 +1423,9 @@ int main(void) {
         cmocka_unit_test(task_two_awaiters_of_one_task),
         cmocka_unit_test(task_deadlock_detected),
         cmocka_unit_test(task_bad_handles),
+        cmocka_unit_test(task_many_coroutine_functions),
+        cmocka_unit_test(task_starts_with_zero_outcome),
+        cmocka_unit_test(task_cancelling_saturates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

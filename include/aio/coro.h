@@ -69,47 +69,55 @@ typedef aio_status (*aio_coro_fn)(aio_task *t, void *frame);
 
 /* The task a coroutine runs in. The fields are the library's: read them only
  * through AIO_ERR / AIO_RESULT and the functions of aio/task.h. */
-struct aio_task { /* 48 bytes on LP64 */
-    aio_coro_fn aio__fn;         /* the top coroutine */
+struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
     aio_loop *aio__loop;
-    uintptr_t aio__lc;           /* resume point of the top coroutine, 0 = start */
-    aio_value aio__value;        /* result of the last await, or returned value */
-    int aio__err;                /* status of the last await, or returned error */
-    uint32_t aio__slot : 26;     /* this task's own future slot */
-    uint32_t aio__cancelling : 6; /* requested cancellations not undone (saturates) */
-    uint32_t aio__awaiting : 27; /* slot being awaited, or all ones */
-    uint32_t aio__must_cancel : 1; /* deliver AIO_ECANCELLED at the next resume */
-    uint32_t aio__cancel_sent : 1; /* the awaited future was asked to cancel */
-    uint32_t aio__unused : 3;
-    uint32_t aio__next;          /* link in the awaited future's waiter list */
+    union {
+        aio_value v; /* result of the last await, or the returned value */
+        struct {     /* instead, while suspended in an await or queued to start: */
+            uint32_t awaiting; /* the slot awaited */
+            uint32_t next;     /* link in its waiter list (or in the start batch) */
+        } w;
+    } aio__u;
+    int aio__err;                    /* status of the last await, or returned error */
+    uint32_t aio__lc;                /* resume point of the top coroutine, 0 = start */
+    uint32_t aio__slot : 26;         /* this task's own future slot */
+    uint32_t aio__cancelling : 5;    /* requested cancellations not undone (saturates) */
+    uint32_t aio__must_cancel : 1;   /* deliver AIO_ECANCELLED at the next resume */
+    uint32_t aio__fn : 24;           /* the top coroutine, in the loop's table of them */
+    uint32_t aio__is_awaiting : 1;   /* aio__u.w is in use */
+    uint32_t aio__cancel_sent : 1;   /* the awaited future was asked to cancel */
+    uint32_t aio__unused : 6;
 };
 
 /* The start of every aio_loop: where the running coroutine's resume point
  * is. Only one coroutine runs at a time on a loop, so it lives here rather
  * than in each task (the task header is paid per task). */
 struct aio__loop_head {
-    uintptr_t *lcp;
+    uint32_t *lcp;
 };
 #define AIO__LCP(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->lcp)
 
 /* The status / result of the last await (or inline coroutine). */
 #define AIO_ERR(t) ((t)->aio__err)
-#define AIO_RESULT(t) ((t)->aio__value)
+#define AIO_RESULT(t) ((t)->aio__u.v)
 
 /* Storage for an inline child coroutine inside your frame:
  *     struct parent { AIO_CHILD(struct child) sub; };
  * Set the child's inputs in `f->sub.frame` before AIO_AWAIT_CORO. */
 #define AIO_CHILD(frame_type)                                                                      \
     struct {                                                                                       \
-        uintptr_t aio__lc;                                                                         \
+        uint32_t aio__lc;                                                                          \
         frame_type frame;                                                                          \
     }
 
 /* ---- internals used by the macros ---- */
 #define AIO__CAT_(a, b) a##b
 #define AIO__CAT(a, b) AIO__CAT_(a, b)
-/* Resume point of a finished coroutine: never a label address or case value. */
-#define AIO__LC_FINISHED ((uintptr_t)1)
+/* Resume points are 32 bits: with labels as values, a label's offset from
+ * the body's start label (GCC's documented &&label - &&base idiom), with
+ * switch/case a case number. Finished is a value neither can be: no
+ * function is 2 GiB long, and case numbers stay small. */
+#define AIO__LC_FINISHED ((uint32_t)0x80000000u)
 
 #if !defined(AIO_CORO_SWITCH) && (defined(__GNUC__) || defined(__clang__))
 #define AIO_CORO_LABELS 1
@@ -117,16 +125,17 @@ struct aio__loop_head {
  * computed goto sits behind a pragma for the same reason. */
 #define AIO__LC_RESUME(lcp)                                                                        \
     {                                                                                              \
-        /* clang wants one &&label in any function with a computed goto, */                        \
-        /* and a body without awaits has none: aio__lc_start is it. */                             \
-        (void)(__extension__ && aio__lc_start);                                                    \
-        if (*(lcp) > AIO__LC_FINISHED) {                                                           \
+        if (*(lcp) != 0) {                                                                         \
             _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")        \
-                goto *(void *)*(lcp);                                                              \
+                goto *(void *)((char *)&&aio__lc_start + (int32_t) * (lcp));                       \
             _Pragma("GCC diagnostic pop")                                                          \
         }                                                                                          \
         aio__lc_start:;
-#define AIO__LC_SET(lcp, n) (*(lcp) = (uintptr_t)(__extension__ && AIO__CAT(aio__resume_, n)))
+/* The offset of resume label n from aio__lc_start (0 would be the start
+ * itself, which is the same place to go). */
+#define AIO__LC_SET(lcp, n)                                                                        \
+    (*(lcp) = (uint32_t)(int32_t)(__extension__((char *)&&AIO__CAT(aio__resume_, n) -              \
+                                                (char *)&&aio__lc_start)))
 #define AIO__LC_LABEL(n)                                                                           \
     AIO__CAT(aio__resume_, n) :;
 #define AIO__LC_CLOSE }
@@ -143,7 +152,7 @@ struct aio__loop_head {
 #define AIO__LC_RESUME(lcp)                                                                        \
     switch (*(lcp)) {                                                                              \
     case 0:
-#define AIO__LC_SET(lcp, n) (*(lcp) = (uintptr_t)(n) + 2u)
+#define AIO__LC_SET(lcp, n) (*(lcp) = (uint32_t)(n) + 2u)
 #define AIO__LC_LABEL(n)                                                                           \
     AIO__FALLTHROUGH;                                                                              \
     case (n) + 2:;
@@ -157,11 +166,11 @@ struct aio__loop_head {
 /* Called by the macros; not for direct use. */
 int aio__await(aio_task *t, aio_future f);  /* 1: suspended, 0: result is in t */
 int aio__yield(aio_task *t); /* 1: queued, 0: could not queue (AIO_ERR says why) */
-aio_status aio__finish(aio_task *t, uintptr_t *lcp, int err, aio_value v);
-aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uintptr_t *lcp, void *frame);
+aio_status aio__finish(aio_task *t, uint32_t *lcp, int err, aio_value v);
+aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *frame);
 
 #define AIO_BEGIN(t)                                                                               \
-    uintptr_t *const aio__lcp = AIO__LCP(t);                                                       \
+    uint32_t *const aio__lcp = AIO__LCP(t);                                                       \
     if (*aio__lcp == AIO__LC_FINISHED)                                                             \
         return AIO_FINISHED;                                                                       \
     AIO__LC_RESUME(aio__lcp)
