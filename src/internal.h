@@ -100,7 +100,8 @@ typedef struct aio__timer {
         aio_value result;   /* a sleep's timer: the result its future gets */
     } u;
     void *arg;              /* a sleep's timer: its future's slot */
-    uint32_t pos;           /* heap index while ARMED; next free slot while FREE */
+    uint32_t seq;           /* ARMED: the arming sequence its heap entry carries;
+                               FREE: the next free slot */
     uint32_t gen : 22;
     uint32_t state : 2;     /* AIO__TS_* */
     uint32_t sleep : 1;     /* completes a sleep future (aio__sleep_fire) */
@@ -173,6 +174,7 @@ struct aio_loop {
     uint32_t ntimers, captimers, free_timer;
     aio__heap_ent *heap;
     uint32_t heap_len, heap_cap, timer_seq;
+    uint32_t heap_stale; /* entries of cancelled timers still in the heap */
     bool due_queued;  /* a fire_due entry is in the ready queue (timers.c) */
     uint32_t due_seq; /* ...for the timers armed before this sequence */
     int64_t due_now;  /* ...and due by this time */
@@ -237,8 +239,22 @@ int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
 void aio__timers_run_due(aio_loop *loop); /* queue the running of the due timers */
 void aio__timers_free(aio_loop *loop);
-static inline bool aio__timers_empty(const aio_loop *loop) { return loop->heap_len == 0; }
-static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; }
+/* Drop cancelled timers' entries from the top of the heap (timers.c). */
+void aio__timers_prune_top(aio_loop *loop);
+/* A heap entry is live while its slot is armed with the same sequence. */
+static inline bool aio__heap_top_live(const aio_loop *loop) {
+    const aio__timer *tm = &loop->timers[loop->heap[0].slot];
+    return tm->state == AIO__TS_ARMED && tm->seq == loop->heap[0].seq;
+}
+/* Whether a live timer is armed, and the earliest deadline: both first let
+ * go of cancelled entries on top, so that a cancelled timer never makes
+ * the loop wake for nothing or hides a deadlock. */
+static inline bool aio__timers_empty(aio_loop *loop) {
+    if (loop->heap_len > 0 && !aio__heap_top_live(loop))
+        aio__timers_prune_top(loop);
+    return loop->heap_len == 0;
+}
+static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; } /* after _empty */
 
 /* futures.c */
 int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */

@@ -157,6 +157,8 @@ int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out) {
     if (!loop || !out)
         return -EINVAL;
     *out = loop->stats;
+    out->timers = loop->heap_len - loop->heap_stale;
+    out->timer_entries = loop->heap_len;
     return 0;
 }
 
@@ -228,7 +230,7 @@ int aio_handle_cancel(aio_loop *loop, aio_handle h) {
 
 /* How long the poll may block: 0 if anything is ready (or we are stopping),
  * until the next timer, or -1 (forever). */
-static int64_t poll_timeout(const aio_loop *loop) {
+static int64_t poll_timeout(aio_loop *loop) {
     if (!aio__ready_empty(loop) || loop->stopping)
         return 0;
     if (aio__timers_empty(loop))

@@ -1,8 +1,18 @@
 /* Timers: a table of timer slots (callback, argument, state) and a 4-ary
  * min-heap of (deadline, arming sequence, slot). The heap keeps the keys
  * inside its array (libev's layout): sifting compares without touching the
- * slots, which keeps a million random deadlines cache-friendly. Each slot
- * remembers its heap position, so cancel is O(log n).
+ * slots, which keeps a million random deadlines cache-friendly.
+ *
+ * Cancel is lazy (as asyncio's): it frees the slot at once, and the heap
+ * entry stays until it reaches the top, where it is recognised as stale
+ * (its slot is no longer armed with that entry's sequence) and dropped
+ * unrun. So the sifts never write to the slots (a heap that tracks each
+ * timer's position pays a cache miss per level moved, on a table of a
+ * million timers), and cancel is O(1). When stale entries outnumber the
+ * live ones the heap is rebuilt without them, so a loop that arms and
+ * cancels long timeouts over and over (wait_for) keeps a bounded heap.
+ * Stale entries on top are dropped before the loop computes its poll
+ * timeout, so a cancelled timer never wakes the loop or hides a deadlock.
  *
  * Due timers run from one ready-queue entry per iteration (fire_due), which
  * pops them off the heap in (deadline, sequence) order, so equal deadlines
@@ -10,10 +20,10 @@
  * snapshot taken when the entry is queued: the clock then, and the arming
  * sequence then. A timer armed by one of the callbacks (even with a past
  * deadline) has a later sequence and waits for the next iteration, so a
- * zero-delay timer re-armed forever cannot starve I/O. Until it runs, a due
- * timer is still an ordinary heap entry: cancelling it is the usual O(log n)
- * removal. Nothing is copied per timer (the ready queue used to take 16
- * bytes per due timer: 16 MB when a million fall due together). */
+ * zero-delay timer re-armed forever cannot starve I/O. A due timer
+ * cancelled before its turn simply does not run. Nothing is copied per
+ * timer (the ready queue used to take 16 bytes per due timer: 16 MB when a
+ * million fall due together). */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -26,34 +36,20 @@ static inline bool heap_less(const aio__heap_ent *a, const aio__heap_ent *b) {
     return (int32_t)(a->seq - b->seq) < 0; /* sequence numbers wrap */
 }
 
-static inline void heap_place(aio_loop *loop, uint32_t pos, aio__heap_ent e) {
-    loop->heap[pos] = e;
-    loop->timers[e.slot].pos = pos;
-}
-
-/* The sifts keep the arrays in locals: stores to timers[].pos could alias
- * loop->heap for the compiler, which would reload it at every level. */
-static void sift_up(aio_loop *loop, uint32_t pos) {
-    aio__heap_ent *const heap = loop->heap;
-    aio__timer *const timers = loop->timers;
+static void sift_up(aio__heap_ent *heap, uint32_t pos) {
     aio__heap_ent e = heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / AIO__HEAP_D;
         if (!heap_less(&e, &heap[parent]))
             break;
         heap[pos] = heap[parent];
-        timers[heap[pos].slot].pos = pos;
         pos = parent;
     }
     heap[pos] = e;
-    timers[e.slot].pos = pos;
 }
 
-static void sift_down(aio_loop *loop, uint32_t pos) {
-    aio__heap_ent *const heap = loop->heap;
-    aio__timer *const timers = loop->timers;
+static void sift_down(aio__heap_ent *heap, uint32_t n, uint32_t pos) {
     aio__heap_ent e = heap[pos];
-    uint32_t n = loop->heap_len;
     for (;;) {
         uint32_t first = pos * AIO__HEAP_D + 1;
         if (first >= n)
@@ -66,22 +62,42 @@ static void sift_down(aio_loop *loop, uint32_t pos) {
         if (!heap_less(&heap[best], &e))
             break;
         heap[pos] = heap[best];
-        timers[heap[pos].slot].pos = pos;
         pos = best;
     }
     heap[pos] = e;
-    timers[e.slot].pos = pos;
 }
 
-static void heap_remove(aio_loop *loop, uint32_t pos) {
+static void heap_pop(aio_loop *loop) {
     uint32_t last = --loop->heap_len;
-    if (pos == last)
-        return;
-    heap_place(loop, pos, loop->heap[last]);
-    if (pos > 0 && heap_less(&loop->heap[pos], &loop->heap[(pos - 1) / AIO__HEAP_D]))
-        sift_up(loop, pos);
-    else
-        sift_down(loop, pos);
+    if (last > 0) {
+        loop->heap[0] = loop->heap[last];
+        sift_down(loop->heap, last, 0);
+    }
+}
+
+static bool entry_live(const aio_loop *loop, const aio__heap_ent *e) {
+    const aio__timer *tm = &loop->timers[e->slot];
+    return tm->state == AIO__TS_ARMED && tm->seq == e->seq;
+}
+
+void aio__timers_prune_top(aio_loop *loop) {
+    while (loop->heap_len > 0 && !entry_live(loop, &loop->heap[0])) {
+        heap_pop(loop);
+        loop->heap_stale--;
+    }
+}
+
+/* Rebuild the heap from its live entries (Floyd's heapify, O(n)). */
+static void heap_compact(aio_loop *loop) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < loop->heap_len; i++)
+        if (entry_live(loop, &loop->heap[i]))
+            loop->heap[n++] = loop->heap[i];
+    loop->heap_len = n;
+    loop->heap_stale = 0;
+    for (uint32_t i = n / AIO__HEAP_D + 1; i-- > 0;)
+        if (i < n)
+            sift_down(loop->heap, n, i);
 }
 
 static void slot_free(aio_loop *loop, uint32_t slot) {
@@ -91,14 +107,14 @@ static void slot_free(aio_loop *loop, uint32_t slot) {
     tm->state = AIO__TS_FREE;
     tm->sleep = 0;
     tm->gen = (tm->gen + 1) & AIO__TGEN_MASK;
-    tm->pos = loop->free_timer;
+    tm->seq = loop->free_timer;
     loop->free_timer = slot;
 }
 
 static int slot_alloc(aio_loop *loop, uint32_t *out) {
     if (loop->free_timer != AIO__NIL) {
         *out = loop->free_timer;
-        loop->free_timer = loop->timers[*out].pos;
+        loop->free_timer = loop->timers[*out].seq;
         return 0;
     }
     if (loop->ntimers == loop->captimers) {
@@ -131,10 +147,11 @@ static int timer_arm(aio_loop *loop, int64_t when, uint32_t *out) {
     int rc = slot_alloc(loop, &slot);
     if (rc < 0)
         return rc;
-    loop->timers[slot].state = AIO__TS_ARMED;
     aio__heap_ent e = {when, loop->timer_seq++, slot};
+    loop->timers[slot].state = AIO__TS_ARMED;
+    loop->timers[slot].seq = e.seq;
     loop->heap[loop->heap_len++] = e;
-    sift_up(loop, loop->heap_len - 1);
+    sift_up(loop->heap, loop->heap_len - 1);
     *out = slot;
     return 0;
 }
@@ -166,8 +183,9 @@ int aio__timer_cancel(aio_loop *loop, uint32_t slot) {
     aio__timer *tm = &loop->timers[slot];
     if (tm->state != AIO__TS_ARMED)
         return 0;
-    heap_remove(loop, tm->pos);
-    slot_free(loop, slot);
+    slot_free(loop, slot); /* its heap entry is stale from now on */
+    if (++loop->heap_stale > 64 && loop->heap_stale > loop->heap_len / 2)
+        heap_compact(loop);
     return 1;
 }
 
@@ -197,7 +215,11 @@ static void fire_due(aio_loop *loop, void *arg) {
         aio__heap_ent top = loop->heap[0];
         if (top.when > loop->due_now || (int32_t)(top.seq - loop->due_seq) >= 0)
             break; /* not due at collection, or armed since: next iteration */
-        heap_remove(loop, 0);
+        heap_pop(loop);
+        if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
+            loop->heap_stale--;
+            continue;
+        }
         aio__timer tm = loop->timers[top.slot];
         slot_free(loop, top.slot);
         if (tm.sleep)
@@ -224,7 +246,7 @@ void aio__timers_free(aio_loop *loop) {
     free(loop->timers);
     loop->heap = NULL;
     loop->timers = NULL;
-    loop->heap_len = loop->heap_cap = 0;
+    loop->heap_len = loop->heap_cap = loop->heap_stale = 0;
     loop->ntimers = loop->captimers = 0;
     loop->free_timer = AIO__NIL;
     loop->due_queued = false;

@@ -751,6 +751,120 @@ static void stats_count_exactly(void **state) {
     assert_int_equal(aio_loop_free(real), 0);
 }
 
+/* ---- lazy timer cancel ---- */
+
+/* Arming and cancelling long timeouts over and over (what wait_for does)
+ * keeps the heap bounded: cancelled entries are dropped once they are the
+ * majority, and never count as armed timers. */
+static void timers_cancel_keeps_heap_bounded(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int n = 0;
+    aio_handle keep;
+    assert_int_equal(aio_call_later(loop, 10.0, count_cb, &n, &keep), 0);
+    aio_loop_stats st;
+    for (int i = 0; i < 100000; i++) {
+        aio_handle h;
+        assert_int_equal(aio_call_later(loop, 3600.0 + i, count_cb, &n, &h), 0);
+        assert_int_equal(aio_handle_cancel(loop, h), 1);
+        assert_int_equal(aio_handle_cancel(loop, h), 0); /* once only */
+        assert_int_equal(aio_loop_get_stats(loop, &st), 0);
+        assert_int_equal(st.timers, 1);
+        assert_true(st.timer_entries <= 2 * st.timers + 66);
+    }
+    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK); /* after the one kept */
+    assert_int_equal(n, 1);
+    assert_int_equal(aio_loop_time_ns(loop), 10000000000);
+    assert_int_equal(aio_loop_get_stats(loop, &st), 0);
+    assert_int_equal(st.timers, 0);
+    assert_int_equal(st.timer_entries, 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+/* Cancelled timers (too few to trigger a rebuild) neither wake the loop
+ * nor hide a deadlock: on the real clock, the loop reports AIO_EDEADLOCK at
+ * once instead of sleeping an hour. */
+static void timers_cancelled_do_not_keep_loop_waiting(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    int n = 0;
+    aio_handle h[10];
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(aio_call_later(loop, 3600.0 - i, count_cb, &n, &h[i]), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(aio_handle_cancel(loop, h[i]), 1);
+    double t0 = aio_loop_time(loop);
+    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_true(aio_loop_time(loop) - t0 < 60.0);
+    assert_int_equal(n, 0);
+    aio_loop_stats st;
+    assert_int_equal(aio_loop_get_stats(loop, &st), 0);
+    assert_int_equal(st.timer_entries, 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+typedef struct fired_log {
+    int *order;
+    int n;
+} fired_log;
+
+typedef struct random_timer {
+    fired_log *log;
+    int id;
+} random_timer;
+
+static void record_fire(aio_loop *loop, void *arg) {
+    (void)loop;
+    random_timer *r = arg;
+    r->log->order[r->log->n++] = r->id;
+}
+
+/* 20,000 timers with random deadlines (many equal), 60% of them cancelled
+ * in random order (so the heap is rebuilt several times on the way): the
+ * others fire exactly once each, by deadline, equal deadlines in arming
+ * order, and the cancelled ones never. */
+static void timers_random_cancel_keeps_order(void **state) {
+    (void)state;
+    enum { N = 20000 };
+    aio_loop *loop = test_loop_new(1);
+    random_timer *t = calloc(N, sizeof *t);
+    aio_handle *h = calloc(N, sizeof *h);
+    int *delay_ms = calloc(N, sizeof *delay_ms), *perm = calloc(N, sizeof *perm);
+    fired_log log = {calloc(N, sizeof(int)), 0};
+    char *cancelled = calloc(N, 1);
+    assert_true(t && h && delay_ms && perm && log.order && cancelled);
+    uint32_t rng = 12345;
+    for (int i = 0; i < N; i++) {
+        rng = rng * 1103515245u + 12345u;
+        delay_ms[i] = (int)((rng >> 8) % 500); /* 0..499 ms: many ties */
+        t[i] = (random_timer){&log, i};
+        assert_int_equal(aio_call_later(loop, delay_ms[i] / 1000.0, record_fire, &t[i], &h[i]), 0);
+        perm[i] = i;
+    }
+    for (int i = N - 1; i > 0; i--) { /* shuffle, then cancel the first 60% */
+        rng = rng * 1103515245u + 12345u;
+        int j = (int)((rng >> 8) % (uint32_t)(i + 1)), tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    for (int k = 0; k < N * 6 / 10; k++) {
+        assert_int_equal(aio_handle_cancel(loop, h[perm[k]]), 1);
+        cancelled[perm[k]] = 1;
+    }
+    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_int_equal(log.n, N - N * 6 / 10);
+    for (int k = 0; k < log.n; k++) {
+        int id = log.order[k];
+        assert_false(cancelled[id]);
+        if (k > 0) {
+            int prev = log.order[k - 1];
+            assert_true(delay_ms[prev] < delay_ms[id] || (delay_ms[prev] == delay_ms[id] && prev < id));
+        }
+    }
+    assert_int_equal(aio_loop_free(loop), 0);
+    free(t), free(h), free(delay_ms), free(perm), free(log.order), free(cancelled);
+}
+
 /* The exception handler can be replaced, and reset to the default (the
  * expected "Future exception was never retrieved" line on stderr is its). */
 static void exception_handler_set_and_reset(void **state) {
@@ -787,6 +901,9 @@ int main(void) {
         cmocka_unit_test(LOOP_05_cancel_call_soon),
         cmocka_unit_test(LOOP_05_cancel_timer),
         cmocka_unit_test(LOOP_05_cancel_within_same_iteration),
+        cmocka_unit_test(timers_cancel_keeps_heap_bounded),
+        cmocka_unit_test(timers_cancelled_do_not_keep_loop_waiting),
+        cmocka_unit_test(timers_random_cancel_keeps_order),
         cmocka_unit_test(handle_cancel_bad_handles),
         cmocka_unit_test(LOOP_06_run_until_complete_contract),
         cmocka_unit_test(deadlock_detected),

@@ -101,6 +101,10 @@ typedef struct aio_loop_stats {
     uint64_t iterations; /* loop iterations run */
     uint64_t polls;      /* backend polls made */
     uint64_t callbacks;  /* ready-queue entries run */
+    uint64_t timers;     /* timers armed now (call_later, sleeps, timeouts) */
+    uint64_t timer_entries; /* the timer heap's length: armed timers plus the
+                               cancelled ones not yet dropped (cancel is lazy;
+                               the heap is rebuilt when those are the majority) */
 } aio_loop_stats;
 int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out);
 
