@@ -23,7 +23,8 @@
  * by accident (LP64 figures). */
 _Static_assert(sizeof(void *) != 8 || sizeof(aio__fut) == 24, "a future slot is 24 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(aio__node) == 24, "a callback node is 24 bytes");
-_Static_assert(sizeof(void *) != 8 || sizeof(aio__timer) == 24, "a timer slot is 24 bytes");
+_Static_assert(sizeof(aio__timer) == 8, "a timer slot is 8 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(aio__heap_ent) == 32, "a timer key is 32 bytes");
 
 /* ---- handles ------------------------------------------------------------- */
 

@@ -92,26 +92,45 @@ typedef struct aio__node {
     void *arg;
 } aio__node;
 
-/* ---- timers: slots hold the callbacks, a 4-ary heap holds the keys ------ */
+/* ---- timers: keys hold the callbacks; slots exist for cancellable timers -- */
 enum { AIO__TS_FREE = 0, AIO__TS_ARMED };
+/* A cancellable timer's record: what a handle or an internal owner points
+ * at, and what tells a key of a cancelled timer from a live one. A timer
+ * armed without asking for a handle has none (AIO__TK_NOSLOT), so firing it
+ * touches nothing but its key. */
 typedef struct aio__timer {
-    union {
-        aio_callback fn;    /* a callback timer */
-        aio_value result;   /* a sleep's timer: the result its future gets */
-    } u;
-    void *arg;              /* a sleep's timer: its future's slot */
-    uint32_t seq;           /* ARMED: the arming sequence its heap entry carries;
-                               FREE: the next free slot */
+    uint32_t seq;        /* ARMED: its key's arming sequence; FREE: the next free slot */
     uint32_t gen : 22;
-    uint32_t state : 2;     /* AIO__TS_* */
-    uint32_t sleep : 1;     /* completes a sleep future (aio__sleep_fire) */
-    uint32_t unused : 7;
+    uint32_t state : 2;  /* AIO__TS_* */
+    uint32_t unused : 8;
 } aio__timer;
 
+/* The timer wheel: AIO__W_LEVELS levels of 256 buckets; a level-L bucket
+ * spans 2^(13 + 8L) ns (8.2 us, 2.1 ms, 537 ms, 137 s); one more bucket
+ * holds what lies beyond 2^45 ns (9.8 h). A level-0 bucket is small enough
+ * (a few thousand keys when a million timers share a millisecond) for the
+ * heap it is moved into to stay in cache. */
+#define AIO__W_SHIFT0 13
+#define AIO__W_BITS 8
+#define AIO__W_SIZE (1u << AIO__W_BITS)
+#define AIO__W_LEVELS 4
+#define AIO__W_OVERFLOW (AIO__W_LEVELS * AIO__W_SIZE)
+#define AIO__W_BUCKETS (AIO__W_OVERFLOW + 1)
+
+/* A timer's key, in the heap or in a wheel bucket: everything firing it
+ * needs, so that a million timers firing in deadline order don't each miss
+ * the cache on a record elsewhere. */
+#define AIO__TK_SLEEP 0x80000000u            /* in `slot`: completes a sleep future */
+#define AIO__TK_NOSLOT ((uint32_t)AIO__IDX_MASK) /* in `slot`: not cancellable */
 typedef struct aio__heap_ent {
     int64_t when;  /* deadline, ns of loop time */
     uint32_t seq;  /* arming order: breaks ties between equal deadlines */
-    uint32_t slot;
+    uint32_t slot; /* its slot (low 26 bits) or AIO__TK_NOSLOT, | AIO__TK_SLEEP */
+    union {
+        aio_callback fn;  /* a callback timer */
+        aio_value result; /* a sleep's timer: the result its future gets */
+    } u;
+    void *arg;            /* a sleep's timer: its future's slot */
 } aio__heap_ent;
 
 /* ---- fd watchers ---------------------------------------------------------- */
@@ -172,9 +191,19 @@ struct aio_loop {
 
     aio__timer *timers;
     uint32_t ntimers, captimers, free_timer;
+    /* Timers (timers.c): a heap for the near ones, a hierarchical wheel of
+     * buckets for the later ones. */
     aio__heap_ent *heap;
     uint32_t heap_len, heap_cap, timer_seq;
-    uint32_t heap_stale; /* entries of cancelled timers still in the heap */
+    uint32_t timers_live;  /* timers armed */
+    uint32_t timers_stale; /* entries of cancelled timers still in the heap or wheel */
+    uint32_t wheel_count;  /* entries in the wheel's buckets */
+    uint32_t nspare_blocks;
+    int64_t wheel_cur;     /* start of the current level-0 slot: earlier slots are empty */
+    int64_t wheel_next;    /* start of the first non-empty bucket (INT64_MAX: none) */
+    struct aio__tblock **wheel; /* AIO__W_BUCKETS bucket heads, allocated at first use */
+    struct aio__tblock *spare_blocks;
+    uint64_t wheel_map[AIO__W_LEVELS][AIO__W_SIZE / 64]; /* non-empty buckets */
     bool due_queued;  /* a fire_due entry is in the ready queue (timers.c) */
     uint32_t due_seq; /* ...for the timers armed before this sequence */
     int64_t due_now;  /* ...and due by this time */
@@ -230,6 +259,8 @@ void aio__ready_free(aio_loop *loop);
 static inline bool aio__ready_empty(const aio_loop *loop) { return loop->head == loop->tail; }
 
 /* timers.c */
+/* Arm fn(loop, arg) at `when`. With slot != NULL the timer is cancellable
+ * and *slot names it; with NULL it has no slot and cannot be cancelled. */
 int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *slot);
 /* A timer that completes sleep future `fut` with `result`. */
 int aio__timer_arm_sleep(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *slot);
@@ -239,22 +270,38 @@ int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
 void aio__timers_run_due(aio_loop *loop); /* queue the running of the due timers */
 void aio__timers_free(aio_loop *loop);
-/* Drop cancelled timers' entries from the top of the heap (timers.c). */
+/* Drop cancelled timers' entries from the top of the heap, or every entry
+ * when no timer is armed (timers.c). */
 void aio__timers_prune_top(aio_loop *loop);
-/* A heap entry is live while its slot is armed with the same sequence. */
-static inline bool aio__heap_top_live(const aio_loop *loop) {
-    const aio__timer *tm = &loop->timers[loop->heap[0].slot];
-    return tm->state == AIO__TS_ARMED && tm->seq == loop->heap[0].seq;
+void aio__timers_drop_all(aio_loop *loop);
+/* A key is live unless its timer was cancelled: while it has a slot armed
+ * with the key's sequence (a timer without a slot cannot be cancelled). */
+static inline bool aio__key_live(const aio_loop *loop, const aio__heap_ent *e) {
+    uint32_t slot = e->slot & AIO__IDX_MASK;
+    if (slot == AIO__TK_NOSLOT)
+        return true;
+    const aio__timer *tm = &loop->timers[slot];
+    return tm->state == AIO__TS_ARMED && tm->seq == e->seq;
 }
-/* Whether a live timer is armed, and the earliest deadline: both first let
- * go of cancelled entries on top, so that a cancelled timer never makes
- * the loop wake for nothing or hides a deadlock. */
+static inline bool aio__heap_top_live(const aio_loop *loop) { return aio__key_live(loop, &loop->heap[0]); }
+/* Whether no timer is armed. Cancelled timers' entries are let go first, so
+ * that they never make the loop wake for nothing or hide a deadlock. */
 static inline bool aio__timers_empty(aio_loop *loop) {
+    if (loop->timers_live == 0) {
+        if (loop->heap_len > 0 || loop->wheel_count > 0)
+            aio__timers_drop_all(loop);
+        return true;
+    }
     if (loop->heap_len > 0 && !aio__heap_top_live(loop))
         aio__timers_prune_top(loop);
-    return loop->heap_len == 0;
+    return false;
 }
-static inline int64_t aio__timers_next(const aio_loop *loop) { return loop->heap[0].when; } /* after _empty */
+/* When the timers must next be looked at (after aio__timers_empty said no):
+ * the heap's first deadline, or the start of the wheel's first bucket. */
+static inline int64_t aio__timers_next(const aio_loop *loop) {
+    int64_t h = loop->heap_len > 0 ? loop->heap[0].when : INT64_MAX;
+    return h < loop->wheel_next ? h : loop->wheel_next;
+}
 
 /* futures.c */
 int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */

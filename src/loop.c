@@ -79,6 +79,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
     loop->start_seq = UINT64_MAX; /* no task-start batch open */
+    loop->wheel_next = INT64_MAX;  /* no timer in the wheel */
     loop->backend = backend;
     int rc = backend->init(loop);
     if (rc < 0) {
@@ -157,8 +158,8 @@ int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out) {
     if (!loop || !out)
         return -EINVAL;
     *out = loop->stats;
-    out->timers = loop->heap_len - loop->heap_stale;
-    out->timer_entries = loop->heap_len;
+    out->timers = loop->timers_live;
+    out->timer_entries = (uint64_t)loop->heap_len + loop->wheel_count;
     return 0;
 }
 
@@ -187,7 +188,7 @@ int aio_call_soon(aio_loop *loop, aio_callback fn, void *arg, aio_handle *out) {
 
 static int call_at_ns(aio_loop *loop, int64_t when, aio_callback fn, void *arg, aio_handle *out) {
     uint32_t slot;
-    int rc = aio__timer_arm(loop, when, fn, arg, &slot);
+    int rc = aio__timer_arm(loop, when, fn, arg, out ? &slot : NULL); /* no handle: no slot */
     if (rc == 0 && out)
         out->id = aio__timer_handle_id(loop, slot);
     return rc;

@@ -1,32 +1,50 @@
-/* Timers: a table of timer slots (callback, argument, state) and a 4-ary
- * min-heap of (deadline, arming sequence, slot). The heap keeps the keys
- * inside its array (libev's layout): sifting compares without touching the
- * slots, which keeps a million random deadlines cache-friendly.
+/* Timers: each timer is a 32-byte key (deadline, arming sequence, slot,
+ * callback, argument) kept in a 4-ary min-heap while due soon, or in a
+ * hierarchical timing wheel of buckets while later. Only cancellable timers
+ * (a handle was asked for, or the library's own sleeps and timeouts) have a
+ * slot: an 8-byte record that handles point at and that tells a cancelled
+ * timer's key from a live one. Firing a timer reads nothing but its key.
  *
- * Cancel is lazy (as asyncio's): it frees the slot at once, and the heap
- * entry stays until it reaches the top, where it is recognised as stale
- * (its slot is no longer armed with that entry's sequence) and dropped
- * unrun. So the sifts never write to the slots (a heap that tracks each
- * timer's position pays a cache miss per level moved, on a table of a
- * million timers), and cancel is O(1). When stale entries outnumber the
- * live ones the heap is rebuilt without them, so a loop that arms and
- * cancels long timeouts over and over (wait_for) keeps a bounded heap.
- * Stale entries on top are dropped before the loop computes its poll
- * timeout, so a cancelled timer never wakes the loop or hides a deadlock.
+ * The heap keeps the keys inside its array (libev's layout), so sifting
+ * compares without touching anything else. The wheel keeps it small: a
+ * timer whose deadline lies beyond the current 8.2 us slot goes into a
+ * bucket (an O(1) append of its key to a chunk of 63), on the lowest of four
+ * levels whose bucket span covers it (8.2 us, 2.1 ms, 537 ms, 137 s; beyond
+ * 9.8 h, one overflow bucket). When time reaches a bucket, a level-0
+ * bucket's keys go into the heap, a higher bucket's keys are spread over
+ * the levels below (each key moves at most once per level). The heap then
+ * holds one slot's worth of timers instead of all of them: at a million
+ * timers, sifting a heap of 16 MB missed the cache at every level.
+ *
+ * Order is exact, as with a heap alone: buckets cover disjoint, increasing
+ * spans of time, and fire_due moves the next bucket into the heap before
+ * the heap's first deadline reaches that bucket's start, so (deadline,
+ * sequence) order holds across them. The heap is also the fallback: a key
+ * that finds no memory for a wheel chunk goes there, which is always
+ * correct. Its capacity covers every key armed, so moving keys into it
+ * never fails.
+ *
+ * Cancel is lazy (as asyncio's): it frees the slot at once, and the key
+ * stays until it is moved or reaches the top, where it is recognised as
+ * stale (its slot is no longer armed with that key's sequence) and dropped
+ * unrun. Nothing writes back to the slots when keys move, and cancel is
+ * O(1). When stale keys are the majority they are all dropped (heap and
+ * wheel rebuilt), so arm + cancel loops (wait_for) stay bounded; when no
+ * timer is armed at all they are dropped at once, so a cancelled timer
+ * never wakes the loop or hides a deadlock.
  *
  * Due timers run from one ready-queue entry per iteration (fire_due), which
- * pops them off the heap in (deadline, sequence) order, so equal deadlines
- * fire in arming order. "Collected before any of them runs" is kept by a
- * snapshot taken when the entry is queued: the clock then, and the arming
- * sequence then. A timer armed by one of the callbacks (even with a past
- * deadline) has a later sequence and waits for the next iteration, so a
- * zero-delay timer re-armed forever cannot starve I/O. A due timer
- * cancelled before its turn simply does not run. Nothing is copied per
- * timer (the ready queue used to take 16 bytes per due timer: 16 MB when a
- * million fall due together). */
+ * pops them in (deadline, sequence) order, so equal deadlines fire in
+ * arming order. "Collected before any of them runs" is kept by a snapshot
+ * taken when the entry is queued: the clock then, and the arming sequence
+ * then. A timer armed by one of the callbacks (even with a past deadline)
+ * has a later sequence and waits for the next iteration, so a zero-delay
+ * timer re-armed forever cannot starve I/O. A due timer cancelled before
+ * its turn simply does not run. */
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define AIO__HEAP_D 4
 
@@ -75,37 +93,260 @@ static void heap_pop(aio_loop *loop) {
     }
 }
 
-static bool entry_live(const aio_loop *loop, const aio__heap_ent *e) {
-    const aio__timer *tm = &loop->timers[e->slot];
-    return tm->state == AIO__TS_ARMED && tm->seq == e->seq;
+static bool entry_live(const aio_loop *loop, const aio__heap_ent *e) { return aio__key_live(loop, e); }
+
+/* The heap's capacity covers every key (heap_len + wheel_count), so this
+ * never needs memory. */
+static void heap_push(aio_loop *loop, aio__heap_ent e) {
+    loop->heap[loop->heap_len++] = e;
+    sift_up(loop->heap, loop->heap_len - 1);
 }
 
 void aio__timers_prune_top(aio_loop *loop) {
     while (loop->heap_len > 0 && !entry_live(loop, &loop->heap[0])) {
         heap_pop(loop);
-        loop->heap_stale--;
+        loop->timers_stale--;
     }
 }
 
-/* Rebuild the heap from its live entries (Floyd's heapify, O(n)). */
-static void heap_compact(aio_loop *loop) {
+/* ---- the wheel ---- */
+
+#define BLOCK_CAP 63u
+#define SPARE_BLOCKS_MAX 256u /* chunks kept for reuse (512 KB) */
+
+/* A chunk of a bucket's keys; a bucket is a list of them, newest first. */
+struct aio__tblock {
+    struct aio__tblock *next;
+    uint32_t n;
+    aio__heap_ent e[BLOCK_CAP];
+};
+
+static struct aio__tblock *block_get(aio_loop *loop) {
+    struct aio__tblock *b = loop->spare_blocks;
+    if (b) {
+        loop->spare_blocks = b->next;
+        loop->nspare_blocks--;
+        return b;
+    }
+    return malloc(sizeof *b);
+}
+
+static void block_put(aio_loop *loop, struct aio__tblock *b) {
+    if (loop->nspare_blocks >= SPARE_BLOCKS_MAX) {
+        free(b);
+        return;
+    }
+    b->next = loop->spare_blocks;
+    loop->spare_blocks = b;
+    loop->nspare_blocks++;
+}
+
+static unsigned level_shift(unsigned level) { return AIO__W_SHIFT0 + AIO__W_BITS * level; }
+
+static unsigned highest_bit(uint64_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return 63u - (unsigned)__builtin_clzll(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1)
+        n++;
+    return n;
+#endif
+}
+
+/* First non-empty bucket of a level, or -1. */
+static int first_bucket(const aio_loop *loop, unsigned level) {
+    for (unsigned w = 0; w < AIO__W_SIZE / 64; w++) {
+        uint64_t m = loop->wheel_map[level][w];
+        if (m) {
+            unsigned bit = 0;
+            while (!(m & 1)) { /* portable count of trailing zeros */
+                m >>= 1;
+                bit++;
+            }
+            return (int)(w * 64 + bit);
+        }
+    }
+    return -1;
+}
+
+static int64_t overflow_start(const aio_loop *loop) {
+    return ((loop->wheel_cur >> level_shift(AIO__W_LEVELS)) + 1) << level_shift(AIO__W_LEVELS);
+}
+
+/* The start of the earliest non-empty bucket: the lowest non-empty level's
+ * first bucket (every key of a level lies in the current span of the level
+ * above, so before anything of a higher level). */
+static void wheel_update_next(aio_loop *loop) {
+    loop->wheel_next = INT64_MAX;
+    if (loop->wheel_count == 0)
+        return;
+    for (unsigned level = 0; level < AIO__W_LEVELS; level++) {
+        int idx = first_bucket(loop, level);
+        if (idx >= 0) {
+            unsigned sh = level_shift(level);
+            int64_t span_mask = ((int64_t)1 << (sh + AIO__W_BITS)) - 1;
+            loop->wheel_next = (loop->wheel_cur & ~span_mask) | ((int64_t)idx << sh);
+            return;
+        }
+    }
+    if (loop->wheel[AIO__W_OVERFLOW])
+        loop->wheel_next = overflow_start(loop);
+}
+
+/* Put a key where it belongs relative to wheel_cur: the heap if it falls in
+ * the current level-0 slot (or earlier), else the bucket of the lowest level
+ * whose span holds it. Returns the start of that bucket (INT64_MAX: heap). */
+static int64_t place(aio_loop *loop, aio__heap_ent e) {
+    int64_t cur = loop->wheel_cur;
+    if (!loop->wheel || (e.when >> AIO__W_SHIFT0) <= (cur >> AIO__W_SHIFT0)) {
+        heap_push(loop, e);
+        return INT64_MAX;
+    }
+    unsigned level = highest_bit((uint64_t)(e.when ^ cur) >> AIO__W_SHIFT0) / AIO__W_BITS;
+    uint32_t b;
+    int64_t start;
+    if (level >= AIO__W_LEVELS) {
+        b = AIO__W_OVERFLOW;
+        start = overflow_start(loop);
+    } else {
+        unsigned sh = level_shift(level);
+        uint32_t idx = (uint32_t)(e.when >> sh) & (AIO__W_SIZE - 1);
+        b = level * AIO__W_SIZE + idx;
+        start = (e.when >> sh) << sh;
+    }
+    struct aio__tblock *blk = loop->wheel[b];
+    if (!blk || blk->n == BLOCK_CAP) {
+        struct aio__tblock *nb = block_get(loop);
+        if (!nb) { /* no memory for a chunk: the heap always has room */
+            heap_push(loop, e);
+            return INT64_MAX;
+        }
+        nb->next = blk;
+        nb->n = 0;
+        loop->wheel[b] = blk = nb;
+    }
+    blk->e[blk->n++] = e;
+    loop->wheel_count++;
+    if (b < AIO__W_OVERFLOW)
+        loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] |= UINT64_C(1) << (b % 64);
+    return start;
+}
+
+/* Move time to the earliest non-empty bucket and empty it: its keys go to
+ * the heap or to lower levels (stale ones are dropped on the way). */
+static void wheel_advance(aio_loop *loop) {
+    uint32_t b = AIO__W_OVERFLOW;
+    for (unsigned level = 0; level < AIO__W_LEVELS; level++) {
+        int idx = first_bucket(loop, level);
+        if (idx >= 0) {
+            b = level * AIO__W_SIZE + (uint32_t)idx;
+            loop->wheel_map[level][(uint32_t)idx / 64] &= ~(UINT64_C(1) << ((uint32_t)idx % 64));
+            break;
+        }
+    }
+    loop->wheel_cur = loop->wheel_next; /* that bucket's start: time only moves on */
+    struct aio__tblock *blk = loop->wheel[b];
+    loop->wheel[b] = NULL;
+    while (blk) {
+        struct aio__tblock *next = blk->next;
+        loop->wheel_count -= blk->n;
+        /* With nothing cancelled, no key is stale: don't read the slots. */
+        bool check = loop->timers_stale > 0;
+        for (uint32_t i = 0; i < blk->n; i++) {
+            if (!check || entry_live(loop, &blk->e[i]))
+                place(loop, blk->e[i]);
+            else
+                loop->timers_stale--;
+        }
+        block_put(loop, blk);
+        blk = next;
+    }
+    wheel_update_next(loop);
+}
+
+/* Keep only the live keys of a bucket (its chunks compacted in place). */
+static void bucket_filter(aio_loop *loop, uint32_t b) {
+    struct aio__tblock *w = loop->wheel[b], *r = w;
+    uint32_t wn = 0;
+    while (r) {
+        for (uint32_t i = 0; i < r->n; i++) {
+            if (!entry_live(loop, &r->e[i]))
+                continue;
+            if (wn == BLOCK_CAP) {
+                w->n = wn;
+                w = w->next; /* never past r: we write no faster than we read */
+                wn = 0;
+            }
+            w->e[wn++] = r->e[i];
+        }
+        r = r->next;
+    }
+    uint64_t kept = 0;
+    struct aio__tblock *rest = NULL;
+    if (w && wn == 0 && w == loop->wheel[b]) { /* nothing live */
+        rest = w;
+        loop->wheel[b] = NULL;
+    } else if (w) {
+        w->n = wn;
+        rest = w->next;
+        w->next = NULL;
+        for (struct aio__tblock *k = loop->wheel[b]; k; k = k->next)
+            kept += k->n;
+    }
+    while (rest) {
+        struct aio__tblock *next = rest->next;
+        block_put(loop, rest);
+        rest = next;
+    }
+    if (!loop->wheel[b] && b < AIO__W_OVERFLOW)
+        loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] &= ~(UINT64_C(1) << (b % 64));
+    loop->wheel_count += (uint32_t)kept;
+}
+
+/* Drop every stale key: filter the heap (and re-heapify, O(n)) and each
+ * bucket. */
+static void timers_compact(aio_loop *loop) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < loop->heap_len; i++)
         if (entry_live(loop, &loop->heap[i]))
             loop->heap[n++] = loop->heap[i];
     loop->heap_len = n;
-    loop->heap_stale = 0;
     for (uint32_t i = n / AIO__HEAP_D + 1; i-- > 0;)
         if (i < n)
             sift_down(loop->heap, n, i);
+    if (loop->wheel) {
+        loop->wheel_count = 0;
+        for (uint32_t b = 0; b < AIO__W_BUCKETS; b++)
+            if (loop->wheel[b])
+                bucket_filter(loop, b);
+        wheel_update_next(loop);
+    }
+    loop->timers_stale = 0;
+}
+
+void aio__timers_drop_all(aio_loop *loop) {
+    loop->heap_len = 0;
+    if (loop->wheel && loop->wheel_count > 0) {
+        for (uint32_t b = 0; b < AIO__W_BUCKETS; b++) {
+            struct aio__tblock *blk = loop->wheel[b];
+            loop->wheel[b] = NULL;
+            while (blk) {
+                struct aio__tblock *next = blk->next;
+                block_put(loop, blk);
+                blk = next;
+            }
+        }
+        memset(loop->wheel_map, 0, sizeof loop->wheel_map);
+    }
+    loop->wheel_count = 0;
+    loop->wheel_next = INT64_MAX;
+    loop->timers_stale = 0;
 }
 
 static void slot_free(aio_loop *loop, uint32_t slot) {
     aio__timer *tm = &loop->timers[slot];
-    tm->u.fn = NULL;
-    tm->arg = NULL;
     tm->state = AIO__TS_FREE;
-    tm->sleep = 0;
     tm->gen = (tm->gen + 1) & AIO__TGEN_MASK;
     tm->seq = loop->free_timer;
     loop->free_timer = slot;
@@ -119,7 +360,9 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
     }
     if (loop->ntimers == loop->captimers) {
         uint32_t cap = loop->captimers ? loop->captimers * 2 : 64;
-        if (cap > AIO__IDX_MASK + 1)
+        if (cap > AIO__TK_NOSLOT) /* that index means "no slot" */
+            cap = AIO__TK_NOSLOT;
+        if (cap == loop->captimers)
             return -ENOMEM;
         aio__timer *t = realloc(loop->timers, (size_t)cap * sizeof *t);
         if (!t)
@@ -129,13 +372,15 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
     }
     *out = loop->ntimers++;
     loop->timers[*out].gen = 0;
-    loop->timers[*out].sleep = 0;
     return 0;
 }
 
-/* Take a slot and push its key; the caller fills in what it runs. */
-static int timer_arm(aio_loop *loop, int64_t when, uint32_t *out) {
-    if (loop->heap_len == loop->heap_cap) {
+/* Place a key for a new timer (with a slot if `slot` is not NULL). */
+static int timer_arm(aio_loop *loop, aio__heap_ent e, uint32_t *slot) {
+    uint32_t total = loop->heap_len + loop->wheel_count;
+    if (total == loop->heap_cap) { /* room in the heap for every key */
+        if (total >= UINT32_MAX / 2)
+            return -ENOMEM;
         uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
         aio__heap_ent *h = realloc(loop->heap, (size_t)cap * sizeof *h);
         if (!h)
@@ -143,49 +388,47 @@ static int timer_arm(aio_loop *loop, int64_t when, uint32_t *out) {
         loop->heap = h;
         loop->heap_cap = cap;
     }
-    uint32_t slot;
-    int rc = slot_alloc(loop, &slot);
-    if (rc < 0)
-        return rc;
-    aio__heap_ent e = {when, loop->timer_seq++, slot};
-    loop->timers[slot].state = AIO__TS_ARMED;
-    loop->timers[slot].seq = e.seq;
-    loop->heap[loop->heap_len++] = e;
-    sift_up(loop->heap, loop->heap_len - 1);
-    *out = slot;
+    if (!loop->wheel) { /* first timer: start the wheel at the current slot */
+        loop->wheel = calloc(AIO__W_BUCKETS, sizeof *loop->wheel); /* none: heap only */
+        loop->wheel_cur = (loop->now_ns >> AIO__W_SHIFT0) << AIO__W_SHIFT0;
+    }
+    e.seq = loop->timer_seq;
+    if (slot) {
+        int rc = slot_alloc(loop, slot);
+        if (rc < 0)
+            return rc;
+        loop->timers[*slot].state = AIO__TS_ARMED;
+        loop->timers[*slot].seq = e.seq;
+        e.slot = (e.slot & AIO__TK_SLEEP) | *slot;
+    }
+    loop->timer_seq++;
+    loop->timers_live++;
+    int64_t start = place(loop, e);
+    if (start < loop->wheel_next)
+        loop->wheel_next = start;
     return 0;
 }
 
 int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *out) {
-    uint32_t slot;
-    int rc = timer_arm(loop, when, &slot);
-    if (rc < 0)
-        return rc;
-    loop->timers[slot].u.fn = fn;
-    loop->timers[slot].arg = arg;
-    if (out)
-        *out = slot;
-    return 0;
+    aio__heap_ent e = {.when = when, .slot = AIO__TK_NOSLOT, .arg = arg};
+    e.u.fn = fn;
+    return timer_arm(loop, e, out);
 }
 
 int aio__timer_arm_sleep(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *out) {
-    int rc = timer_arm(loop, when, out);
-    if (rc < 0)
-        return rc;
-    aio__timer *tm = &loop->timers[*out];
-    tm->u.result = result;
-    tm->arg = (void *)(uintptr_t)fut;
-    tm->sleep = 1;
-    return 0;
+    aio__heap_ent e = {.when = when, .slot = AIO__TK_SLEEP | AIO__TK_NOSLOT, .arg = (void *)(uintptr_t)fut};
+    e.u.result = result;
+    return timer_arm(loop, e, out);
 }
 
 int aio__timer_cancel(aio_loop *loop, uint32_t slot) {
     aio__timer *tm = &loop->timers[slot];
     if (tm->state != AIO__TS_ARMED)
         return 0;
-    slot_free(loop, slot); /* its heap entry is stale from now on */
-    if (++loop->heap_stale > 64 && loop->heap_stale > loop->heap_len / 2)
-        heap_compact(loop);
+    slot_free(loop, slot); /* its key is stale from now on */
+    loop->timers_live--;
+    if (++loop->timers_stale > 64 && loop->timers_stale > loop->timers_live)
+        timers_compact(loop);
     return 1;
 }
 
@@ -211,21 +454,33 @@ int aio__timer_cancel_handle(aio_loop *loop, uint64_t id) {
 static void fire_due(aio_loop *loop, void *arg) {
     (void)arg;
     loop->due_queued = false;
-    while (loop->heap_len > 0) {
+    for (;;) {
+        /* The next bucket goes into the heap before the heap's first
+         * deadline reaches the bucket's start (equal deadlines included:
+         * the bucket may hold an earlier sequence). */
+        if (loop->wheel_next <= loop->due_now && (loop->heap_len == 0 || loop->heap[0].when >= loop->wheel_next)) {
+            wheel_advance(loop);
+            continue;
+        }
+        if (loop->heap_len == 0)
+            break;
         aio__heap_ent top = loop->heap[0];
         if (top.when > loop->due_now || (int32_t)(top.seq - loop->due_seq) >= 0)
             break; /* not due at collection, or armed since: next iteration */
         heap_pop(loop);
-        if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
-            loop->heap_stale--;
-            continue;
+        uint32_t slot = top.slot & AIO__IDX_MASK;
+        if (slot != AIO__TK_NOSLOT) { /* cancellable: free its slot first */
+            if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
+                loop->timers_stale--;
+                continue;
+            }
+            slot_free(loop, slot);
         }
-        aio__timer tm = loop->timers[top.slot];
-        slot_free(loop, top.slot);
-        if (tm.sleep)
-            aio__sleep_fire(loop, (uint32_t)(uintptr_t)tm.arg, tm.u.result);
+        loop->timers_live--;
+        if (top.slot & AIO__TK_SLEEP)
+            aio__sleep_fire(loop, (uint32_t)(uintptr_t)top.arg, top.u.result);
         else
-            tm.u.fn(loop, tm.arg);
+            top.u.fn(loop, top.arg);
     }
 }
 
@@ -242,11 +497,21 @@ void aio__timers_run_due(aio_loop *loop) {
 }
 
 void aio__timers_free(aio_loop *loop) {
+    aio__timers_drop_all(loop);
+    while (loop->spare_blocks) {
+        struct aio__tblock *b = loop->spare_blocks;
+        loop->spare_blocks = b->next;
+        free(b);
+    }
+    loop->nspare_blocks = 0;
+    free(loop->wheel);
     free(loop->heap);
     free(loop->timers);
+    loop->wheel = NULL;
     loop->heap = NULL;
     loop->timers = NULL;
-    loop->heap_len = loop->heap_cap = loop->heap_stale = 0;
+    loop->heap_len = loop->heap_cap = 0;
+    loop->timers_live = 0;
     loop->ntimers = loop->captimers = 0;
     loop->free_timer = AIO__NIL;
     loop->due_queued = false;

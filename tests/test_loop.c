@@ -865,6 +865,138 @@ static void timers_random_cancel_keeps_order(void **state) {
     free(t), free(h), free(delay_ms), free(perm), free(log.order), free(cancelled);
 }
 
+/* ---- the timing wheel: exact order whatever the distance ---- */
+
+typedef struct wheel_test wheel_test;
+typedef struct wheel_timer {
+    wheel_test *w;
+    int64_t deadline; /* loop time it must fire at (virtual clock: exactly) */
+    int id;           /* arming order */
+    int children;     /* timers it arms when it fires */
+} wheel_timer;
+
+struct wheel_test {
+    aio_loop *loop;
+    wheel_timer *t;
+    aio_handle *h;
+    char *cancelled, *fired;
+    int n, cap, nfired, last_id, errors;
+    int64_t last_deadline;
+    uint32_t rng;
+};
+
+static uint32_t wheel_rand(wheel_test *w) {
+    w->rng = w->rng * 1103515245u + 12345u;
+    return w->rng >> 8;
+}
+
+/* A delay spread over every level: microseconds to past the 78 h overflow. */
+static double wheel_delay(wheel_test *w) {
+    static const double spans[] = {1e-6, 60e-6, 1e-3, 20e-3, 1.0, 5.0, 600.0, 3600.0, 100 * 3600.0};
+    double span = spans[wheel_rand(w) % 9];
+    return span * (double)(wheel_rand(w) % 1000) / 1000.0;
+}
+
+static void wheel_fire(aio_loop *loop, void *arg);
+
+static void wheel_arm(wheel_test *w, double delay, int children) {
+    if (w->n == w->cap)
+        return;
+    wheel_timer *t = &w->t[w->n];
+    *t = (wheel_timer){w, 0, w->n, children};
+    int64_t before = aio_loop_time_ns(w->loop);
+    assert_int_equal(aio_call_later(w->loop, delay, wheel_fire, t, &w->h[w->n]), 0);
+    /* delays round up to whole ns: recompute the deadline the way the loop does */
+    double ns = delay * 1e9;
+    int64_t whole = (int64_t)ns;
+    t->deadline = before + ((double)whole < ns ? whole + 1 : whole);
+    w->n++;
+}
+
+static void wheel_fire(aio_loop *loop, void *arg) {
+    wheel_timer *t = arg;
+    wheel_test *w = t->w;
+    if (w->cancelled[t->id] || w->fired[t->id] || aio_loop_time_ns(loop) != t->deadline ||
+        t->deadline < w->last_deadline || (t->deadline == w->last_deadline && t->id < w->last_id))
+        w->errors++;
+    w->fired[t->id] = 1;
+    w->nfired++;
+    w->last_deadline = t->deadline;
+    w->last_id = t->id;
+    for (int i = 0; i < t->children; i++) /* armed while firing: some due at once */
+        wheel_arm(w, i == 0 ? 0.0 : wheel_delay(w), 0);
+    if (wheel_rand(w) % 4 == 0 && w->n > 0) { /* cancel a random one, maybe due */
+        int victim = (int)(wheel_rand(w) % (uint32_t)w->n);
+        int rc = aio_handle_cancel(loop, w->h[victim]);
+        if (rc == 1)
+            w->cancelled[victim] = 1;
+        else if (!w->fired[victim] && !w->cancelled[victim])
+            w->errors++; /* pending, yet not cancellable */
+    }
+}
+
+/* 30,000 timers with delays from 1 us to 100 h (every wheel level and the
+ * overflow bucket), some armed by firing timers, a quarter of the firings
+ * cancelling a random timer: on the virtual clock each fires exactly at its
+ * deadline, in (deadline, arming) order, once, unless it was cancelled. */
+static void timers_wheel_random_order_all_levels(void **state) {
+    (void)state;
+    wheel_test w = {.cap = 30000, .rng = 777, .last_deadline = INT64_MIN, .last_id = -1};
+    w.loop = test_loop_new(1);
+    w.t = calloc((size_t)w.cap, sizeof *w.t);
+    w.h = calloc((size_t)w.cap, sizeof *w.h);
+    w.cancelled = calloc((size_t)w.cap, 1);
+    w.fired = calloc((size_t)w.cap, 1);
+    assert_true(w.t && w.h && w.cancelled && w.fired);
+    assert_int_equal(aio_loop_advance(w.loop, 12345.678), 0); /* not on a bucket boundary */
+    for (int i = 0; i < 10000; i++)
+        wheel_arm(&w, wheel_delay(&w), (int)(wheel_rand(&w) % 3));
+    assert_int_equal(aio_run_forever(w.loop), AIO_EDEADLOCK);
+    assert_int_equal(w.errors, 0);
+    int cancelled = 0;
+    for (int i = 0; i < w.n; i++) {
+        cancelled += w.cancelled[i];
+        assert_true(w.fired[i] != w.cancelled[i]); /* exactly one of the two */
+    }
+    assert_int_equal(w.nfired + cancelled, w.n);
+    assert_true(w.n > 15000);
+    aio_loop_stats st;
+    assert_int_equal(aio_loop_get_stats(w.loop, &st), 0);
+    assert_int_equal(st.timers, 0);
+    assert_int_equal(st.timer_entries, 0);
+    assert_int_equal(aio_loop_free(w.loop), 0);
+    free(w.t), free(w.h), free(w.cancelled), free(w.fired);
+}
+
+typedef struct same_deadline {
+    aio_loop *loop;
+    log_t *log;
+    entry late;
+} same_deadline;
+
+static void arm_late_twin(aio_loop *loop, void *arg) {
+    same_deadline *s = arg;
+    /* 10 us before 5 s: a twin with the same deadline lands in the heap */
+    assert_int_equal(aio_call_later(loop, 10e-6, log_cb, &s->late, NULL), 0);
+}
+
+/* Two timers with one deadline, the first armed 5 s ahead (deep in the
+ * wheel), the second 10 us ahead (straight into the heap): they still fire
+ * in arming order. */
+static void timers_wheel_equal_deadlines_across_levels(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    log_t l = {0};
+    entry early = {&l, 1};
+    same_deadline s = {loop, &l, {&l, 2}};
+    assert_int_equal(aio_call_later(loop, 5.0, log_cb, &early, NULL), 0);
+    assert_int_equal(aio_call_later(loop, 5.0 - 10e-6, arm_late_twin, &s, NULL), 0);
+    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_tags(&l, (int[]){1, 2}, 2);
+    assert_int_equal(aio_loop_time_ns(loop), 5000000000);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
 /* The exception handler can be replaced, and reset to the default (the
  * expected "Future exception was never retrieved" line on stderr is its). */
 static void exception_handler_set_and_reset(void **state) {
@@ -904,6 +1036,8 @@ int main(void) {
         cmocka_unit_test(timers_cancel_keeps_heap_bounded),
         cmocka_unit_test(timers_cancelled_do_not_keep_loop_waiting),
         cmocka_unit_test(timers_random_cancel_keeps_order),
+        cmocka_unit_test(timers_wheel_random_order_all_levels),
+        cmocka_unit_test(timers_wheel_equal_deadlines_across_levels),
         cmocka_unit_test(handle_cancel_bad_handles),
         cmocka_unit_test(LOOP_06_run_until_complete_contract),
         cmocka_unit_test(deadlock_detected),
