@@ -203,6 +203,11 @@ struct aio_loop {
     int64_t wheel_next;    /* start of the first non-empty bucket (INT64_MAX: none) */
     struct aio__tblock **wheel; /* AIO__W_BUCKETS bucket heads, allocated at first use */
     struct aio__tblock *spare_blocks;
+    /* A level-0 bucket sorted when it was moved (instead of pushed into the
+     * heap): its keys are taken in order from run_pos. */
+    aio__heap_ent *run;
+    uint32_t run_pos, run_len, run_cap;
+    uint32_t *run_counts; /* the counting sort's 2^AIO__W_SHIFT0 counters */
     uint64_t wheel_map[AIO__W_LEVELS][AIO__W_SIZE / 64]; /* non-empty buckets */
     bool due_queued;  /* a fire_due entry is in the ready queue (timers.c) */
     uint32_t due_seq; /* ...for the timers armed before this sequence */
@@ -283,24 +288,41 @@ static inline bool aio__key_live(const aio_loop *loop, const aio__heap_ent *e) {
     const aio__timer *tm = &loop->timers[slot];
     return tm->state == AIO__TS_ARMED && tm->seq == e->seq;
 }
-static inline bool aio__heap_top_live(const aio_loop *loop) { return aio__key_live(loop, &loop->heap[0]); }
+/* The near keys' heads: the heap's top and the sorted run's next key. */
+static inline bool aio__near_heads_live(const aio_loop *loop) {
+    return (loop->heap_len == 0 || aio__key_live(loop, &loop->heap[0])) &&
+           (loop->run_pos == loop->run_len || aio__key_live(loop, &loop->run[loop->run_pos]));
+}
 /* Whether no timer is armed. Cancelled timers' entries are let go first, so
  * that they never make the loop wake for nothing or hide a deadlock. */
 static inline bool aio__timers_empty(aio_loop *loop) {
     if (loop->timers_live == 0) {
-        if (loop->heap_len > 0 || loop->wheel_count > 0)
+        if (loop->heap_len > 0 || loop->wheel_count > 0 || loop->run_pos < loop->run_len)
             aio__timers_drop_all(loop);
         return true;
     }
-    if (loop->heap_len > 0 && !aio__heap_top_live(loop))
+    if (!aio__near_heads_live(loop))
         aio__timers_prune_top(loop);
     return false;
 }
-/* When the timers must next be looked at (after aio__timers_empty said no):
- * the heap's first deadline, or the start of the wheel's first bucket. */
-static inline int64_t aio__timers_next(const aio_loop *loop) {
+/* Move wheel buckets down until the earliest key is in the heap or the
+ * sorted run (timers.c). */
+void aio__timers_normalize(aio_loop *loop);
+static inline int64_t aio__timers_near_min(const aio_loop *loop) {
     int64_t h = loop->heap_len > 0 ? loop->heap[0].when : INT64_MAX;
-    return h < loop->wheel_next ? h : loop->wheel_next;
+    int64_t r = loop->run_pos < loop->run_len ? loop->run[loop->run_pos].when : INT64_MAX;
+    return r < h ? r : h;
+}
+/* The earliest deadline (after aio__timers_empty said a timer is armed):
+ * exact, so that the loop neither wakes at a bucket boundary for nothing
+ * nor runs an empty round of due timers. */
+static inline int64_t aio__timers_next(aio_loop *loop) {
+    int64_t h = aio__timers_near_min(loop);
+    if (loop->wheel_next <= h) {
+        aio__timers_normalize(loop);
+        h = aio__timers_near_min(loop);
+    }
+    return h;
 }
 
 /* futures.c */

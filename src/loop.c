@@ -159,7 +159,7 @@ int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out) {
         return -EINVAL;
     *out = loop->stats;
     out->timers = loop->timers_live;
-    out->timer_entries = (uint64_t)loop->heap_len + loop->wheel_count;
+    out->timer_entries = (uint64_t)loop->heap_len + loop->wheel_count + (loop->run_len - loop->run_pos);
     return 0;
 }
 

@@ -48,6 +48,16 @@
 
 #define AIO__HEAP_D 4
 
+#define BLOCK_CAP 63u
+#define SPARE_BLOCKS_MAX 256u /* chunks kept for reuse (512 KB) */
+
+/* A chunk of a bucket's keys; a bucket is a list of them, newest first. */
+struct aio__tblock {
+    struct aio__tblock *next;
+    uint32_t n;
+    aio__heap_ent e[BLOCK_CAP];
+};
+
 static inline bool heap_less(const aio__heap_ent *a, const aio__heap_ent *b) {
     if (a->when != b->when)
         return a->when < b->when;
@@ -107,19 +117,76 @@ void aio__timers_prune_top(aio_loop *loop) {
         heap_pop(loop);
         loop->timers_stale--;
     }
+    while (loop->run_pos < loop->run_len && !entry_live(loop, &loop->run[loop->run_pos])) {
+        loop->run_pos++;
+        loop->timers_stale--;
+    }
+}
+
+/* ---- the sorted run ---- */
+
+static int seq_cmp(const void *a, const void *b) {
+    int32_t d = (int32_t)(((const aio__heap_ent *)a)->seq - ((const aio__heap_ent *)b)->seq);
+    return (d > 0) - (d < 0);
+}
+
+/* Sort a level-0 bucket's n keys (all in one 2^AIO__W_SHIFT0 ns slot, so
+ * the deadline's low bits are the whole key) into the run by counting sort,
+ * then order equal deadlines by sequence. Stale keys are dropped. False if
+ * there is no memory for it (the caller uses the heap instead). */
+static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
+    const uint32_t nb = 1u << AIO__W_SHIFT0, mask = nb - 1;
+    if (n > loop->run_cap) {
+        uint32_t cap = loop->run_cap ? loop->run_cap : 256;
+        while (cap < n)
+            cap *= 2;
+        aio__heap_ent *r = realloc(loop->run, (size_t)cap * sizeof *r);
+        if (!r)
+            return false;
+        loop->run = r;
+        loop->run_cap = cap;
+    }
+    if (!loop->run_counts && !(loop->run_counts = malloc(nb * sizeof *loop->run_counts)))
+        return false;
+    uint32_t *count = loop->run_counts;
+    memset(count, 0, nb * sizeof *count);
+    bool check = loop->timers_stale > 0;
+    uint32_t live = 0;
+    for (struct aio__tblock *b = blk; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++)
+            if (!check || entry_live(loop, &b->e[i])) {
+                count[(uint64_t)b->e[i].when & mask]++;
+                live++;
+            }
+    uint32_t sum = 0;
+    for (uint32_t k = 0; k < nb; k++) { /* start of each deadline's range */
+        uint32_t c = count[k];
+        count[k] = sum;
+        sum += c;
+    }
+    for (struct aio__tblock *b = blk; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++) {
+            if (check && !entry_live(loop, &b->e[i])) {
+                loop->timers_stale--;
+                continue;
+            }
+            loop->run[count[(uint64_t)b->e[i].when & mask]++] = b->e[i];
+        }
+    for (uint32_t i = 0; i < live;) { /* equal deadlines: by arming sequence */
+        uint32_t j = i + 1;
+        while (j < live && loop->run[j].when == loop->run[i].when)
+            j++;
+        if (j - i > 1)
+            qsort(&loop->run[i], j - i, sizeof *loop->run, seq_cmp);
+        i = j;
+    }
+    loop->run_pos = 0;
+    loop->run_len = live;
+    return true;
 }
 
 /* ---- the wheel ---- */
 
-#define BLOCK_CAP 63u
-#define SPARE_BLOCKS_MAX 256u /* chunks kept for reuse (512 KB) */
-
-/* A chunk of a bucket's keys; a bucket is a list of them, newest first. */
-struct aio__tblock {
-    struct aio__tblock *next;
-    uint32_t n;
-    aio__heap_ent e[BLOCK_CAP];
-};
 
 static struct aio__tblock *block_get(aio_loop *loop) {
     struct aio__tblock *b = loop->spare_blocks;
@@ -248,6 +315,23 @@ static void wheel_advance(aio_loop *loop) {
     loop->wheel_cur = loop->wheel_next; /* that bucket's start: time only moves on */
     struct aio__tblock *blk = loop->wheel[b];
     loop->wheel[b] = NULL;
+    if (b < AIO__W_SIZE && loop->run_pos == loop->run_len) {
+        /* A level-0 bucket, and the run is free: sort the bucket into it
+         * (O(n), sequential) rather than sift each key into the heap. */
+        uint32_t n = 0;
+        for (struct aio__tblock *k = blk; k; k = k->next)
+            n += k->n;
+        /* Only when the 2^AIO__W_SHIFT0 counters (32 KB to clear) are worth
+         * it: a few keys are cheaper to sift into the heap. */
+        if (n >= (1u << AIO__W_SHIFT0) / 8 && run_fill(loop, blk, n)) {
+            loop->wheel_count -= n;
+            while (blk) {
+                struct aio__tblock *next = blk->next;
+                block_put(loop, blk);
+                blk = next;
+            }
+        }
+    }
     while (blk) {
         struct aio__tblock *next = blk->next;
         loop->wheel_count -= blk->n;
@@ -263,6 +347,11 @@ static void wheel_advance(aio_loop *loop) {
         blk = next;
     }
     wheel_update_next(loop);
+}
+
+void aio__timers_normalize(aio_loop *loop) {
+    while (loop->wheel_next != INT64_MAX && loop->wheel_next <= aio__timers_near_min(loop))
+        wheel_advance(loop); /* equal: the bucket may hold an earlier sequence */
 }
 
 /* Keep only the live keys of a bucket (its chunks compacted in place). */
@@ -315,6 +404,12 @@ static void timers_compact(aio_loop *loop) {
     for (uint32_t i = n / AIO__HEAP_D + 1; i-- > 0;)
         if (i < n)
             sift_down(loop->heap, n, i);
+    n = 0;
+    for (uint32_t i = loop->run_pos; i < loop->run_len; i++) /* keeps its order */
+        if (entry_live(loop, &loop->run[i]))
+            loop->run[n++] = loop->run[i];
+    loop->run_pos = 0;
+    loop->run_len = n;
     if (loop->wheel) {
         loop->wheel_count = 0;
         for (uint32_t b = 0; b < AIO__W_BUCKETS; b++)
@@ -327,6 +422,7 @@ static void timers_compact(aio_loop *loop) {
 
 void aio__timers_drop_all(aio_loop *loop) {
     loop->heap_len = 0;
+    loop->run_pos = loop->run_len = 0;
     if (loop->wheel && loop->wheel_count > 0) {
         for (uint32_t b = 0; b < AIO__W_BUCKETS; b++) {
             struct aio__tblock *blk = loop->wheel[b];
@@ -377,8 +473,8 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
 
 /* Place a key for a new timer (with a slot if `slot` is not NULL). */
 static int timer_arm(aio_loop *loop, aio__heap_ent e, uint32_t *slot) {
-    uint32_t total = loop->heap_len + loop->wheel_count;
-    if (total == loop->heap_cap) { /* room in the heap for every key */
+    uint32_t total = loop->heap_len + loop->wheel_count + (loop->run_len - loop->run_pos);
+    if (total >= loop->heap_cap) { /* room in the heap for every key */
         if (total >= UINT32_MAX / 2)
             return -ENOMEM;
         uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
@@ -458,16 +554,22 @@ static void fire_due(aio_loop *loop, void *arg) {
         /* The next bucket goes into the heap before the heap's first
          * deadline reaches the bucket's start (equal deadlines included:
          * the bucket may hold an earlier sequence). */
-        if (loop->wheel_next <= loop->due_now && (loop->heap_len == 0 || loop->heap[0].when >= loop->wheel_next)) {
+        const aio__heap_ent *h = loop->heap_len > 0 ? &loop->heap[0] : NULL;
+        const aio__heap_ent *r = loop->run_pos < loop->run_len ? &loop->run[loop->run_pos] : NULL;
+        const aio__heap_ent *m = !h ? r : !r ? h : heap_less(r, h) ? r : h; /* the next key */
+        if (loop->wheel_next <= loop->due_now && (!m || m->when >= loop->wheel_next)) {
             wheel_advance(loop);
             continue;
         }
-        if (loop->heap_len == 0)
+        if (!m)
             break;
-        aio__heap_ent top = loop->heap[0];
+        aio__heap_ent top = *m;
         if (top.when > loop->due_now || (int32_t)(top.seq - loop->due_seq) >= 0)
             break; /* not due at collection, or armed since: next iteration */
-        heap_pop(loop);
+        if (m == r)
+            loop->run_pos++;
+        else
+            heap_pop(loop);
         uint32_t slot = top.slot & AIO__IDX_MASK;
         if (slot != AIO__TK_NOSLOT) { /* cancellable: free its slot first */
             if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
@@ -505,6 +607,11 @@ void aio__timers_free(aio_loop *loop) {
     }
     loop->nspare_blocks = 0;
     free(loop->wheel);
+    free(loop->run);
+    free(loop->run_counts);
+    loop->run = NULL;
+    loop->run_counts = NULL;
+    loop->run_cap = 0;
     free(loop->heap);
     free(loop->timers);
     loop->wheel = NULL;

@@ -877,6 +877,7 @@ typedef struct wheel_timer {
 
 struct wheel_test {
     aio_loop *loop;
+    int dense; /* delays within 20 us, on a 100 ns grid (ties), not 1 us..100 h */
     wheel_timer *t;
     aio_handle *h;
     char *cancelled, *fired;
@@ -892,6 +893,8 @@ static uint32_t wheel_rand(wheel_test *w) {
 
 /* A delay spread over every level: microseconds to past the 78 h overflow. */
 static double wheel_delay(wheel_test *w) {
+    if (w->dense)
+        return (double)(wheel_rand(w) % 200) * 100e-9;
     static const double spans[] = {1e-6, 60e-6, 1e-3, 20e-3, 1.0, 5.0, 600.0, 3600.0, 100 * 3600.0};
     double span = spans[wheel_rand(w) % 9];
     return span * (double)(wheel_rand(w) % 1000) / 1000.0;
@@ -924,7 +927,7 @@ static void wheel_fire(aio_loop *loop, void *arg) {
     w->last_deadline = t->deadline;
     w->last_id = t->id;
     for (int i = 0; i < t->children; i++) /* armed while firing: some due at once */
-        wheel_arm(w, i == 0 ? 0.0 : wheel_delay(w), 0);
+        wheel_arm(w, i == 0 ? 0.0 : w->dense ? (double)(wheel_rand(w) % 50) * 100e-9 : wheel_delay(w), 0);
     if (wheel_rand(w) % 4 == 0 && w->n > 0) { /* cancel a random one, maybe due */
         int victim = (int)(wheel_rand(w) % (uint32_t)w->n);
         int rc = aio_handle_cancel(loop, w->h[victim]);
@@ -964,6 +967,39 @@ static void timers_wheel_random_order_all_levels(void **state) {
     assert_int_equal(aio_loop_get_stats(w.loop, &st), 0);
     assert_int_equal(st.timers, 0);
     assert_int_equal(st.timer_entries, 0);
+    assert_int_equal(aio_loop_free(w.loop), 0);
+    free(w.t), free(w.h), free(w.cancelled), free(w.fired);
+}
+
+/* 6,000 timers within 20 us on a 100 ns grid: a few level-0 buckets of
+ * thousands of keys with many equal deadlines (each bucket is sorted when
+ * reached), timers armed while firing landing between sorted keys, and
+ * cancels hitting sorted keys: still exact time, order and exactly-once. */
+static void timers_wheel_dense_buckets(void **state) {
+    (void)state;
+    wheel_test w = {.dense = 1, .cap = 12000, .rng = 4242, .last_deadline = INT64_MIN, .last_id = -1};
+    w.loop = test_loop_new(1);
+    w.t = calloc((size_t)w.cap, sizeof *w.t);
+    w.h = calloc((size_t)w.cap, sizeof *w.h);
+    w.cancelled = calloc((size_t)w.cap, 1);
+    w.fired = calloc((size_t)w.cap, 1);
+    assert_true(w.t && w.h && w.cancelled && w.fired);
+    assert_int_equal(aio_loop_advance(w.loop, 3.000001234), 0);
+    for (int i = 0; i < 6000; i++)
+        wheel_arm(&w, wheel_delay(&w), (int)(wheel_rand(&w) % 2));
+    for (int i = 0; i < 6000; i += 5) { /* a fifth cancelled before anything runs */
+        assert_int_equal(aio_handle_cancel(w.loop, w.h[i]), 1);
+        w.cancelled[i] = 1;
+    }
+    assert_int_equal(aio_run_forever(w.loop), AIO_EDEADLOCK);
+    assert_int_equal(w.errors, 0);
+    int cancelled = 0;
+    for (int i = 0; i < w.n; i++) {
+        cancelled += w.cancelled[i];
+        assert_true(w.fired[i] != w.cancelled[i]);
+    }
+    assert_int_equal(w.nfired + cancelled, w.n);
+    assert_true(w.n > 8000);
     assert_int_equal(aio_loop_free(w.loop), 0);
     free(w.t), free(w.h), free(w.cancelled), free(w.fired);
 }
@@ -1038,6 +1074,7 @@ int main(void) {
         cmocka_unit_test(timers_random_cancel_keeps_order),
         cmocka_unit_test(timers_wheel_random_order_all_levels),
         cmocka_unit_test(timers_wheel_equal_deadlines_across_levels),
+        cmocka_unit_test(timers_wheel_dense_buckets),
         cmocka_unit_test(handle_cancel_bad_handles),
         cmocka_unit_test(LOOP_06_run_until_complete_contract),
         cmocka_unit_test(deadlock_detected),
