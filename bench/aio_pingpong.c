@@ -65,8 +65,8 @@ int main(int argc, char **argv) {
         }
         aio_loop_stats st;
         aio_loop_get_stats(loop, &st);
-        bench_emit("pingpong", "libaio", "futures", r == 0 ? "fresh" : "warm", n, &m,
-                   ",\"polls_total\":%llu", (unsigned long long)st.polls);
+        bench_emit("pingpong", "libaio", "futures", r == 0 ? "fresh" : "warm", n, &m, ",\"polls_total\":%llu",
+                   (unsigned long long)st.polls);
     }
     aio_loop_free(loop);
     return 0;

@@ -404,9 +404,7 @@ int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
     return rc;
 }
 
-int aio_future_error(aio_loop *loop, aio_future f) {
-    return aio_future_result(loop, f, NULL);
-}
+int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(loop, f, NULL); }
 
 static int settable(aio_loop *loop, aio_future f, uint32_t *idx) {
     int rc = aio__fut_lookup(loop, f, idx);

@@ -24,7 +24,7 @@
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
 /* Frames start at the first max_align_t boundary after the header. */
-#define AIO__FRAME_OFFSET                                                                          \
+#define AIO__FRAME_OFFSET                                                                                    \
     ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
 
 static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }

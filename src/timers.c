@@ -187,7 +187,6 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
 
 /* ---- the wheel ---- */
 
-
 static struct aio__tblock *block_get(aio_loop *loop) {
     struct aio__tblock *b = loop->spare_blocks;
     if (b) {
@@ -571,7 +570,7 @@ static void fire_due(aio_loop *loop, void *arg) {
         else
             heap_pop(loop);
         uint32_t slot = top.slot & AIO__IDX_MASK;
-        if (slot != AIO__TK_NOSLOT) { /* cancellable: free its slot first */
+        if (slot != AIO__TK_NOSLOT) {      /* cancellable: free its slot first */
             if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
                 loop->timers_stale--;
                 continue;

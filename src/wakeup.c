@@ -30,7 +30,7 @@
 #ifdef AIO_HAVE_KQUEUE
 #include <sys/event.h>
 int aio__kqueue_fd(const aio_loop *loop); /* backend_kqueue.c */
-#define AIO__KQ_IDENT 0x61696f /* EVFILT_USER idents are their own namespace */
+#define AIO__KQ_IDENT 0x61696f            /* EVFILT_USER idents are their own namespace */
 #endif
 
 /* ---- helpers shared with executor.c ---- */

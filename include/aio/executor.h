@@ -107,8 +107,7 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
 
 /* asyncio.to_thread: run fn(arg) on the default pool of the task's loop
  * (or of a loop). Same future and errors as aio_run_in_executor. */
-#define aio_to_thread(loop_or_task, fn, arg)                                                       \
-    aio_run_in_executor(AIO__LOOP(loop_or_task), NULL, (fn), (arg))
+#define aio_to_thread(loop_or_task, fn, arg) aio_run_in_executor(AIO__LOOP(loop_or_task), NULL, (fn), (arg))
 
 /* Inside a job: 1 once cooperative cancellation was requested (its future
  * was cancelled, or its loop is closing), else 0. 0 outside any job. */
