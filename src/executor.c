@@ -394,15 +394,21 @@ static int pool_submit_chain(aio_pool *p, aio__job *head, unsigned n) {
  * is empty, and at the latest after poll_budget callbacks. A loop that is
  * not running hands each job over at once, so that work submitted before
  * aio_run_until_complete starts at once, as with asyncio. */
-static void unsubmit(aio__xs *xs, aio__job *j) {
+/* Unlink j from a doubly linked FIFO (next/prev): the pool's queue or the
+ * loop's batch. */
+static void fifo_unlink(aio__job **head, aio__job **tail, aio__job *j) {
     if (j->prev)
         j->prev->next = j->next;
     else
-        xs->sub_head = j->next;
+        *head = j->next;
     if (j->next)
         j->next->prev = j->prev;
     else
-        xs->sub_tail = j->prev;
+        *tail = j->prev;
+}
+
+static void unsubmit(aio__xs *xs, aio__job *j) {
+    fifo_unlink(&xs->sub_head, &xs->sub_tail, j);
     j->local = false;
 }
 
@@ -427,14 +433,7 @@ static int pool_unqueue(aio__job *j) {
     int removed = 0;
     pthread_mutex_lock(&p->mu);
     if (j->state == J_QUEUED) {
-        if (j->prev)
-            j->prev->next = j->next;
-        else
-            p->head = j->next;
-        if (j->next)
-            j->next->prev = j->prev;
-        else
-            p->tail = j->prev;
+        fifo_unlink(&p->head, &p->tail, j);
         p->queued--;
         j->state = 0;
         removed = 1;
