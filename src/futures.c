@@ -9,9 +9,12 @@
  *
  * Done callbacks and awaiting tasks share one list per slot, kept
  * newest-first and reversed when the future completes; the reversed list (a
- * snapshot: FUT-07) stays in the slot's `cbs` and is run by a single
- * ready-queue entry in the next iteration, in registration order. A done
- * slot's `cbs` therefore means "scheduled", never "registered". */
+ * snapshot: FUT-07) leaves the slot and is appended to the loop's open
+ * dispatch batch, one ready-queue entry that runs the lists of every future
+ * completed one after another, in completion and registration order. So a
+ * million tasks finishing in one iteration queue one entry, not a million
+ * (16 bytes of ring each), and the order relative to other entries is
+ * unchanged: a batch only grows while its entry is the last one queued. */
 #include "internal.h"
 
 #include <math.h>
@@ -211,24 +214,25 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     return 0;
 }
 
-/* Ready-queue entry: run the scheduled list of slot `arg`, in order. The
- * list is detached first; each node is copied out and freed before its
- * callback runs (the callback may register new nodes and move the pool),
- * each task's link read before it resumes (it may await again at once).
- * Every entry's hold on the slot is dropped after it ran. */
-static void dispatch_list(aio_loop *loop, void *arg) {
-    uint32_t fut = (uint32_t)(uintptr_t)arg;
-    uint32_t e = loop->futs[fut].cbs;
-    loop->futs[fut].cbs = AIO__NIL;
+/* Ready-queue entry: run a dispatch batch (the chained lists of futures
+ * that completed one after another), in order. Each node is copied out and
+ * freed before its callback runs (the callback may register new nodes and
+ * move the pool), each task's link read before it resumes (it may await
+ * again at once). Every entry's hold on its slot is dropped after it ran. */
+static void dispatch_batch(aio_loop *loop, void *arg) {
+    uint32_t e = (uint32_t)(uintptr_t)arg;
     while (e != AIO__NIL) {
+        uint32_t fut;
         if (e & AIO__WAITER_BIT) {
             aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
             e = t->aio__u.w.next;
+            fut = t->aio__u.w.awaiting;
             aio__task_wakeup(loop, t);
         } else {
             aio__node node = loop->nodes[e];
             node_free(loop, e);
             e = node.next;
+            fut = node.fut;
             node.fn(loop, aio__fut_handle(loop, fut), node.arg);
         }
         aio__fut_drop(loop, fut);
@@ -244,12 +248,14 @@ static void dispatch_node(aio_loop *loop, void *arg) {
     aio__fut_drop(loop, node.fut);
 }
 
-/* Reverse slot idx's (newest-first) list into registration order, leave it
- * in the slot, and queue its dispatch. */
+/* Reverse slot idx's (newest-first) list into registration order, take it
+ * out of the slot, and queue it: appended to the open dispatch batch if
+ * that is still the last ready entry, else in a new batch. */
 static void schedule_list(aio_loop *loop, uint32_t idx) {
     uint32_t head = loop->futs[idx].cbs, prev = AIO__NIL;
     if (head == AIO__NIL)
         return; /* nobody listens */
+    uint32_t last = head; /* the oldest entry: last once reversed */
     while (head != AIO__NIL) {
         uint32_t *link = entry_next(loop, head);
         uint32_t next = *link;
@@ -257,14 +263,16 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
         prev = head;
         head = next;
     }
-    loop->futs[idx].cbs = prev;
-    if (prev == AIO__NIL)
+    loop->futs[idx].cbs = AIO__NIL;
+    if (loop->tail > loop->head && loop->tail - 1 == loop->cb_seq) {
+        *entry_next(loop, loop->cb_last) = prev;
+        loop->cb_last = last;
         return;
-    if (aio__ready_push(loop, dispatch_list, (void *)(uintptr_t)idx, NULL) < 0) {
+    }
+    if (aio__ready_push(loop, dispatch_batch, (void *)(uintptr_t)prev, &loop->cb_seq) < 0) {
         /* Out of memory: run nothing rather than run early; drop the holds
          * (an awaiting task stays suspended until the loop closes). */
         aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
-        loop->futs[idx].cbs = AIO__NIL;
         while (prev != AIO__NIL) {
             uint32_t next = *entry_next(loop, prev);
             if (!(prev & AIO__WAITER_BIT))
@@ -272,7 +280,9 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
             aio__fut_drop(loop, idx);
             prev = next;
         }
+        return;
     }
+    loop->cb_last = last;
 }
 
 /* ---- completion ------------------------------------------------------------------ */

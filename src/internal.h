@@ -176,6 +176,8 @@ struct aio_loop {
     uint64_t head, tail, mask;
     uint64_t start_seq;   /* queue position of the newest task-start batch (task.c) */
     aio_task *start_tail; /* its last task, valid while that entry is the last queued */
+    uint64_t cb_seq;      /* queue position of the newest dispatch batch (futures.c) */
+    uint32_t cb_last;     /* its last list entry, valid while that entry is the last queued */
 
     aio__fut *futs;
     uint32_t nfuts, capfuts, free_fut;

@@ -79,6 +79,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
     loop->start_seq = UINT64_MAX; /* no task-start batch open */
+    loop->cb_seq = UINT64_MAX;    /* no dispatch batch open */
     loop->wheel_next = INT64_MAX; /* no timer in the wheel */
     loop->backend = backend;
     int rc = backend->init(loop);
