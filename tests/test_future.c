@@ -809,6 +809,54 @@ static void sleep_cancel_removes_timer(void **state) {
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
+/* ---- completions share dispatch batches, in order ---- */
+
+typedef struct soon_rec {
+    rec_list *list;
+    int value;
+} soon_rec;
+
+static void record_soon(aio_loop *loop, void *arg) {
+    (void)loop;
+    soon_rec *r = arg;
+    r->list->items[r->list->n++] = r->value;
+}
+
+/* Futures completed one after another share one dispatch entry, but a
+ * call_soon queued between two completions still runs between their
+ * callbacks (asyncio's order: each completion schedules its callbacks
+ * then), and each future's callbacks keep registration order. */
+static void completions_keep_order_around_call_soon(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    rec_list l = {0};
+    aio_future f[4];
+    rec_cb cb[8];
+    for (int i = 0; i < 4; i++) {
+        f[i] = aio_future_new(loop);
+        for (int k = 0; k < 2; k++) {
+            cb[2 * i + k] = (rec_cb){.list = &l, .value = 10 * (i + 1) + k};
+            assert_int_equal(aio_future_add_done_callback(loop, f[i], record_done, &cb[2 * i + k]), 0);
+        }
+    }
+    soon_rec x = {&l, 99};
+    assert_int_equal(aio_future_set_result(loop, f[0], AIO_VALUE(0)), 0);
+    assert_int_equal(aio_future_set_result(loop, f[1], AIO_VALUE(0)), 0);
+    assert_int_equal(aio_call_soon(loop, record_soon, &x, NULL), 0);
+    assert_int_equal(aio_future_cancel(loop, f[2], NULL), 1);
+    assert_int_equal(aio_future_set_error(loop, f[3], -EIO), 0);
+    assert_int_equal(l.n, 0); /* never synchronous */
+    test_run_iterations(loop, 1);
+    assert_list(&l, (int[]){10, 11, 20, 21, 99, 30, 31, 40, 41}, 9);
+    aio_loop_stats st;
+    assert_int_equal(aio_loop_get_stats(loop, &st), 0);
+    assert_int_equal(st.callbacks, 1 + 3); /* the stop chain, 2 batches, call_soon */
+    assert_int_equal(aio_future_error(loop, f[3]), -EIO);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(aio_future_release(loop, f[i]), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(FUT_01_cancel),
@@ -825,6 +873,7 @@ int main(void) {
         cmocka_unit_test(FUT_05_remove_done_callback),
         cmocka_unit_test(FUT_05_remove_first_and_third),
         cmocka_unit_test(FUT_07_list_mutation_during_dispatch),
+        cmocka_unit_test(completions_keep_order_around_call_soon),
         cmocka_unit_test(FUT_07_remove_many_during_dispatch),
         cmocka_unit_test(FUT_07_remove_after_completion),
         cmocka_unit_test(release_frees_and_handle_goes_stale),
