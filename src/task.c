@@ -102,25 +102,28 @@ static void task_run(aio_loop *loop, aio_task *t) {
         task_complete(loop, t);
 }
 
-/* Ready-queue entry: resume a task after AIO_YIELD. */
+/* Ready-queue entry: resume a task after awaiting sleep(0) (its result is
+ * in aio__u.v already). */
 static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
 
-/* Ready-queue entry: start a batch of new tasks, in creation order. Tasks
- * created one after another share one entry, linked through aio__u.w.next (free
- * until a task awaits): a spawn of a million tasks costs no ready-queue
- * memory per task, and the order relative to other entries is unchanged
- * because a batch only grows while its entry is the last one queued. */
+/* Ready-queue entry: start (or resume after AIO_YIELD) a batch of tasks, in
+ * queue order. Tasks queued one after another share one entry, linked
+ * through aio__u.w.next (free while a task is queued: it has no result to
+ * keep): a spawn of a million tasks, or a million tasks yielding, costs no
+ * ready-queue memory per task, and the order relative to other entries is
+ * unchanged because a batch only grows while its entry is the last one
+ * queued. */
 static void start_batch(aio_loop *loop, void *arg) {
     aio_task *t = arg;
     while (t) {
         uint32_t next = t->aio__u.w.next; /* before it runs: awaiting reuses the link */
-        t->aio__u.v.u = 0;                /* no await has a result yet */
+        t->aio__u.v.u = 0;                /* no result: a new task, or AIO_YIELD's none */
         task_run(loop, t);
         t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
     }
 }
 
-/* Queue a new task to start: join the open batch or open one. */
+/* Queue a task to start or resume: join the open batch or open one. */
 static int queue_start(aio_loop *loop, aio_task *t) {
     t->aio__u.w.next = AIO__NIL;
     if (loop->tail > loop->head && loop->tail - 1 == loop->start_seq) {
@@ -254,8 +257,9 @@ int aio__await(aio_task *t, aio_future f) {
 
 int aio__yield(aio_task *t) {
     aio_value none = {0};
-    t->aio__u.v = none;
-    t->aio__err = aio__ready_push(t->aio__loop, task_step, t, NULL);
+    t->aio__err = queue_start(t->aio__loop, t); /* the batch sets the result to none */
+    if (t->aio__err < 0)
+        t->aio__u.v = none;
     return t->aio__err == 0; /* if we cannot queue ourselves, go on with the error */
 }
 

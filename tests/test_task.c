@@ -1266,6 +1266,63 @@ static void task_bad_handles(void **state) {
     close_loop(other);
 }
 
+/* ---- yielding tasks share a ready entry, in order ---- */
+
+typedef struct yield_log {
+    char s[32];
+    int n;
+} yield_log;
+
+static void log_x(aio_loop *loop, void *arg) {
+    (void)loop;
+    yield_log *l = arg;
+    l->s[l->n++] = 'X';
+}
+
+struct yielder {
+    yield_log *log;
+    char name;
+    int soon; /* queue log_x just before yielding */
+};
+
+static aio_status yielder(aio_task *t, void *frame) {
+    struct yielder *f = frame;
+    AIO_BEGIN(t);
+    f->log->s[f->log->n++] = f->name;
+    if (f->soon)
+        aio_call_soon(aio_task_loop(t), log_x, f->log, NULL);
+    AIO_YIELD(t);
+    f->log->s[f->log->n++] = (char)(f->name - 'a' + 'A');
+    AIO_RETURN(t, AIO_ERR(t) == 0 && AIO_RESULT(t).u == 0);
+    AIO_END(t);
+}
+
+/* Three tasks yield in one iteration, the first after queueing a callback:
+ * the next iteration runs the callback, then the three resumptions in order
+ * (sharing one ready entry), each seeing status 0 and no result. */
+static void task_yields_batched_in_order(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    yield_log l = {0};
+    aio_future ts[3];
+    for (int i = 0; i < 3; i++)
+        ts[i] = aio_create_task(loop, yielder, (&(struct yielder){&l, (char)('a' + i), i == 0}));
+    test_run_iterations(loop, 1);
+    assert_string_equal(l.s, "abc");
+    aio_loop_stats before, after;
+    assert_int_equal(aio_loop_get_stats(loop, &before), 0);
+    test_run_iterations(loop, 1);
+    assert_int_equal(aio_loop_get_stats(loop, &after), 0);
+    assert_string_equal(l.s, "abcXABC");
+    assert_int_equal(after.callbacks - before.callbacks, 1 + 2); /* stop chain, X, one batch */
+    for (int i = 0; i < 3; i++) {
+        aio_value v;
+        assert_int_equal(aio_run_until_complete(loop, ts[i], &v), 0);
+        assert_int_equal(v.i, 1);
+    }
+    close_loop(loop);
+}
+
 /* ---- the loop's table of coroutine functions (a task stores an index) ---- */
 
 /* 40 distinct coroutine functions, each returning its own number plus the
@@ -1423,6 +1480,7 @@ int main(void) {
         cmocka_unit_test(task_two_awaiters_of_one_task),
         cmocka_unit_test(task_deadlock_detected),
         cmocka_unit_test(task_bad_handles),
+        cmocka_unit_test(task_yields_batched_in_order),
         cmocka_unit_test(task_many_coroutine_functions),
         cmocka_unit_test(task_starts_with_zero_outcome),
         cmocka_unit_test(task_cancelling_saturates),
