@@ -103,8 +103,6 @@ static void heap_pop(aio_loop *loop) {
     }
 }
 
-static bool entry_live(const aio_loop *loop, const aio__heap_ent *e) { return aio__key_live(loop, e); }
-
 /* The heap's capacity covers every key (heap_len + wheel_count), so this
  * never needs memory. */
 static void heap_push(aio_loop *loop, aio__heap_ent e) {
@@ -113,11 +111,11 @@ static void heap_push(aio_loop *loop, aio__heap_ent e) {
 }
 
 void aio__timers_prune_top(aio_loop *loop) {
-    while (loop->heap_len > 0 && !entry_live(loop, &loop->heap[0])) {
+    while (loop->heap_len > 0 && !aio__key_live(loop, &loop->heap[0])) {
         heap_pop(loop);
         loop->timers_stale--;
     }
-    while (loop->run_pos < loop->run_len && !entry_live(loop, &loop->run[loop->run_pos])) {
+    while (loop->run_pos < loop->run_len && !aio__key_live(loop, &loop->run[loop->run_pos])) {
         loop->run_pos++;
         loop->timers_stale--;
     }
@@ -154,7 +152,7 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
     uint32_t live = 0;
     for (struct aio__tblock *b = blk; b; b = b->next)
         for (uint32_t i = 0; i < b->n; i++)
-            if (!check || entry_live(loop, &b->e[i])) {
+            if (!check || aio__key_live(loop, &b->e[i])) {
                 count[(uint64_t)b->e[i].when & mask]++;
                 live++;
             }
@@ -166,7 +164,7 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
     }
     for (struct aio__tblock *b = blk; b; b = b->next)
         for (uint32_t i = 0; i < b->n; i++) {
-            if (check && !entry_live(loop, &b->e[i])) {
+            if (check && !aio__key_live(loop, &b->e[i])) {
                 loop->timers_stale--;
                 continue;
             }
@@ -220,44 +218,59 @@ static unsigned highest_bit(uint64_t x) { /* x != 0 */
 #endif
 }
 
-/* First non-empty bucket of a level, or -1. */
-static int first_bucket(const aio_loop *loop, unsigned level) {
-    for (unsigned w = 0; w < AIO__W_SIZE / 64; w++) {
-        uint64_t m = loop->wheel_map[level][w];
-        if (m) {
-            unsigned bit = 0;
-            while (!(m & 1)) { /* portable count of trailing zeros */
-                m >>= 1;
-                bit++;
-            }
-            return (int)(w * 64 + bit);
-        }
-    }
-    return -1;
-}
-
 static int64_t overflow_start(const aio_loop *loop) {
     return ((loop->wheel_cur >> level_shift(AIO__W_LEVELS)) + 1) << level_shift(AIO__W_LEVELS);
 }
 
-/* The start of the earliest non-empty bucket: the lowest non-empty level's
- * first bucket (every key of a level lies in the current span of the level
- * above, so before anything of a higher level). */
-static void wheel_update_next(aio_loop *loop) {
-    loop->wheel_next = INT64_MAX;
-    if (loop->wheel_count == 0)
-        return;
-    for (unsigned level = 0; level < AIO__W_LEVELS; level++) {
-        int idx = first_bucket(loop, level);
-        if (idx >= 0) {
-            unsigned sh = level_shift(level);
-            int64_t span_mask = ((int64_t)1 << (sh + AIO__W_BITS)) - 1;
-            loop->wheel_next = (loop->wheel_cur & ~span_mask) | ((int64_t)idx << sh);
-            return;
-        }
+static unsigned lowest_bit(uint64_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
     }
-    if (loop->wheel[AIO__W_OVERFLOW])
-        loop->wheel_next = overflow_start(loop);
+    return n;
+#endif
+}
+
+/* The non-empty bits of the levels' buckets (the overflow bucket has none). */
+static void map_set(aio_loop *loop, uint32_t b) {
+    loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] |= UINT64_C(1) << (b % 64);
+}
+static void map_clear(aio_loop *loop, uint32_t b) {
+    loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] &= ~(UINT64_C(1) << (b % 64));
+}
+
+/* The earliest non-empty bucket and its start: the lowest non-empty level's
+ * first bucket (every key of a level lies in the current span of the level
+ * above, so before anything of a higher level), else the overflow bucket.
+ * False if the wheel is empty. */
+static bool first_bucket(const aio_loop *loop, uint32_t *b, int64_t *start) {
+    for (unsigned level = 0; level < AIO__W_LEVELS; level++)
+        for (unsigned w = 0; w < AIO__W_SIZE / 64; w++) {
+            uint64_t m = loop->wheel_map[level][w];
+            if (m) {
+                uint32_t idx = w * 64 + lowest_bit(m);
+                unsigned sh = level_shift(level);
+                int64_t span_mask = ((int64_t)1 << (sh + AIO__W_BITS)) - 1;
+                *b = level * AIO__W_SIZE + idx;
+                *start = (loop->wheel_cur & ~span_mask) | ((int64_t)idx << sh);
+                return true;
+            }
+        }
+    if (!loop->wheel[AIO__W_OVERFLOW])
+        return false;
+    *b = AIO__W_OVERFLOW;
+    *start = overflow_start(loop);
+    return true;
+}
+
+static void wheel_update_next(aio_loop *loop) {
+    uint32_t b; /* unused here */
+    if (loop->wheel_count == 0 || !first_bucket(loop, &b, &loop->wheel_next))
+        loop->wheel_next = INT64_MAX;
 }
 
 /* Put a key where it belongs relative to wheel_cur: the heap if it falls in
@@ -295,49 +308,28 @@ static int64_t place(aio_loop *loop, aio__heap_ent e) {
     blk->e[blk->n++] = e;
     loop->wheel_count++;
     if (b < AIO__W_OVERFLOW)
-        loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] |= UINT64_C(1) << (b % 64);
+        map_set(loop, b);
     return start;
 }
 
-/* Move time to the earliest non-empty bucket and empty it: its keys go to
- * the heap or to lower levels (stale ones are dropped on the way). */
-static void wheel_advance(aio_loop *loop) {
-    uint32_t b = AIO__W_OVERFLOW;
-    for (unsigned level = 0; level < AIO__W_LEVELS; level++) {
-        int idx = first_bucket(loop, level);
-        if (idx >= 0) {
-            b = level * AIO__W_SIZE + (uint32_t)idx;
-            loop->wheel_map[level][(uint32_t)idx / 64] &= ~(UINT64_C(1) << ((uint32_t)idx % 64));
-            break;
-        }
+static void blocks_put(aio_loop *loop, struct aio__tblock *blk) {
+    while (blk) {
+        struct aio__tblock *next = blk->next;
+        block_put(loop, blk);
+        blk = next;
     }
-    loop->wheel_cur = loop->wheel_next; /* that bucket's start: time only moves on */
-    struct aio__tblock *blk = loop->wheel[b];
-    loop->wheel[b] = NULL;
-    if (b < AIO__W_SIZE && loop->run_pos == loop->run_len) {
-        /* A level-0 bucket, and the run is free: sort the bucket into it
-         * (O(n), sequential) rather than sift each key into the heap. */
-        uint32_t n = 0;
-        for (struct aio__tblock *k = blk; k; k = k->next)
-            n += k->n;
-        /* Only when the 2^AIO__W_SHIFT0 counters (32 KB to clear) are worth
-         * it: a few keys are cheaper to sift into the heap. */
-        if (n >= (1u << AIO__W_SHIFT0) / 8 && run_fill(loop, blk, n)) {
-            loop->wheel_count -= n;
-            while (blk) {
-                struct aio__tblock *next = blk->next;
-                block_put(loop, blk);
-                blk = next;
-            }
-        }
-    }
+}
+
+/* Put the keys of a detached bucket where they now belong relative to
+ * wheel_cur (the heap, or a bucket: never the one they came from, which is
+ * detached), dropping stale ones; each chunk is reused once read. */
+static void chain_place(aio_loop *loop, struct aio__tblock *blk) {
+    bool check = loop->timers_stale > 0; /* nothing cancelled: don't read slots */
     while (blk) {
         struct aio__tblock *next = blk->next;
         loop->wheel_count -= blk->n;
-        /* With nothing cancelled, no key is stale: don't read the slots. */
-        bool check = loop->timers_stale > 0;
         for (uint32_t i = 0; i < blk->n; i++) {
-            if (!check || entry_live(loop, &blk->e[i]))
+            if (!check || aio__key_live(loop, &blk->e[i]))
                 place(loop, blk->e[i]);
             else
                 loop->timers_stale--;
@@ -345,6 +337,38 @@ static void wheel_advance(aio_loop *loop) {
         block_put(loop, blk);
         blk = next;
     }
+}
+
+/* Take bucket b out of the wheel. */
+static struct aio__tblock *bucket_detach(aio_loop *loop, uint32_t b) {
+    struct aio__tblock *blk = loop->wheel[b];
+    loop->wheel[b] = NULL;
+    if (b < AIO__W_OVERFLOW)
+        map_clear(loop, b);
+    return blk;
+}
+
+/* Move time to the earliest non-empty bucket and empty it: its keys go to
+ * the heap (or the sorted run) or to lower levels. */
+static void wheel_advance(aio_loop *loop) {
+    uint32_t b = AIO__W_OVERFLOW;             /* called only with a non-empty wheel */
+    first_bucket(loop, &b, &loop->wheel_cur); /* its start: time only moves on */
+    struct aio__tblock *blk = bucket_detach(loop, b);
+    if (b < AIO__W_SIZE && loop->run_pos == loop->run_len) {
+        /* A level-0 bucket, and the run is free: sort the bucket into it
+         * (O(n), sequential) rather than sift each key into the heap, when
+         * it is crowded enough for the 2^AIO__W_SHIFT0 counters (32 KB to
+         * clear) to be worth it. */
+        uint32_t n = 0;
+        for (struct aio__tblock *k = blk; k; k = k->next)
+            n += k->n;
+        if (n >= (1u << AIO__W_SHIFT0) / 8 && run_fill(loop, blk, n)) {
+            loop->wheel_count -= n;
+            blocks_put(loop, blk);
+            blk = NULL;
+        }
+    }
+    chain_place(loop, blk);
     wheel_update_next(loop);
 }
 
@@ -353,51 +377,12 @@ void aio__timers_normalize(aio_loop *loop) {
         wheel_advance(loop); /* equal: the bucket may hold an earlier sequence */
 }
 
-/* Keep only the live keys of a bucket (its chunks compacted in place). */
-static void bucket_filter(aio_loop *loop, uint32_t b) {
-    struct aio__tblock *w = loop->wheel[b], *r = w;
-    uint32_t wn = 0;
-    while (r) {
-        for (uint32_t i = 0; i < r->n; i++) {
-            if (!entry_live(loop, &r->e[i]))
-                continue;
-            if (wn == BLOCK_CAP) {
-                w->n = wn;
-                w = w->next; /* never past r: we write no faster than we read */
-                wn = 0;
-            }
-            w->e[wn++] = r->e[i];
-        }
-        r = r->next;
-    }
-    uint64_t kept = 0;
-    struct aio__tblock *rest = NULL;
-    if (w && wn == 0 && w == loop->wheel[b]) { /* nothing live */
-        rest = w;
-        loop->wheel[b] = NULL;
-    } else if (w) {
-        w->n = wn;
-        rest = w->next;
-        w->next = NULL;
-        for (struct aio__tblock *k = loop->wheel[b]; k; k = k->next)
-            kept += k->n;
-    }
-    while (rest) {
-        struct aio__tblock *next = rest->next;
-        block_put(loop, rest);
-        rest = next;
-    }
-    if (!loop->wheel[b] && b < AIO__W_OVERFLOW)
-        loop->wheel_map[b / AIO__W_SIZE][(b % AIO__W_SIZE) / 64] &= ~(UINT64_C(1) << (b % 64));
-    loop->wheel_count += (uint32_t)kept;
-}
-
 /* Drop every stale key: filter the heap (and re-heapify, O(n)) and each
  * bucket. */
 static void timers_compact(aio_loop *loop) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < loop->heap_len; i++)
-        if (entry_live(loop, &loop->heap[i]))
+        if (aio__key_live(loop, &loop->heap[i]))
             loop->heap[n++] = loop->heap[i];
     loop->heap_len = n;
     for (uint32_t i = n / AIO__HEAP_D + 1; i-- > 0;)
@@ -405,15 +390,14 @@ static void timers_compact(aio_loop *loop) {
             sift_down(loop->heap, n, i);
     n = 0;
     for (uint32_t i = loop->run_pos; i < loop->run_len; i++) /* keeps its order */
-        if (entry_live(loop, &loop->run[i]))
+        if (aio__key_live(loop, &loop->run[i]))
             loop->run[n++] = loop->run[i];
     loop->run_pos = 0;
     loop->run_len = n;
-    if (loop->wheel) {
-        loop->wheel_count = 0;
+    if (loop->wheel) { /* re-placed at the same wheel_cur: each key returns to its bucket */
         for (uint32_t b = 0; b < AIO__W_BUCKETS; b++)
             if (loop->wheel[b])
-                bucket_filter(loop, b);
+                chain_place(loop, bucket_detach(loop, b));
         wheel_update_next(loop);
     }
     loop->timers_stale = 0;
@@ -422,18 +406,9 @@ static void timers_compact(aio_loop *loop) {
 void aio__timers_drop_all(aio_loop *loop) {
     loop->heap_len = 0;
     loop->run_pos = loop->run_len = 0;
-    if (loop->wheel && loop->wheel_count > 0) {
-        for (uint32_t b = 0; b < AIO__W_BUCKETS; b++) {
-            struct aio__tblock *blk = loop->wheel[b];
-            loop->wheel[b] = NULL;
-            while (blk) {
-                struct aio__tblock *next = blk->next;
-                block_put(loop, blk);
-                blk = next;
-            }
-        }
-        memset(loop->wheel_map, 0, sizeof loop->wheel_map);
-    }
+    if (loop->wheel && loop->wheel_count > 0)
+        for (uint32_t b = 0; b < AIO__W_BUCKETS; b++)
+            blocks_put(loop, bucket_detach(loop, b));
     loop->wheel_count = 0;
     loop->wheel_next = INT64_MAX;
     loop->timers_stale = 0;
@@ -570,8 +545,8 @@ static void fire_due(aio_loop *loop, void *arg) {
         else
             heap_pop(loop);
         uint32_t slot = top.slot & AIO__IDX_MASK;
-        if (slot != AIO__TK_NOSLOT) {      /* cancellable: free its slot first */
-            if (!entry_live(loop, &top)) { /* cancelled: its slot is gone already */
+        if (slot != AIO__TK_NOSLOT) {         /* cancellable: free its slot first */
+            if (!aio__key_live(loop, &top)) { /* cancelled: its slot is gone already */
                 loop->timers_stale--;
                 continue;
             }
