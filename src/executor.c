@@ -41,7 +41,7 @@ enum { J_QUEUED = 1, J_RUNNING, J_DONE };
 struct aio__job {
     /* ops = job_ops: the job owns its future. A job is never on the loop's
      * list of combinator owners, so the owner's links serve as the loop's
-     * list of jobs in flight (JOB_NEXT / JOB_PREV). */
+     * list of jobs in flight (JOB_NEXT). */
     aio__owner owner;
     aio__job *next, *prev;   /* pool queue, free list, completion queue (next) */
     aio_job_fn fn;
@@ -59,7 +59,6 @@ struct aio__job {
 /* 112 bytes with malloc's header (128 before the links were shared): the
  * first-touch cost of a record is about 2.8 ns per byte on the reference VM. */
 #define JOB_NEXT(j) ((aio__job *)(void *)(j)->owner.next) /* owner is the first member */
-#define JOB_PREV(j) ((aio__job *)(void *)(j)->owner.prev)
 
 typedef struct worker_slot {
     pthread_t tid;

@@ -264,7 +264,7 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
         head = next;
     }
     loop->futs[idx].cbs = AIO__NIL;
-    if (loop->tail > loop->head && loop->tail - 1 == loop->cb_seq) {
+    if (aio__ready_is_last(loop, loop->cb_seq)) {
         *entry_next(loop, loop->cb_last) = prev;
         loop->cb_last = last;
         return;
@@ -289,20 +289,17 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
 
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
-    if (!(s->flags & AIO__FF_TIMER)) { /* the common case: nothing below can free the slot early */
-        s->state = state;
-        s->flags &= ~AIO__FF_OWNED & 0x7fu;
-        s->u.value = v;
-        schedule_list(loop, idx);
-        return;
-    }
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->u.timer; /* read before u.value is written */
     s->state = state;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
-    s->holds++; /* keep it across the calls below */
-    if (had_timer && aio__timer_cancel(loop, timer) == 1)
+    if (!had_timer) { /* the common case: nothing below can free the slot early */
+        schedule_list(loop, idx);
+        return;
+    }
+    s->holds++; /* cancelling the timer drops its hold: keep the slot meanwhile */
+    if (aio__timer_cancel(loop, timer) == 1)
         aio__fut_drop(loop, idx); /* the timer's hold */
     schedule_list(loop, idx);
     aio__fut_drop(loop, idx);
@@ -383,7 +380,7 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
 /* ---- public API ------------------------------------------------------------------ */
 
 aio_future aio_future_new_on(aio_loop *loop) {
-    int rc = !loop ? -EINVAL : loop->closed ? AIO_ECLOSED : 0; /* aio__loop_usable, inline */
+    int rc = aio__loop_usable(loop);
     uint32_t idx = 0;
     if (rc == 0)
         rc = aio__fut_alloc(loop, &idx);

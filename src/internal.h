@@ -243,6 +243,13 @@ struct aio_loop {
     struct aio__xs *xs; /* cross-thread state: wakeup, executor (wakeup.c) */
 };
 
+/* 0, -EINVAL (NULL) or AIO_ECLOSED: inline, as every creating call checks it. */
+static inline int aio__loop_usable(const aio_loop *loop) {
+    if (!loop)
+        return -EINVAL;
+    return loop->closed ? AIO_ECLOSED : 0;
+}
+
 /* ready.c */
 int aio__ready_grow(aio_loop *loop);
 int aio__ready_cancel(aio_loop *loop, uint64_t seq);
@@ -263,6 +270,11 @@ static inline int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, ui
     return 0;
 }
 void aio__ready_free(aio_loop *loop);
+/* Entry `seq` is the last one queued: a batch entry (task starts, dispatch)
+ * may still grow without changing the order relative to other entries. */
+static inline bool aio__ready_is_last(const aio_loop *loop, uint64_t seq) {
+    return loop->tail > loop->head && loop->tail - 1 == seq;
+}
 static inline bool aio__ready_empty(const aio_loop *loop) { return loop->head == loop->tail; }
 
 /* timers.c */
@@ -436,7 +448,6 @@ void aio__io_free(aio_loop *loop);
 /* loop.c */
 int64_t aio__clock_ns(void);
 int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
-int aio__loop_usable(const aio_loop *loop); /* 0, -EINVAL or AIO_ECLOSED */
 int aio__run_until_no_tasks(aio_loop *loop);
 bool aio__thread_running(void); /* a loop is running on this thread */
 

@@ -39,12 +39,6 @@ static uint16_t next_tag(void) {
     return tag;
 }
 
-int aio__loop_usable(const aio_loop *loop) {
-    if (!loop)
-        return -EINVAL;
-    return loop->closed ? AIO_ECLOSED : 0;
-}
-
 /* Seconds to nanoseconds, rounded up (a timer never fires early) and clamped
  * to +-4e18 ns (126 years), far from overflow. No libm needed. */
 #define AIO__NS_LIMIT INT64_C(4000000000000000000)

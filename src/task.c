@@ -126,7 +126,7 @@ static void start_batch(aio_loop *loop, void *arg) {
 /* Queue a task to start or resume: join the open batch or open one. */
 static int queue_start(aio_loop *loop, aio_task *t) {
     t->aio__u.w.next = AIO__NIL;
-    if (loop->tail > loop->head && loop->tail - 1 == loop->start_seq) {
+    if (aio__ready_is_last(loop, loop->start_seq)) {
         loop->start_tail->aio__u.w.next = t->aio__slot;
     } else {
         int rc = aio__ready_push(loop, start_batch, t, &loop->start_seq);
