@@ -938,37 +938,51 @@ static void wheel_fire(aio_loop *loop, void *arg) {
     }
 }
 
+/* A wheel test on a virtual-clock loop started at `start_s` (off any
+ * bucket boundary), room for `cap` timers. */
+static void wheel_test_start(wheel_test *w, int cap, uint32_t seed, int dense, double start_s) {
+    *w = (wheel_test){.dense = dense, .cap = cap, .rng = seed, .last_deadline = INT64_MIN, .last_id = -1};
+    w->loop = test_loop_new(1);
+    w->t = calloc((size_t)cap, sizeof *w->t);
+    w->h = calloc((size_t)cap, sizeof *w->h);
+    w->cancelled = calloc((size_t)cap, 1);
+    w->fired = calloc((size_t)cap, 1);
+    assert_true(w->t && w->h && w->cancelled && w->fired);
+    assert_int_equal(aio_loop_advance(w->loop, start_s), 0);
+}
+
+/* Run until nothing is left: no ordering or timing error, every timer
+ * fired or cancelled (exactly one of the two), more than min_n armed in
+ * all, and no timer key left behind. */
+static void wheel_test_finish(wheel_test *w, int min_n) {
+    assert_int_equal(aio_run_forever(w->loop), AIO_EDEADLOCK);
+    assert_int_equal(w->errors, 0);
+    int cancelled = 0;
+    for (int i = 0; i < w->n; i++) {
+        cancelled += w->cancelled[i];
+        assert_true(w->fired[i] != w->cancelled[i]);
+    }
+    assert_int_equal(w->nfired + cancelled, w->n);
+    assert_true(w->n > min_n);
+    aio_loop_stats st;
+    assert_int_equal(aio_loop_get_stats(w->loop, &st), 0);
+    assert_int_equal(st.timers, 0);
+    assert_int_equal(st.timer_entries, 0);
+    assert_int_equal(aio_loop_free(w->loop), 0);
+    free(w->t), free(w->h), free(w->cancelled), free(w->fired);
+}
+
 /* 30,000 timers with delays from 1 us to 100 h (every wheel level and the
  * overflow bucket), some armed by firing timers, a quarter of the firings
  * cancelling a random timer: on the virtual clock each fires exactly at its
  * deadline, in (deadline, arming) order, once, unless it was cancelled. */
 static void timers_wheel_random_order_all_levels(void **state) {
     (void)state;
-    wheel_test w = {.cap = 30000, .rng = 777, .last_deadline = INT64_MIN, .last_id = -1};
-    w.loop = test_loop_new(1);
-    w.t = calloc((size_t)w.cap, sizeof *w.t);
-    w.h = calloc((size_t)w.cap, sizeof *w.h);
-    w.cancelled = calloc((size_t)w.cap, 1);
-    w.fired = calloc((size_t)w.cap, 1);
-    assert_true(w.t && w.h && w.cancelled && w.fired);
-    assert_int_equal(aio_loop_advance(w.loop, 12345.678), 0); /* not on a bucket boundary */
+    wheel_test w;
+    wheel_test_start(&w, 30000, 777, 0, 12345.678);
     for (int i = 0; i < 10000; i++)
         wheel_arm(&w, wheel_delay(&w), (int)(wheel_rand(&w) % 3));
-    assert_int_equal(aio_run_forever(w.loop), AIO_EDEADLOCK);
-    assert_int_equal(w.errors, 0);
-    int cancelled = 0;
-    for (int i = 0; i < w.n; i++) {
-        cancelled += w.cancelled[i];
-        assert_true(w.fired[i] != w.cancelled[i]); /* exactly one of the two */
-    }
-    assert_int_equal(w.nfired + cancelled, w.n);
-    assert_true(w.n > 15000);
-    aio_loop_stats st;
-    assert_int_equal(aio_loop_get_stats(w.loop, &st), 0);
-    assert_int_equal(st.timers, 0);
-    assert_int_equal(st.timer_entries, 0);
-    assert_int_equal(aio_loop_free(w.loop), 0);
-    free(w.t), free(w.h), free(w.cancelled), free(w.fired);
+    wheel_test_finish(&w, 15000);
 }
 
 /* 6,000 timers within 20 us on a 100 ns grid: a few level-0 buckets of
@@ -977,31 +991,15 @@ static void timers_wheel_random_order_all_levels(void **state) {
  * cancels hitting sorted keys: still exact time, order and exactly-once. */
 static void timers_wheel_dense_buckets(void **state) {
     (void)state;
-    wheel_test w = {.dense = 1, .cap = 12000, .rng = 4242, .last_deadline = INT64_MIN, .last_id = -1};
-    w.loop = test_loop_new(1);
-    w.t = calloc((size_t)w.cap, sizeof *w.t);
-    w.h = calloc((size_t)w.cap, sizeof *w.h);
-    w.cancelled = calloc((size_t)w.cap, 1);
-    w.fired = calloc((size_t)w.cap, 1);
-    assert_true(w.t && w.h && w.cancelled && w.fired);
-    assert_int_equal(aio_loop_advance(w.loop, 3.000001234), 0);
+    wheel_test w;
+    wheel_test_start(&w, 12000, 4242, 1, 3.000001234);
     for (int i = 0; i < 6000; i++)
         wheel_arm(&w, wheel_delay(&w), (int)(wheel_rand(&w) % 2));
     for (int i = 0; i < 6000; i += 5) { /* a fifth cancelled before anything runs */
         assert_int_equal(aio_handle_cancel(w.loop, w.h[i]), 1);
         w.cancelled[i] = 1;
     }
-    assert_int_equal(aio_run_forever(w.loop), AIO_EDEADLOCK);
-    assert_int_equal(w.errors, 0);
-    int cancelled = 0;
-    for (int i = 0; i < w.n; i++) {
-        cancelled += w.cancelled[i];
-        assert_true(w.fired[i] != w.cancelled[i]);
-    }
-    assert_int_equal(w.nfired + cancelled, w.n);
-    assert_true(w.n > 8000);
-    assert_int_equal(aio_loop_free(w.loop), 0);
-    free(w.t), free(w.h), free(w.cancelled), free(w.fired);
+    wheel_test_finish(&w, 8000);
 }
 
 typedef struct same_deadline {
