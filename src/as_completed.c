@@ -34,7 +34,7 @@ static const aio__owner_ops ac_ops;
 static void ac_child_done(aio_loop *loop, aio_future f, void *arg);
 
 static as_completed *ac_of(ac_entry *e) {
-    return (as_completed *)(void *)((char *)(e - e->pos) - offsetof(as_completed, entry));
+    return AIO__CHILD_OWNER(e, as_completed, entry);
 }
 
 static void ac_maybe_free(aio_loop *loop, as_completed *a) {

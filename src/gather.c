@@ -29,7 +29,7 @@ typedef struct gather {
 } gather;
 
 static gather *gather_of(gather_entry *e) {
-    return (gather *)(void *)((char *)(e - e->pos) - offsetof(gather, entry));
+    return AIO__CHILD_OWNER(e, gather, entry);
 }
 
 static void gather_child_done(aio_loop *loop, aio_future f, void *arg);

@@ -417,6 +417,9 @@ typedef struct aio__child {
     uint32_t idx;
     uint32_t pos;
 } aio__child;
+/* The combinator state of type T whose trailing array `member` holds child
+ * entry e (e->pos is its index there). */
+#define AIO__CHILD_OWNER(e, T, member) ((T *)(void *)((char *)((e) - (e)->pos) - offsetof(T, member)))
 /* Remove the (cb, &children[i]) callbacks of the children still pending;
  * returns how many were removed (their callbacks will not run). */
 uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb);

@@ -27,7 +27,7 @@ typedef struct waiter {
 static void wait_child_done(aio_loop *loop, aio_future f, void *arg);
 
 static waiter *waiter_of(wait_entry *e) {
-    return (waiter *)(void *)((char *)(e - e->pos) - offsetof(waiter, entry));
+    return AIO__CHILD_OWNER(e, waiter, entry);
 }
 
 static void maybe_free(aio_loop *loop, waiter *w) {
