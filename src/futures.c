@@ -75,8 +75,9 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
                 cap = (uint32_t)(AIO__IDX_MASK + 1);
             if (cap == loop->capfuts)
                 return -ENOMEM;
-            aio__fut *f = realloc(loop->futs, (size_t)cap * sizeof *f);
-            if (!f)
+            void *f = loop->futs;
+            if (aio__table_resize(loop, &f, (size_t)loop->capfuts * sizeof *loop->futs,
+                                  (size_t)cap * sizeof *loop->futs) < 0)
                 return -ENOMEM;
             loop->futs = f;
             if (loop->extras) {
@@ -170,8 +171,9 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
         uint32_t cap = loop->capnodes ? loop->capnodes * 2 : 64;
         if (cap > AIO__WAITER_BIT) /* indices must stay clear of the waiter bit */
             return -ENOMEM;
-        aio__node *n = realloc(loop->nodes, (size_t)cap * sizeof *n);
-        if (!n)
+        void *n = loop->nodes;
+        if (aio__table_resize(loop, &n, (size_t)loop->capnodes * sizeof *loop->nodes,
+                              (size_t)cap * sizeof *loop->nodes) < 0)
             return -ENOMEM;
         loop->nodes = n;
         loop->capnodes = cap;
@@ -596,8 +598,8 @@ void aio__futures_free(aio_loop *loop) {
         for (uint32_t i = 0; i < loop->nfuts; i++)
             free(loop->extras[i].name);
     free(loop->extras);
-    free(loop->futs);
-    free(loop->nodes);
+    aio__table_free(loop, loop->futs, (size_t)loop->capfuts * sizeof *loop->futs);
+    aio__table_free(loop, loop->nodes, (size_t)loop->capnodes * sizeof *loop->nodes);
     free(loop->cq);
     loop->cq = NULL;
     loop->ncq = loop->capcq = 0;

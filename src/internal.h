@@ -168,6 +168,7 @@ struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
     uint16_t tag;
     bool closed, running, stopping, virtual_clock;
+    bool huge_pages; /* big tables ask for transparent huge pages (mem.c) */
     unsigned poll_budget;
     unsigned since_poll; /* callbacks run since the last poll */
     int64_t now_ns;
@@ -229,6 +230,7 @@ struct aio_loop {
     aio_coro_fn last_fn; /* the last one looked up, and its index */
     uint32_t last_fn_idx;
     size_t ntasks;
+    struct aio__task_mem *tmem; /* task memory by size (task_mem.c), at first use */
     aio__owner *owners; /* live combinator states */
     /* cancellations queued while one is being processed (futures.c) */
     struct aio__cancel_req {
@@ -432,6 +434,18 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
 
+/* task_mem.c: tasks (header + frame) from the loop's per-size chunks */
+#define AIO__TM_MIN 32u     /* the smallest class: a header alone */
+#define AIO__TM_CLASSES 61u /* 32, 40, ..., 512 bytes */
+#define AIO__TM_MAX (AIO__TM_MIN + 8u * (AIO__TM_CLASSES - 1u))
+#define AIO__TM_MALLOC 63u /* aio__size_class of a task malloc'd alone */
+typedef struct aio__task_mem aio__task_mem;
+/* Memory for a task of `size` bytes (its aio__size_class set); NULL if out
+ * of memory. */
+aio_task *aio__task_alloc(aio_loop *loop, size_t size);
+void aio__task_free(aio_loop *loop, aio_task *t);
+void aio__task_mem_free(aio_loop *loop); /* at close, after every task */
+
 /* coro_fns.c: a task stores its coroutine as an index into the loop's table */
 int aio__coro_fn_index_slow(aio_loop *loop, aio_coro_fn fn, uint32_t *idx);
 static inline int aio__coro_fn_index(aio_loop *loop, aio_coro_fn fn, uint32_t *idx) {
@@ -442,6 +456,18 @@ static inline int aio__coro_fn_index(aio_loop *loop, aio_coro_fn fn, uint32_t *i
     return aio__coro_fn_index_slow(loop, fn, idx);
 }
 void aio__coro_fns_free(aio_loop *loop);
+
+/* mem.c */
+/* Grow a loop table (*p, NULL at first) from old_len to new_len bytes,
+ * keeping its contents: realloc, or from 8 MiB on a mapping of its own that
+ * asks for transparent huge pages (unless the loop's huge_pages is off).
+ * 0 or -ENOMEM (*p unchanged). */
+int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t new_len);
+/* Free a table of len bytes (its current size) from aio__table_resize. */
+void aio__table_free(const aio_loop *loop, void *p, size_t len);
+/* The loop's setting from aio_loop_options.huge_pages (0: $AIO_HUGE_PAGES,
+ * on unless it is "0"). */
+bool aio__huge_pages_default(int option);
 
 /* io.c */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events);

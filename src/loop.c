@@ -69,6 +69,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
         return -ENOMEM;
     loop->tag = next_tag();
     loop->virtual_clock = opts->virtual_clock != 0;
+    loop->huge_pages = aio__huge_pages_default(opts->huge_pages);
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
@@ -114,6 +115,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__executor_close(loop);
     aio__wakeup_close(loop);
     aio__futures_free(loop);
+    aio__task_mem_free(loop); /* after every task was freed */
     aio__coro_fns_free(loop);
     aio__ready_free(loop);
     aio__timers_free(loop);

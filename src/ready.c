@@ -11,8 +11,8 @@
 
 #define AIO__RING_MIN 64u
 
-/* Double the ring with realloc (large blocks move by mremap, without
- * copying or touching their pages), then re-seat only the entries whose
+/* Double the ring (large blocks move by mremap, without copying or
+ * touching their pages: aio__table_resize), then re-seat only the entries whose
  * position changes: those whose sequence number has the old capacity's bit
  * set move up by the old capacity. */
 int aio__ready_grow(aio_loop *loop) {
@@ -20,9 +20,11 @@ int aio__ready_grow(aio_loop *loop) {
     uint64_t cap = old_cap ? old_cap * 2 : AIO__RING_MIN;
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
         return -ENOMEM;
-    aio__ready_ent *ring = realloc(loop->ring, (size_t)cap * sizeof *ring);
-    if (!ring)
+    void *p = loop->ring;
+    if (aio__table_resize(loop, &p, (size_t)old_cap * sizeof(aio__ready_ent),
+                          (size_t)cap * sizeof(aio__ready_ent)) < 0)
         return -ENOMEM;
+    aio__ready_ent *ring = p;
     for (uint64_t s = loop->head; s != loop->tail; s++)
         if (s & old_cap)
             ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
@@ -44,7 +46,7 @@ int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
 }
 
 void aio__ready_free(aio_loop *loop) {
-    free(loop->ring);
+    aio__table_free(loop, loop->ring, loop->ring ? (size_t)(loop->mask + 1) * sizeof *loop->ring : 0);
     loop->ring = NULL;
     loop->head = loop->tail = 0;
     loop->mask = 0;

@@ -23,13 +23,16 @@
 
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
-/* Frames start at the first max_align_t boundary after the header. */
+/* Frames start at the first max_align_t boundary after the header; the
+ * task's memory (task_mem.c) is aligned for the frame's type. */
 #define AIO__FRAME_OFFSET                                                                                    \
     ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
 
 static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 
 _Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
+_Static_assert(AIO__FRAME_OFFSET == AIO__TM_MIN && AIO__TM_MIN % 16 == 0,
+               "task_mem.c's size classes start with a bare header at a 16-byte multiple");
 
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
 
@@ -77,7 +80,7 @@ static void task_complete(aio_loop *loop, aio_task *t) {
         v.i = err;
     }
     loop->ntasks--;
-    free(t);
+    aio__task_free(loop, t);
     aio__fut_finish(loop, idx, state, v);
     aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
 }
@@ -155,19 +158,18 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     uint32_t fn_idx;
     if ((rc = aio__coro_fn_index(loop, fn, &fn_idx)) < 0)
         return aio__error_handle(rc);
-    aio_task *t = malloc(AIO__FRAME_OFFSET + frame_size);
+    aio_task *t = aio__task_alloc(loop, AIO__FRAME_OFFSET + frame_size); /* header zeroed */
     if (!t)
         return aio__error_handle(-ENOMEM);
     uint32_t idx;
     if ((rc = aio__fut_alloc(loop, &idx)) < 0) {
-        free(t);
+        aio__task_free(loop, t);
         return aio__error_handle(rc);
     }
-    memset(t, 0, sizeof *t);
     t->aio__slot = idx & AIO__IDX_MASK;
     if ((rc = queue_start(loop, t)) < 0) {
         aio__fut_consume(loop, idx);
-        free(t);
+        aio__task_free(loop, t);
         return aio__error_handle(rc);
     }
     if (frame_size)
@@ -320,10 +322,7 @@ const char *aio_task_get_name(aio_loop *loop, aio_future task) {
     return loop->extras[idx].name;
 }
 
-void aio__task_destroy(aio_loop *loop, aio_task *t) {
-    (void)loop;
-    free(t);
-}
+void aio__task_destroy(aio_loop *loop, aio_task *t) { aio__task_free(loop, t); }
 
 void aio__cancel_all_tasks(aio_loop *loop) {
     for (uint32_t i = 0; i < loop->nfuts; i++)

@@ -138,8 +138,9 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
         uint32_t cap = loop->run_cap ? loop->run_cap : 256;
         while (cap < n)
             cap *= 2;
-        aio__heap_ent *r = realloc(loop->run, (size_t)cap * sizeof *r);
-        if (!r)
+        void *r = loop->run;
+        if (aio__table_resize(loop, &r, (size_t)loop->run_cap * sizeof *loop->run,
+                              (size_t)cap * sizeof *loop->run) < 0)
             return false;
         loop->run = r;
         loop->run_cap = cap;
@@ -434,8 +435,9 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
             cap = AIO__TK_NOSLOT;
         if (cap == loop->captimers)
             return -ENOMEM;
-        aio__timer *t = realloc(loop->timers, (size_t)cap * sizeof *t);
-        if (!t)
+        void *t = loop->timers;
+        if (aio__table_resize(loop, &t, (size_t)loop->captimers * sizeof *loop->timers,
+                              (size_t)cap * sizeof *loop->timers) < 0)
             return -ENOMEM;
         loop->timers = t;
         loop->captimers = cap;
@@ -452,8 +454,9 @@ static int timer_arm(aio_loop *loop, aio__heap_ent e, uint32_t *slot) {
         if (total >= UINT32_MAX / 2)
             return -ENOMEM;
         uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-        aio__heap_ent *h = realloc(loop->heap, (size_t)cap * sizeof *h);
-        if (!h)
+        void *h = loop->heap;
+        if (aio__table_resize(loop, &h, (size_t)loop->heap_cap * sizeof *loop->heap,
+                              (size_t)cap * sizeof *loop->heap) < 0)
             return -ENOMEM;
         loop->heap = h;
         loop->heap_cap = cap;
@@ -581,13 +584,13 @@ void aio__timers_free(aio_loop *loop) {
     }
     loop->nspare_blocks = 0;
     free(loop->wheel);
-    free(loop->run);
+    aio__table_free(loop, loop->run, (size_t)loop->run_cap * sizeof *loop->run);
     free(loop->run_counts);
     loop->run = NULL;
     loop->run_counts = NULL;
     loop->run_cap = 0;
-    free(loop->heap);
-    free(loop->timers);
+    aio__table_free(loop, loop->heap, (size_t)loop->heap_cap * sizeof *loop->heap);
+    aio__table_free(loop, loop->timers, (size_t)loop->captimers * sizeof *loop->timers);
     loop->wheel = NULL;
     loop->heap = NULL;
     loop->timers = NULL;

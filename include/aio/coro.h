@@ -86,7 +86,7 @@ struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
     uint32_t aio__fn : 24;           /* the top coroutine, in the loop's table of them */
     uint32_t aio__is_awaiting : 1;   /* aio__u.w is in use */
     uint32_t aio__cancel_sent : 1;   /* the awaited future was asked to cancel */
-    uint32_t aio__unused : 6;
+    uint32_t aio__size_class : 6;    /* where its memory came from (task_mem.c) */
 };
 
 /* The start of every aio_loop: where the running coroutine's resume point

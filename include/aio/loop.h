@@ -38,6 +38,13 @@ typedef struct aio_loop_options {
     int virtual_clock;
     /* See the iteration above; 0 means AIO_DEFAULT_POLL_BUDGET. */
     unsigned poll_budget;
+    /* Transparent huge pages for the loop's big tables: > 0 on, < 0 off, 0
+     * the default, which is on unless the environment variable
+     * AIO_HUGE_PAGES is "0". Only a table of 8 MiB or more (hundreds of
+     * thousands of futures or tasks) asks the kernel for them (madvise),
+     * which turns 512 page faults into one at the cost of committing up to
+     * 2 MiB more than is touched; a small program's memory is unchanged. */
+    int huge_pages;
 } aio_loop_options;
 
 /* Create a loop with default options. NULL on failure (errno says why). */

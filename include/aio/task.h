@@ -5,9 +5,11 @@
  * coroutine's result. The loop keeps every task alive until it finishes, so
  * fire-and-forget is safe: aio_future_release(loop, aio_create_task(...)).
  *
- * Memory: one allocation per task (header and frame together), freed as soon
- * as the coroutine finishes; its outcome stays in the futures table while a
- * reference to the handle remains.
+ * Memory: one block per task (a 32-byte header and the frame together, from
+ * the loop's per-size chunks; frames over 480 bytes use malloc), freed as
+ * soon as the coroutine finishes; its outcome stays in the futures table
+ * while a reference to the handle remains. Freed blocks are reused by later
+ * tasks and returned to the system when the loop is freed.
  */
 #ifndef AIO_TASK_H
 #define AIO_TASK_H
@@ -21,10 +23,11 @@ extern "C" {
 #endif
 
 /* Schedule coroutine fn to start in the next iteration, on a copy of
- * `frame_size` bytes from `frame` (frame may be NULL when frame_size is 0;
- * the copy is aligned for any type). Returns the task's handle, owned by the
- * caller; on failure an error handle (-EINVAL for a NULL fn, AIO_ECLOSED,
- * -ENOMEM). */
+ * `frame_size` bytes from `frame` (frame may be NULL when frame_size is 0).
+ * The copy is aligned for any type of that size: to 16 bytes when
+ * frame_size is a multiple of 16, else to 8 (a type's alignment divides its
+ * size). Returns the task's handle, owned by the caller; on failure an
+ * error handle (-EINVAL for a NULL fn, AIO_ECLOSED, -ENOMEM). */
 aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size);
 
 /* aio_create_task(loop_or_task, fn, &frame): the frame's size is taken from

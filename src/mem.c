@@ -1,0 +1,86 @@
+/* Memory the loop owns in bulk: its growing tables (futures, callback
+ * nodes, ready ring, timers) and its task slab.
+ *
+ * Touching new memory is what a million-task program spends most of its
+ * time on: a first-touch page fault costs microseconds on a VM, and each
+ * 4 KiB page is one fault. Where the kernel offers transparent huge pages
+ * only on request (Linux's "madvise" mode, Debian's default), a table that
+ * has grown to 8 MiB asks for them, so each further 2 MiB costs one fault
+ * instead of 512. Smaller tables never ask, so a small program's memory
+ * stays exactly what it touches. aio_loop_options.huge_pages turns this off. */
+#include "internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#define AIO__HUGE_PAGE ((size_t)2 << 20)
+/* Tables from this size on ask for huge pages: then the at most 2 MiB that
+ * rounding to a huge page commits beyond what is touched is a small share. */
+#define AIO__BIG_TABLE ((size_t)8 << 20)
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MREMAP_MAYMOVE)
+#define AIO__HAVE_THP 1
+#else
+#define AIO__HAVE_THP 0
+#endif
+
+/* A table of this size lives in its own mapping, a whole number of huge
+ * pages long, advised as huge-page memory. It must be its own mapping:
+ * advising part of malloc's block would split it, and mremap (how a big
+ * block grows without copying) refuses a split one. */
+static bool is_big(const aio_loop *loop, size_t len) {
+    return AIO__HAVE_THP && loop->huge_pages && len >= AIO__BIG_TABLE;
+}
+
+static size_t map_len(size_t len) { return (len + AIO__HUGE_PAGE - 1) & ~(AIO__HUGE_PAGE - 1); }
+
+int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t new_len) {
+    if (!is_big(loop, new_len)) {
+        void *q = realloc(*p, new_len);
+        if (!q)
+            return -ENOMEM;
+        *p = q;
+        return 0;
+    }
+#if AIO__HAVE_THP
+    void *q;
+    if (is_big(loop, old_len)) {
+        q = mremap(*p, map_len(old_len), map_len(new_len), MREMAP_MAYMOVE);
+    } else {
+        q = mmap(NULL, map_len(new_len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q != MAP_FAILED) {
+            if (old_len)
+                memcpy(q, *p, old_len);
+            free(*p);
+        }
+    }
+    if (q == MAP_FAILED)
+        return -ENOMEM;
+    /* A hint: without THP in this kernel nothing changes. */
+    (void)madvise(q, map_len(new_len), MADV_HUGEPAGE);
+    *p = q;
+#endif
+    return 0;
+}
+
+void aio__table_free(const aio_loop *loop, void *p, size_t len) {
+#if AIO__HAVE_THP
+    if (p && is_big(loop, len)) {
+        munmap(p, map_len(len));
+        return;
+    }
+#endif
+    (void)len;
+    free(p);
+}
+
+bool aio__huge_pages_default(int option) {
+    if (option != 0)
+        return option > 0;
+    const char *env = getenv("AIO_HUGE_PAGES");
+    return !(env && env[0] == '0');
+}
