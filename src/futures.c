@@ -76,8 +76,8 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
             if (cap == loop->capfuts)
                 return -ENOMEM;
             void *f = loop->futs;
-            if (aio__table_resize(loop, &f, (size_t)loop->capfuts * sizeof *loop->futs,
-                                  (size_t)cap * sizeof *loop->futs) < 0)
+            size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
+            if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
                 return -ENOMEM;
             loop->futs = f;
             if (loop->extras) {
@@ -172,8 +172,8 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
         if (cap > AIO__WAITER_BIT) /* indices must stay clear of the waiter bit */
             return -ENOMEM;
         void *n = loop->nodes;
-        if (aio__table_resize(loop, &n, (size_t)loop->capnodes * sizeof *loop->nodes,
-                              (size_t)cap * sizeof *loop->nodes) < 0)
+        size_t old = (size_t)loop->capnodes * sizeof *loop->nodes; /* every node in use */
+        if (aio__table_resize(loop, &n, old, old, (size_t)cap * sizeof *loop->nodes) < 0)
             return -ENOMEM;
         loop->nodes = n;
         loop->capnodes = cap;

@@ -164,6 +164,15 @@ const aio__backend *aio__backend_find(const char *name);
 /* A poll timeout in ms (-1: forever), rounded up so we never wake early. */
 int aio__timeout_ms(int64_t timeout_ns);
 
+/* An arena: objects carved one after another from chunks that double from
+ * 4 KiB to 8 MiB (the big ones with huge pages), all freed at once. Its
+ * user keeps its own free lists. Zero-initialised = empty. */
+typedef struct aio__arena {
+    char *bump, *end;          /* the untouched rest of the newest chunk */
+    struct aio__chunk *chunks; /* mem.c */
+    unsigned nchunks;
+} aio__arena;
+
 struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
     uint16_t tag;
@@ -201,11 +210,11 @@ struct aio_loop {
     uint32_t timers_live;  /* timers armed */
     uint32_t timers_stale; /* entries of cancelled timers still in the heap or wheel */
     uint32_t wheel_count;  /* entries in the wheel's buckets */
-    uint32_t nspare_blocks;
     int64_t wheel_cur;     /* start of the current level-0 slot: earlier slots are empty */
     int64_t wheel_next;    /* start of the first non-empty bucket (INT64_MAX: none) */
     struct aio__tblock **wheel; /* AIO__W_BUCKETS bucket heads, allocated at first use */
-    struct aio__tblock *spare_blocks;
+    struct aio__tblock *spare_blocks; /* free blocks, from tblocks */
+    struct aio__arena tblocks;
     /* A level-0 bucket sorted when it was moved (instead of pushed into the
      * heap): its keys are taken in order from run_pos. */
     aio__heap_ent *run;
@@ -459,12 +468,34 @@ void aio__coro_fns_free(aio_loop *loop);
 
 /* mem.c */
 /* Grow a loop table (*p, NULL at first) from old_len to new_len bytes,
- * keeping its contents: realloc, or from 8 MiB on a mapping of its own that
- * asks for transparent huge pages (unless the loop's huge_pages is off).
- * 0 or -ENOMEM (*p unchanged). */
-int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t new_len);
+ * keeping its first `keep` bytes (the rest may be lost when it moves):
+ * realloc, or from 8 MiB on a mapping of its own that asks for transparent
+ * huge pages (unless the loop's huge_pages is off). 0 or -ENOMEM (*p
+ * unchanged). */
+int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len);
 /* Free a table of len bytes (its current size) from aio__table_resize. */
 void aio__table_free(const aio_loop *loop, void *p, size_t len);
+/* `size` bytes (a multiple of 16 keeps them 16-aligned, of 8 8-aligned),
+ * or NULL if out of memory. */
+void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size);
+void aio__arena_free(const aio_loop *loop, aio__arena *a);
+/* Memory handed back to an arena's owner's free list: poisoned under
+ * AddressSanitizer so that a use after free is caught as with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AIO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIO__ASAN 1
+#endif
+#endif
+#ifdef AIO__ASAN
+#include <sanitizer/asan_interface.h>
+#define AIO__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define AIO__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define AIO__POISON(p, n) ((void)(p), (void)(n))
+#define AIO__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 /* The loop's setting from aio_loop_options.huge_pages (0: $AIO_HUGE_PAGES,
  * on unless it is "0"). */
 bool aio__huge_pages_default(int option);

@@ -38,7 +38,7 @@ static bool is_big(const aio_loop *loop, size_t len) {
 
 static size_t map_len(size_t len) { return (len + AIO__HUGE_PAGE - 1) & ~(AIO__HUGE_PAGE - 1); }
 
-int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t new_len) {
+int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len) {
     if (!is_big(loop, new_len)) {
         void *q = realloc(*p, new_len);
         if (!q)
@@ -53,8 +53,8 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t new
     } else {
         q = mmap(NULL, map_len(new_len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (q != MAP_FAILED) {
-            if (old_len)
-                memcpy(q, *p, old_len);
+            if (keep)
+                memcpy(q, *p, keep); /* not the rest: copying untouched pages touches them */
             free(*p);
         }
     }
@@ -76,6 +76,57 @@ void aio__table_free(const aio_loop *loop, void *p, size_t len) {
 #endif
     (void)len;
     free(p);
+}
+
+/* ---- arenas ---- */
+
+#define ARENA_FIRST_CHUNK ((size_t)4 << 10)
+#define ARENA_LAST_CHUNK ((size_t)8 << 20)
+
+struct aio__chunk {
+    struct aio__chunk *next;
+    size_t len; /* bytes, this header included */
+};
+#define CHUNK_HEAD ((sizeof(struct aio__chunk) + 15) & ~(size_t)15) /* objects 16-aligned */
+
+static bool arena_grow(const aio_loop *loop, aio__arena *a, size_t size) {
+    size_t len = ARENA_FIRST_CHUNK << (a->nchunks < 11 ? a->nchunks : 11);
+    if (len > ARENA_LAST_CHUNK)
+        len = ARENA_LAST_CHUNK;
+    if (len < CHUNK_HEAD + size)
+        len = CHUNK_HEAD + size;
+    void *p = NULL;
+    if (aio__table_resize(loop, &p, 0, 0, len) < 0)
+        return false;
+    struct aio__chunk *k = p;
+    k->next = a->chunks;
+    k->len = len;
+    a->chunks = k;
+    a->nchunks++;
+    a->bump = (char *)p + CHUNK_HEAD;
+    a->end = (char *)p + len;
+    AIO__POISON(a->bump, len - CHUNK_HEAD); /* untouched until handed out */
+    return true;
+}
+
+void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size) {
+    if ((size_t)(a->end - a->bump) < size && !arena_grow(loop, a, size))
+        return NULL;
+    void *p = a->bump;
+    a->bump += size;
+    AIO__UNPOISON(p, size);
+    return p;
+}
+
+void aio__arena_free(const aio_loop *loop, aio__arena *a) {
+    while (a->chunks) {
+        struct aio__chunk *k = a->chunks;
+        a->chunks = k->next;
+        AIO__UNPOISON(k, k->len);
+        aio__table_free(loop, k, k->len);
+    }
+    a->bump = a->end = NULL;
+    a->nchunks = 0;
 }
 
 bool aio__huge_pages_default(int option) {

@@ -21,8 +21,8 @@ int aio__ready_grow(aio_loop *loop) {
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
         return -ENOMEM;
     void *p = loop->ring;
-    if (aio__table_resize(loop, &p, (size_t)old_cap * sizeof(aio__ready_ent),
-                          (size_t)cap * sizeof(aio__ready_ent)) < 0)
+    size_t old = (size_t)old_cap * sizeof(aio__ready_ent); /* full: every entry is live */
+    if (aio__table_resize(loop, &p, old, old, (size_t)cap * sizeof(aio__ready_ent)) < 0)
         return -ENOMEM;
     aio__ready_ent *ring = p;
     for (uint64_t s = loop->head; s != loop->tail; s++)

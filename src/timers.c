@@ -48,8 +48,7 @@
 
 #define AIO__HEAP_D 4
 
-#define BLOCK_CAP 63u
-#define SPARE_BLOCKS_MAX 256u /* chunks kept for reuse (512 KB) */
+#define BLOCK_CAP 63u /* a block is 2,032 bytes */
 
 /* A chunk of a bucket's keys; a bucket is a list of them, newest first. */
 struct aio__tblock {
@@ -139,7 +138,8 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
         while (cap < n)
             cap *= 2;
         void *r = loop->run;
-        if (aio__table_resize(loop, &r, (size_t)loop->run_cap * sizeof *loop->run,
+        /* keep nothing: the run is empty when it is filled */
+        if (aio__table_resize(loop, &r, (size_t)loop->run_cap * sizeof *loop->run, 0,
                               (size_t)cap * sizeof *loop->run) < 0)
             return false;
         loop->run = r;
@@ -186,24 +186,22 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
 
 /* ---- the wheel ---- */
 
+/* Blocks come from the loop's arena (mem.c: a million timers' keys get
+ * huge pages) and go back to a free list, kept for reuse until the loop
+ * is freed, as the futures table is. */
 static struct aio__tblock *block_get(aio_loop *loop) {
     struct aio__tblock *b = loop->spare_blocks;
-    if (b) {
-        loop->spare_blocks = b->next;
-        loop->nspare_blocks--;
-        return b;
-    }
-    return malloc(sizeof *b);
+    if (!b)
+        return aio__arena_alloc(loop, &loop->tblocks, sizeof *b);
+    AIO__UNPOISON(b, sizeof *b);
+    loop->spare_blocks = b->next;
+    return b;
 }
 
 static void block_put(aio_loop *loop, struct aio__tblock *b) {
-    if (loop->nspare_blocks >= SPARE_BLOCKS_MAX) {
-        free(b);
-        return;
-    }
     b->next = loop->spare_blocks;
     loop->spare_blocks = b;
-    loop->nspare_blocks++;
+    AIO__POISON(b, sizeof *b);
 }
 
 static unsigned level_shift(unsigned level) { return AIO__W_SHIFT0 + AIO__W_BITS * level; }
@@ -436,8 +434,8 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
         if (cap == loop->captimers)
             return -ENOMEM;
         void *t = loop->timers;
-        if (aio__table_resize(loop, &t, (size_t)loop->captimers * sizeof *loop->timers,
-                              (size_t)cap * sizeof *loop->timers) < 0)
+        size_t old = (size_t)loop->captimers * sizeof *loop->timers; /* every slot in use */
+        if (aio__table_resize(loop, &t, old, old, (size_t)cap * sizeof *loop->timers) < 0)
             return -ENOMEM;
         loop->timers = t;
         loop->captimers = cap;
@@ -455,7 +453,9 @@ static int timer_arm(aio_loop *loop, aio__heap_ent e, uint32_t *slot) {
             return -ENOMEM;
         uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
         void *h = loop->heap;
+        /* keep the heap's keys only: most of its room is for keys in the wheel */
         if (aio__table_resize(loop, &h, (size_t)loop->heap_cap * sizeof *loop->heap,
+                              (size_t)loop->heap_len * sizeof *loop->heap,
                               (size_t)cap * sizeof *loop->heap) < 0)
             return -ENOMEM;
         loop->heap = h;
@@ -577,12 +577,8 @@ void aio__timers_run_due(aio_loop *loop) {
 
 void aio__timers_free(aio_loop *loop) {
     aio__timers_drop_all(loop);
-    while (loop->spare_blocks) {
-        struct aio__tblock *b = loop->spare_blocks;
-        loop->spare_blocks = b->next;
-        free(b);
-    }
-    loop->nspare_blocks = 0;
+    loop->spare_blocks = NULL;
+    aio__arena_free(loop, &loop->tblocks);
     free(loop->wheel);
     aio__table_free(loop, loop->run, (size_t)loop->run_cap * sizeof *loop->run);
     free(loop->run_counts);

@@ -181,6 +181,45 @@ static void big_tables_without_huge_pages(void **state) {
     big_tables_keep_contents(-1);
 }
 
+/* 300,000 timers: their keys fill 9 MiB of wheel blocks from the loop's
+ * arena (the last chunks with huge pages, when on) and fire in deadline
+ * order, then the blocks are reused by a second round. */
+struct timer_order {
+    aio_loop *loop;
+    int64_t last;
+    int fired, out_of_order;
+};
+
+static void timer_fired(aio_loop *loop, void *arg) {
+    struct timer_order *o = arg;
+    int64_t now = aio_loop_time_ns(loop);
+    if (now < o->last)
+        o->out_of_order++;
+    o->last = now;
+    if (++o->fired % BIG_N == 0)
+        aio_loop_stop(loop);
+}
+
+static void many_timers_from_the_arena(void **state) {
+    (void)state;
+    aio_loop_options opts = {.virtual_clock = 1, .huge_pages = 1};
+    aio_loop *loop;
+    assert_int_equal(aio_loop_create(&loop, &opts), 0);
+    struct timer_order o = {loop, 0, 0, 0};
+    uint64_t x = 42;
+    for (int round = 1; round <= 2; round++) {
+        for (int i = 0; i < BIG_N; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            assert_int_equal(aio_call_later(loop, (double)(x % 1000000) * 1e-6, timer_fired, &o, NULL), 0);
+        }
+        assert_int_equal(aio_run_forever(loop), 0);
+        assert_int_equal(o.fired, round * BIG_N);
+    }
+    assert_int_equal(o.out_of_order, 0);
+    assert_int_equal(aio_loop_close(loop), 0);
+    aio_loop_free(loop);
+}
+
 #ifdef __linux__
 /* Mappings of this process flagged for huge pages ("hg" in VmFlags). */
 static int huge_page_mappings(void) {
@@ -223,11 +262,16 @@ static void huge_pages_asked_only_when_on(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(task_frames_of_every_size),     cmocka_unit_test(task_memory_freed_at_close),
-        cmocka_unit_test(big_tables_with_huge_pages),    cmocka_unit_test(big_tables_without_huge_pages),
+        // clang-format off
+        cmocka_unit_test(task_frames_of_every_size),
+        cmocka_unit_test(task_memory_freed_at_close),
+        cmocka_unit_test(big_tables_with_huge_pages),
+        cmocka_unit_test(big_tables_without_huge_pages),
+        cmocka_unit_test(many_timers_from_the_arena),
 #ifdef __linux__
         cmocka_unit_test(huge_pages_asked_only_when_on),
 #endif
+        // clang-format on
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
