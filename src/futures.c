@@ -75,11 +75,9 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
                 cap = (uint32_t)(AIO__IDX_MASK + 1);
             if (cap == loop->capfuts)
                 return -ENOMEM;
-            void *f = loop->futs;
-            size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
-            if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
-                return -ENOMEM;
-            loop->futs = f;
+            /* The extras first: if the table then fails, they are merely
+             * bigger than needed, while capfuts still tells the table's
+             * size (which aio__table_free relies on). */
             if (loop->extras) {
                 struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
                 if (!x)
@@ -87,6 +85,11 @@ int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
                 memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
                 loop->extras = x;
             }
+            void *f = loop->futs;
+            size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
+            if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
+                return -ENOMEM;
+            loop->futs = f;
             loop->capfuts = cap;
         }
         i = loop->nfuts++;
