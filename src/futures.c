@@ -63,41 +63,29 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
 
 /* ---- slots ----------------------------------------------------------------- */
 
-int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
-    uint32_t i;
-    if (loop->free_fut != AIO__NIL) {
-        i = loop->free_fut;
-        loop->free_fut = loop->futs[i].u.next_free;
-    } else {
-        if (loop->nfuts == loop->capfuts) {
-            uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
-            if (cap > AIO__IDX_MASK + 1)
-                cap = (uint32_t)(AIO__IDX_MASK + 1);
-            if (cap == loop->capfuts)
+int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
+    if (loop->nfuts == loop->capfuts) {
+        uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
+        if (cap > AIO__IDX_MASK + 1)
+            cap = (uint32_t)(AIO__IDX_MASK + 1);
+        if (cap == loop->capfuts)
+            return -ENOMEM;
+        aio__fut *f = realloc(loop->futs, (size_t)cap * sizeof *f);
+        if (!f)
+            return -ENOMEM;
+        loop->futs = f;
+        if (loop->extras) {
+            struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
+            if (!x)
                 return -ENOMEM;
-            aio__fut *f = realloc(loop->futs, (size_t)cap * sizeof *f);
-            if (!f)
-                return -ENOMEM;
-            loop->futs = f;
-            if (loop->extras) {
-                struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
-                if (!x)
-                    return -ENOMEM;
-                memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
-                loop->extras = x;
-            }
-            loop->capfuts = cap;
+            memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
+            loop->extras = x;
         }
-        i = loop->nfuts++;
-        loop->futs[i].gen = 0;
+        loop->capfuts = cap;
     }
-    aio__fut *s = &loop->futs[i];
-    s->state = AIO__FS_PENDING;
-    s->flags = 0;
-    s->refs = 1;
-    s->holds = 0;
-    s->cbs = AIO__NIL;
-    s->u.value.u = 0;
+    uint32_t i = loop->nfuts++;
+    loop->futs[i].gen = 0;
+    aio__fut_init(&loop->futs[i]);
     *out = i;
     return 0;
 }
@@ -141,21 +129,14 @@ static void report_unretrieved(aio_loop *loop, uint32_t idx) {
                 (int)s->u.value.i, idx);
 }
 
-void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
+void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
     report_unretrieved(loop, idx);
-    aio__fut *s = &loop->futs[idx];
     if (loop->extras) {
         free(loop->extras[idx].name);
         loop->extras[idx].name = NULL;
         loop->extras[idx].cancel_msg = NULL;
     }
-    s->state = AIO__FS_FREE;
-    /* Wraps after 2^22 reuses of this slot: a handle kept across exactly that
-     * many reuses would look fresh again. Retiring worn slots instead would
-     * leak memory in a long-running daemon, so we accept the wrap. */
-    s->gen = (s->gen + 1) & AIO__GEN_MASK;
-    s->u.next_free = loop->free_fut;
-    loop->free_fut = idx;
+    aio__fut_recycle(loop, idx); /* re-read the table: the report's handler may have grown it */
 }
 
 /* ---- callback nodes ---------------------------------------------------------- */
@@ -184,12 +165,6 @@ static void node_free(aio_loop *loop, uint32_t n) {
     loop->nodes[n].fn = NULL;
     loop->nodes[n].next = loop->free_node;
     loop->free_node = n;
-}
-
-void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
-    t->aio__u.w.next = loop->futs[idx].cbs;
-    loop->futs[idx].cbs = AIO__WAITER_BIT | t->aio__slot;
-    loop->futs[idx].holds++;
 }
 
 /* The link field of a list entry: a node's, or an awaiting task's. */
@@ -248,14 +223,23 @@ static void dispatch_node(aio_loop *loop, void *arg) {
     aio__fut_drop(loop, node.fut);
 }
 
-/* Reverse slot idx's (newest-first) list into registration order, take it
- * out of the slot, and queue it: appended to the open dispatch batch if
- * that is still the last ready entry, else in a new batch. */
-static void schedule_list(aio_loop *loop, uint32_t idx) {
-    uint32_t head = loop->futs[idx].cbs, prev = AIO__NIL;
-    if (head == AIO__NIL)
-        return; /* nobody listens */
-    uint32_t last = head; /* the oldest entry: last once reversed */
+/* Out of memory queueing slot idx's list (in registration order, from e):
+ * run nothing rather than run early; drop the holds (an awaiting task stays
+ * suspended until the loop closes). */
+AIO__COLD static void drop_list(aio_loop *loop, uint32_t idx, uint32_t e) {
+    aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
+    while (e != AIO__NIL) {
+        uint32_t next = *entry_next(loop, e);
+        if (!(e & AIO__WAITER_BIT))
+            node_free(loop, e);
+        aio__fut_drop(loop, idx);
+        e = next;
+    }
+}
+
+/* Reverse a list in place; returns its new first entry. */
+static uint32_t reverse_list(aio_loop *loop, uint32_t head) {
+    uint32_t prev = AIO__NIL;
     while (head != AIO__NIL) {
         uint32_t *link = entry_next(loop, head);
         uint32_t next = *link;
@@ -263,41 +247,45 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
         prev = head;
         head = next;
     }
+    return prev;
+}
+
+/* Take slot idx's (newest-first) list out of the slot, reverse it into
+ * registration order, and queue it: appended to the open dispatch batch if
+ * that is still the last ready entry, else in a new batch. Inline in the
+ * completions; the out-of-memory path is out of line. */
+static inline void schedule_list(aio_loop *loop, uint32_t idx) {
+    uint32_t last = loop->futs[idx].cbs; /* the oldest entry: last once reversed */
+    if (last == AIO__NIL)
+        return; /* nobody listens */
     loop->futs[idx].cbs = AIO__NIL;
+    /* A list of one (a single awaiting task, a single callback) is its own
+     * reverse: its link is AIO__NIL already. */
+    uint32_t first = *entry_next(loop, last) == AIO__NIL ? last : reverse_list(loop, last);
     if (aio__ready_is_last(loop, loop->cb_seq)) {
-        *entry_next(loop, loop->cb_last) = prev;
+        *entry_next(loop, loop->cb_last) = first;
         loop->cb_last = last;
-        return;
+    } else if (aio__ready_push(loop, dispatch_batch, (void *)(uintptr_t)first, &loop->cb_seq) == 0) {
+        loop->cb_last = last;
+    } else {
+        drop_list(loop, idx, first);
     }
-    if (aio__ready_push(loop, dispatch_batch, (void *)(uintptr_t)prev, &loop->cb_seq) < 0) {
-        /* Out of memory: run nothing rather than run early; drop the holds
-         * (an awaiting task stays suspended until the loop closes). */
-        aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
-        while (prev != AIO__NIL) {
-            uint32_t next = *entry_next(loop, prev);
-            if (!(prev & AIO__WAITER_BIT))
-                node_free(loop, prev);
-            aio__fut_drop(loop, idx);
-            prev = next;
-        }
-        return;
-    }
-    loop->cb_last = last;
 }
 
 /* ---- completion ------------------------------------------------------------------ */
 
-void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
-    aio__fut *s = &loop->futs[idx];
-    bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
-    uint32_t timer = s->u.timer; /* read before u.value is written */
+/* Store a pending slot's outcome: it is no longer a sleep's or owned. */
+static inline void set_outcome(aio__fut *s, uint8_t state, aio_value v) {
     s->state = state;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
-    if (!had_timer) { /* the common case: nothing below can free the slot early */
-        schedule_list(loop, idx);
-        return;
-    }
+}
+
+/* Completing a pending sleep before its timer fired: cancel the timer. */
+AIO__COLD static void finish_sleep(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    aio__fut *s = &loop->futs[idx];
+    uint32_t timer = s->u.timer; /* read before u.value is written */
+    set_outcome(s, state, v);
     s->holds++; /* cancelling the timer drops its hold: keep the slot meanwhile */
     if (aio__timer_cancel(loop, timer) == 1)
         aio__fut_drop(loop, idx); /* the timer's hold */
@@ -305,28 +293,18 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut_drop(loop, idx);
 }
 
-int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
+static inline void finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
-    aio_value none = {0};
-    switch (s->state) {
-    case AIO__FS_RESULT:
-        if (v)
-            *v = s->u.value;
-        return 0;
-    case AIO__FS_ERROR:
-        s->flags |= AIO__FF_RETRIEVED;
-        if (v)
-            *v = none;
-        return (int)s->u.value.i;
-    case AIO__FS_CANCELLED:
-        if (v)
-            *v = s->u.value; /* .p: the cancel message */
-        return AIO_ECANCELLED;
-    default:
-        if (v)
-            *v = none;
-        return AIO_ENOTDONE;
+    if (s->flags & AIO__FF_TIMER) {
+        finish_sleep(loop, idx, state, v);
+        return;
     }
+    set_outcome(s, state, v); /* the common case: nothing below can free the slot early */
+    schedule_list(loop, idx);
+}
+
+void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    finish(loop, idx, state, v);
 }
 
 /* Cancellation propagates (a task cancels what it awaits, a gather its
@@ -429,7 +407,7 @@ int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {
     int rc = settable(loop, f, &idx);
     if (rc < 0)
         return rc;
-    aio__fut_finish(loop, idx, AIO__FS_RESULT, v);
+    finish(loop, idx, AIO__FS_RESULT, v);
     return 0;
 }
 

@@ -11,6 +11,14 @@
 
 #define AIO__NIL UINT32_MAX
 
+/* Keep a rare path out of the hot function that calls it (a path inlined
+ * there costs the hot one register saves and code layout). */
+#if defined(__GNUC__) || defined(__clang__)
+#define AIO__COLD __attribute__((noinline, cold))
+#else
+#define AIO__COLD
+#endif
+
 /* ---- handles ----------------------------------------------------------
  * A future handle is  tag:16 | gen:22 | index:26  (high to low).
  * tag is the loop's (never 0); tag 0 with a non-zero id is an error handle
@@ -340,8 +348,8 @@ static inline int64_t aio__timers_next(aio_loop *loop) {
 }
 
 /* futures.c */
-int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */
-void aio__fut_free_slot(aio_loop *loop, uint32_t idx);
+int aio__fut_alloc_grow(aio_loop *loop, uint32_t *idx);       /* aio__fut_alloc with no free slot */
+void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx);   /* report, clear extras, recycle */
 int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a failed lookup */
 
 /* The hot handle operations are inline: a future handoff makes several. */
@@ -366,6 +374,54 @@ static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *
     return aio__fut_lookup_slow(loop, f);
 }
 
+/* A new future in slot s: PENDING, refs = 1 (the caller's), no holds, no
+ * callbacks. The generation is the slot's own (bumped when it was freed). */
+static inline void aio__fut_init(aio__fut *s) {
+    s->state = AIO__FS_PENDING;
+    s->flags = 0;
+    s->refs = 1;
+    s->holds = 0;
+    s->cbs = AIO__NIL;
+    s->u.value.u = 0;
+}
+
+/* Allocate a PENDING slot, refs = 1. Inline: a slot from the free list is
+ * the usual case (every handoff makes one); growing the table is not. */
+static inline int aio__fut_alloc(aio_loop *loop, uint32_t *idx) {
+    uint32_t i = loop->free_fut;
+    if (i == AIO__NIL)
+        return aio__fut_alloc_grow(loop, idx);
+    aio__fut *s = &loop->futs[i];
+    loop->free_fut = s->u.next_free;
+    aio__fut_init(s);
+    *idx = i;
+    return 0;
+}
+
+/* Put a slot on the free list. Its generation moves on, so that every
+ * handle to it is stale from now on; it wraps after 2^22 reuses of the
+ * slot: a handle kept across exactly that many reuses would look fresh
+ * again. Retiring worn slots instead would leak memory in a long-running
+ * daemon, so we accept the wrap. */
+static inline void aio__fut_recycle(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    s->state = AIO__FS_FREE;
+    s->gen = (s->gen + 1) & AIO__GEN_MASK;
+    s->u.next_free = loop->free_fut;
+    loop->free_fut = idx;
+}
+
+/* Free a slot both of whose counts reached 0. Inline for the usual slot;
+ * an error nobody retrieved (reported now) or per-slot extras to clear (a
+ * task's name) take the slow path. */
+static inline void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
+    const aio__fut *s = &loop->futs[idx];
+    if (loop->extras || (s->state == AIO__FS_ERROR && !(s->flags & AIO__FF_RETRIEVED)))
+        aio__fut_free_slot_slow(loop, idx);
+    else
+        aio__fut_recycle(loop, idx);
+}
+
 /* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
  * reference if there is one left: awaiting a future someone else owns (a
  * second awaiter without aio_future_retain) borrows it instead, and the
@@ -385,11 +441,41 @@ static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
-/* Link an awaiting task into a slot's callback list (cannot fail). */
-void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t);
+/* Link an awaiting task into a slot's callback list (cannot fail): the
+ * entry is the task's own slot with AIO__WAITER_BIT, the link its
+ * aio__u.w.next. */
+static inline void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    aio__fut *s = &loop->futs[idx];
+    t->aio__u.w.next = s->cbs;
+    s->cbs = AIO__WAITER_BIT | t->aio__slot;
+    s->holds++;
+}
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
-/* The outcome of a done slot as (status, value), marking an error retrieved. */
-int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
+/* The outcome of a done slot as (status, value), marking an error
+ * retrieved. Inline: every wake-up takes one. */
+static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
+    aio__fut *s = &loop->futs[idx];
+    aio_value none = {0};
+    switch (s->state) {
+    case AIO__FS_RESULT:
+        if (v)
+            *v = s->u.value;
+        return 0;
+    case AIO__FS_ERROR:
+        s->flags |= AIO__FF_RETRIEVED;
+        if (v)
+            *v = none;
+        return (int)s->u.value.i;
+    case AIO__FS_CANCELLED:
+        if (v)
+            *v = s->u.value; /* .p: the cancel message */
+        return AIO_ECANCELLED;
+    default:
+        if (v)
+            *v = none;
+        return AIO_ENOTDONE;
+    }
+}
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
 /* The per-slot extras, allocating them on first use; NULL if out of memory. */
