@@ -6,17 +6,22 @@
 
 #include "aio/aio.h"
 
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AIO__NIL UINT32_MAX
 
-/* Keep a rare path out of the hot function that calls it (a path inlined
- * there costs the hot one register saves and code layout). */
+/* Keep a rare (COLD) or occasional (NOINLINE) path out of the hot function
+ * that calls it: inlined there, it costs the hot path register saves and
+ * code layout. */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__COLD __attribute__((noinline, cold))
+#define AIO__NOINLINE __attribute__((noinline))
 #else
 #define AIO__COLD
+#define AIO__NOINLINE
 #endif
 
 /* ---- handles ----------------------------------------------------------
@@ -456,25 +461,23 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     aio__fut *s = &loop->futs[idx];
     aio_value none = {0};
-    switch (s->state) {
-    case AIO__FS_RESULT:
+    if (s->state == AIO__FS_RESULT) { /* first: the usual outcome */
         if (v)
             *v = s->u.value;
         return 0;
-    case AIO__FS_ERROR:
-        s->flags |= AIO__FF_RETRIEVED;
-        if (v)
-            *v = none;
-        return (int)s->u.value.i;
-    case AIO__FS_CANCELLED:
+    }
+    if (s->state == AIO__FS_CANCELLED) {
         if (v)
             *v = s->u.value; /* .p: the cancel message */
         return AIO_ECANCELLED;
-    default:
-        if (v)
-            *v = none;
-        return AIO_ENOTDONE;
     }
+    if (v)
+        *v = none;
+    if (s->state == AIO__FS_ERROR) {
+        s->flags |= AIO__FF_RETRIEVED;
+        return (int)s->u.value.i;
+    }
+    return AIO_ENOTDONE;
 }
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
@@ -513,7 +516,40 @@ uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, ai
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
-void aio__task_wakeup(aio_loop *loop, aio_task *t); /* its awaited future is done */
+/* Frames start at the first max_align_t boundary after the header. */
+#define AIO__FRAME_OFFSET                                                                                    \
+    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+static inline void *aio__task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
+/* The coroutine finished (or a task cancelled before it started): complete
+ * the task's future, free the task, drop the loop's hold on the slot. */
+void aio__task_complete(aio_loop *loop, aio_task *t);
+/* Deliver a pending cancellation (aio__must_cancel) at resume: AIO_ECANCELLED
+ * becomes the await's outcome. True if that completed the task instead (it
+ * never started: its body never runs). */
+bool aio__task_take_cancel(aio_loop *loop, aio_task *t);
+
+/* Resume (or start) the task's top coroutine. Inline: a wake-up (every
+ * handoff) goes from the dispatch straight into the coroutine. */
+static inline void aio__task_run(aio_loop *loop, aio_task *t) {
+    if (t->aio__must_cancel && aio__task_take_cancel(loop, t))
+        return;
+    aio_task *prev = loop->current;
+    loop->current = t;
+    loop->pub.lcp = &t->aio__lc;
+    aio_status st = loop->fns[t->aio__fn](t, aio__task_frame(t));
+    loop->current = prev;
+    if (st == AIO_FINISHED)
+        aio__task_complete(loop, t);
+}
+
+/* Its awaited future is done: take the outcome, resume the task. */
+static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
+    uint32_t idx = t->aio__u.w.awaiting;
+    t->aio__is_awaiting = 0;
+    t->aio__cancel_sent = 0;
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    aio__task_run(loop, t);
+}
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);

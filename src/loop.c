@@ -235,7 +235,8 @@ static int64_t poll_timeout(aio_loop *loop) {
     return dt > 0 ? dt : 0;
 }
 
-static int poll_step(aio_loop *loop) {
+/* Out of line: run_once skips it while the ready queue is busy. */
+AIO__NOINLINE static int poll_step(aio_loop *loop) {
     if (loop->xs && loop->xs->sub_head)
         aio__executor_flush(loop); /* jobs submitted since the last poll */
     int64_t timeout = poll_timeout(loop);
@@ -268,7 +269,9 @@ static int poll_step(aio_loop *loop) {
     return 0;
 }
 
-static int run_once(aio_loop *loop) {
+/* Inline in the run loops: a busy loop (a handoff an iteration) runs it
+ * for every few callbacks. */
+static inline int run_once(aio_loop *loop) {
     if (aio__ready_empty(loop) || loop->since_poll >= loop->poll_budget) {
         int rc = poll_step(loop);
         if (rc < 0)

@@ -6,7 +6,7 @@
  *   - the ready queue (to start, or after AIO_YIELD), or
  *   - one future's callback list (awaiting it; aio__u.w.awaiting says which), or
  *   - running (loop->current).
- * It is freed when its coroutine finishes, from task_run, never from inside
+ * It is freed when its coroutine finishes, from aio__task_run, never from inside
  * the coroutine.
  *
  * Cancellation (asyncio's Task.cancel): the request increments `cancelling`
@@ -17,17 +17,10 @@
  * coroutine opts out with aio_task_uncancel(). */
 #include "internal.h"
 
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
-
-/* Frames start at the first max_align_t boundary after the header. */
-#define AIO__FRAME_OFFSET                                                                                    \
-    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
-
-static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 
 _Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
 
@@ -64,7 +57,7 @@ int aio_task_uncancel(aio_task *t) {
 
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
-static void task_complete(aio_loop *loop, aio_task *t) {
+void aio__task_complete(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__slot;
     int err = t->aio__err;
     aio_value v = t->aio__u.v;
@@ -82,29 +75,19 @@ static void task_complete(aio_loop *loop, aio_task *t) {
     aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
 }
 
-/* Resume (or start) the task's top coroutine. */
-static void task_run(aio_loop *loop, aio_task *t) {
-    if (t->aio__must_cancel) {
-        t->aio__must_cancel = 0;
-        t->aio__err = AIO_ECANCELLED;
-        t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
-        if (t->aio__lc == 0) { /* never started: its body never runs */
-            task_complete(loop, t);
-            return;
-        }
-    }
-    aio_task *prev = loop->current;
-    loop->current = t;
-    loop->pub.lcp = &t->aio__lc;
-    aio_status st = loop->fns[t->aio__fn](t, task_frame(t));
-    loop->current = prev;
-    if (st == AIO_FINISHED)
-        task_complete(loop, t);
+bool aio__task_take_cancel(aio_loop *loop, aio_task *t) {
+    t->aio__must_cancel = 0;
+    t->aio__err = AIO_ECANCELLED;
+    t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
+    if (t->aio__lc != 0)
+        return false;
+    aio__task_complete(loop, t); /* never started: its body never runs */
+    return true;
 }
 
 /* Ready-queue entry: resume a task after awaiting sleep(0) (its result is
  * in aio__u.v already). */
-static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
+static void task_step(aio_loop *loop, void *arg) { aio__task_run(loop, arg); }
 
 /* Ready-queue entry: start (or resume after AIO_YIELD) a batch of tasks, in
  * queue order. Tasks queued one after another share one entry, linked
@@ -118,7 +101,7 @@ static void start_batch(aio_loop *loop, void *arg) {
     while (t) {
         uint32_t next = t->aio__u.w.next; /* before it runs: awaiting reuses the link */
         t->aio__u.v.u = 0;                /* no result: a new task, or AIO_YIELD's none */
-        task_run(loop, t);
+        aio__task_run(loop, t);
         t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
     }
 }
@@ -135,15 +118,6 @@ static int queue_start(aio_loop *loop, aio_task *t) {
     }
     loop->start_tail = t;
     return 0;
-}
-
-/* The awaited future completed: take its outcome, resume the task. */
-void aio__task_wakeup(aio_loop *loop, aio_task *t) {
-    uint32_t idx = t->aio__u.w.awaiting;
-    t->aio__is_awaiting = 0;
-    t->aio__cancel_sent = 0;
-    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
-    task_run(loop, t);
 }
 
 aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size) {
@@ -171,7 +145,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         return aio__error_handle(rc);
     }
     if (frame_size)
-        memcpy(task_frame(t), frame, frame_size);
+        memcpy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
     t->aio__loop = loop;
     aio__fut *s = &loop->futs[idx];
