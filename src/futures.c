@@ -274,10 +274,13 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
 
 /* ---- completion ------------------------------------------------------------------ */
 
-/* Store a pending slot's outcome: it is no longer a sleep's or owned. */
+/* Store a pending slot's outcome: it is no longer a sleep's or owned. The
+ * flags are written only if that changes them: the inlined callers have
+ * usually tested these bits already, and the test folds away. */
 static inline void set_outcome(aio__fut *s, uint8_t state, aio_value v) {
     s->state = state;
-    s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
+    if (s->flags & (AIO__FF_TIMER | AIO__FF_OWNED))
+        s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
 }
 
@@ -391,37 +394,31 @@ int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
 
 int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(loop, f, NULL); }
 
-static int settable(aio_loop *loop, aio_future f, uint32_t *idx) {
-    int rc = aio__fut_lookup(loop, f, idx);
+/* set_result / set_error: complete a plain pending future. */
+static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, aio_value v) {
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0)
         return rc;
-    if (loop->futs[*idx].flags & (AIO__FF_TASK | AIO__FF_OWNED))
+    const aio__fut *s = &loop->futs[idx];
+    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
         return AIO_EISTASK; /* completed only by its task or combinator */
-    if (loop->futs[*idx].state != AIO__FS_PENDING)
+    if (s->state != AIO__FS_PENDING)
         return AIO_EDONE;
+    finish(loop, idx, state, v);
     return 0;
 }
 
 int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {
-    uint32_t idx;
-    int rc = settable(loop, f, &idx);
-    if (rc < 0)
-        return rc;
-    finish(loop, idx, AIO__FS_RESULT, v);
-    return 0;
+    return set_outcome_of(loop, f, AIO__FS_RESULT, v);
 }
 
 int aio_future_set_error(aio_loop *loop, aio_future f, int err) {
     if (err >= 0 || err == AIO_ECANCELLED)
         return -EINVAL;
-    uint32_t idx;
-    int rc = settable(loop, f, &idx);
-    if (rc < 0)
-        return rc;
     aio_value v;
     v.i = err;
-    aio__fut_finish(loop, idx, AIO__FS_ERROR, v);
-    return 0;
+    return set_outcome_of(loop, f, AIO__FS_ERROR, v);
 }
 
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {

@@ -188,10 +188,11 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
 
 /* ---- what the coroutine macros call ---- */
 
-int aio__await(aio_task *t, aio_future f) {
+/* An await that does not suspend on a pending future: a bad handle, the
+ * task itself, a cancellation to deliver, or a future already done. Its
+ * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
+AIO__NOINLINE static int await_now(aio_task *t, int rc, uint32_t idx) {
     aio_loop *loop = t->aio__loop;
-    uint32_t idx;
-    int rc = aio__fut_lookup(loop, f, &idx);
     aio_value none = {0};
     t->aio__u.v = none;
     if (rc < 0) {
@@ -212,16 +213,24 @@ int aio__await(aio_task *t, aio_future f) {
         t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
         return 0;
     }
-    aio__fut *s = &loop->futs[idx];
-    if (s->state != AIO__FS_PENDING) {
-        bool yield = (s->flags & AIO__FF_YIELD) != 0;
-        t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
-        aio__fut_consume(loop, idx);
-        if (!yield)
-            return 0;
-        rc = aio__ready_push(loop, task_step, t, NULL);
-        return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
-    }
+    /* Left: the future is done already. */
+    bool yield = (loop->futs[idx].flags & AIO__FF_YIELD) != 0;
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    aio__fut_consume(loop, idx);
+    if (!yield)
+        return 0;
+    rc = aio__ready_push(loop, task_step, t, NULL);
+    return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
+}
+
+int aio__await(aio_task *t, aio_future f) {
+    aio_loop *loop = t->aio__loop;
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
+    if (rc < 0 || idx == t->aio__slot || t->aio__must_cancel || loop->futs[idx].state != AIO__FS_PENDING)
+        return await_now(t, rc, idx);
+    /* The usual case: suspend on a pending future. aio__u.w replaces the
+     * last result whole (awaiting and the waiter link). */
     aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
     aio__fut_consume(loop, idx);       /* the caller's reference; our hold keeps the slot */
     t->aio__u.w.awaiting = idx;
