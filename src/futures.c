@@ -64,6 +64,8 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
 /* ---- slots ----------------------------------------------------------------- */
 
 int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
+    if (loop->closed)
+        return AIO_ECLOSED; /* a closed loop keeps no slots (aio__fut_lookup relies on it) */
     if (loop->nfuts == loop->capfuts) {
         uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
         if (cap > AIO__IDX_MASK + 1)

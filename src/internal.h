@@ -193,7 +193,11 @@ struct aio_loop {
     uint32_t cb_last;     /* its last list entry, valid while that entry is the last queued */
 
     aio__fut *futs;
+    /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
+     * and aio__fut_alloc_grow refuses a closed loop): aio__fut_lookup
+     * relies on it. */
     uint32_t nfuts, capfuts, free_fut;
+    uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     /* Rarely used per-slot data, allocated on first use (calloc'd, so the
      * pages of untouched slots are never faulted in). */
     struct aio__extra {
@@ -360,17 +364,19 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a 
 /* The hot handle operations are inline: a future handoff makes several. */
 static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
     aio_future f;
-    f.id = ((uint64_t)loop->tag << AIO__TAG_SHIFT) | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
+    f.id = loop->tag_bits | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
     return f;
 }
 
 /* A valid handle of this (open) loop: 0 and its slot; else the error. One
- * comparison covers tag and generation: a live slot's handle is rebuilt
- * from it and compared whole. */
+ * comparison covers tag and generation: what is above the index must be
+ * the loop's tag and the live slot's generation. A closed loop has no
+ * slots (nfuts is 0), so its handles fail here too. */
 static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
-    if (loop && !loop->closed) {
-        uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
-        if (i < loop->nfuts && loop->futs[i].state != AIO__FS_FREE && aio__fut_handle(loop, i).id == f.id) {
+    uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
+    if (loop && i < loop->nfuts) {
+        const aio__fut *s = &loop->futs[i];
+        if (s->state != AIO__FS_FREE && ((f.id ^ loop->tag_bits) >> AIO__IDX_BITS) == s->gen) {
             *idx = i;
             return 0;
         }

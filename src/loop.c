@@ -68,6 +68,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     if (!loop)
         return -ENOMEM;
     loop->tag = next_tag();
+    loop->tag_bits = (uint64_t)loop->tag << AIO__TAG_SHIFT;
     loop->virtual_clock = opts->virtual_clock != 0;
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
