@@ -20,6 +20,7 @@
 #ifndef AIO_FUTURE_H
 #define AIO_FUTURE_H
 
+#include "aio/coro.h" /* struct aio_task: AIO__LOOP reads a task's loop inline */
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -99,10 +100,12 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 /* The loop of a task (for use inside coroutines). */
 aio_loop *aio_task_loop(const aio_task *t);
 
-/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. */
+/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. Inline (as
+ * aio_task_loop): coroutines make futures with it on every await. */
 static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
+static inline aio_loop *aio__loop_of_task(const aio_task *t) { return t ? t->aio__loop : NULL; }
 #define AIO__LOOP(x)                                                                               \
-    _Generic((x), aio_task *: aio_task_loop, const aio_task *: aio_task_loop,                      \
+    _Generic((x), aio_task *: aio__loop_of_task, const aio_task *: aio__loop_of_task,              \
         default: aio__loop_of_loop)(x)
 
 #ifdef __cplusplus
