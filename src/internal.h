@@ -539,11 +539,13 @@ bool aio__task_take_cancel(aio_loop *loop, aio_task *t);
 static inline void aio__task_run(aio_loop *loop, aio_task *t) {
     if (t->aio__must_cancel && aio__task_take_cancel(loop, t))
         return;
-    aio_task *prev = loop->current;
+    /* Tasks never nest: they run only from ready-queue entries, which only
+     * a loop's run functions run, and those refuse to run a running loop.
+     * So no task was current before, and none is after. */
     loop->current = t;
     loop->pub.lcp = &t->aio__lc;
     aio_status st = loop->fns[t->aio__fn](t, aio__task_frame(t));
-    loop->current = prev;
+    loop->current = NULL;
     if (st == AIO_FINISHED)
         aio__task_complete(loop, t);
 }
