@@ -187,6 +187,7 @@ struct aio_loop {
 
     aio__ready_ent *ring;
     uint64_t head, tail, mask;
+    uint64_t ring_cap;    /* mask + 1, or 0 while there is no ring: one test for "full" */
     uint64_t start_seq;   /* queue position of the newest task-start batch (task.c) */
     aio_task *start_tail; /* its last task, valid while that entry is the last queued */
     uint64_t cb_seq;      /* queue position of the newest dispatch batch (futures.c) */
@@ -273,7 +274,7 @@ int aio__ready_cancel(aio_loop *loop, uint64_t seq);
 /* Queue fn(loop, arg) at the back; *seq (if not NULL) gets its sequence
  * number. Inline: two pushes per task in a spawn, one per call_soon. */
 static inline int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
-    if (loop->tail - loop->head > loop->mask || !loop->ring) {
+    if (loop->tail - loop->head >= loop->ring_cap) {
         int rc = aio__ready_grow(loop);
         if (rc < 0)
             return rc;
