@@ -163,12 +163,6 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
     return 0;
 }
 
-static void node_free(aio_loop *loop, uint32_t n) {
-    loop->nodes[n].fn = NULL;
-    loop->nodes[n].next = loop->free_node;
-    loop->free_node = n;
-}
-
 /* The link field of a list entry: a node's, or an awaiting task's. */
 static inline uint32_t *entry_next(aio_loop *loop, uint32_t e) {
     if (e & AIO__WAITER_BIT)
@@ -191,36 +185,13 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     return 0;
 }
 
-/* Ready-queue entry: run a dispatch batch (the chained lists of futures
- * that completed one after another), in order. Each node is copied out and
- * freed before its callback runs (the callback may register new nodes and
- * move the pool), each task's link read before it resumes (it may await
- * again at once). Every entry's hold on its slot is dropped after it ran. */
-static void dispatch_batch(aio_loop *loop, void *arg) {
-    uint32_t e = (uint32_t)(uintptr_t)arg;
-    while (e != AIO__NIL) {
-        uint32_t fut;
-        if (e & AIO__WAITER_BIT) {
-            aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
-            e = t->aio__u.w.next;
-            fut = t->aio__u.w.awaiting;
-            aio__task_wakeup(loop, t);
-        } else {
-            aio__node node = loop->nodes[e];
-            node_free(loop, e);
-            e = node.next;
-            fut = node.fut;
-            node.fn(loop, aio__fut_handle(loop, fut), node.arg);
-        }
-        aio__fut_drop(loop, fut);
-    }
-}
+void aio__dispatch_batch(aio_loop *loop, void *arg) { aio__dispatch_list(loop, (uint32_t)(uintptr_t)arg); }
 
 /* Ready-queue entry: one done callback registered after completion. */
 static void dispatch_node(aio_loop *loop, void *arg) {
     uint32_t n = (uint32_t)(uintptr_t)arg;
     aio__node node = loop->nodes[n];
-    node_free(loop, n);
+    aio__node_free(loop, n);
     node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
     aio__fut_drop(loop, node.fut);
 }
@@ -233,7 +204,7 @@ AIO__COLD static void drop_list(aio_loop *loop, uint32_t idx, uint32_t e) {
     while (e != AIO__NIL) {
         uint32_t next = *entry_next(loop, e);
         if (!(e & AIO__WAITER_BIT))
-            node_free(loop, e);
+            aio__node_free(loop, e);
         aio__fut_drop(loop, idx);
         e = next;
     }
@@ -267,7 +238,7 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
     if (aio__ready_is_last(loop, loop->cb_seq)) {
         *entry_next(loop, loop->cb_last) = first;
         loop->cb_last = last;
-    } else if (aio__ready_push(loop, dispatch_batch, (void *)(uintptr_t)first, &loop->cb_seq) == 0) {
+    } else if (aio__ready_push(loop, aio__dispatch_batch, (void *)(uintptr_t)first, &loop->cb_seq) == 0) {
         loop->cb_last = last;
     } else {
         drop_list(loop, idx, first);
@@ -457,7 +428,7 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
     node->fut = idx;
     node->next = AIO__NIL;
     if ((rc = aio__ready_push(loop, dispatch_node, (void *)(uintptr_t)n, NULL)) < 0) {
-        node_free(loop, n);
+        aio__node_free(loop, n);
         return rc;
     }
     loop->futs[idx].holds++;
@@ -479,7 +450,7 @@ int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, voi
         uint32_t n = *link;
         if (!(n & AIO__WAITER_BIT) && loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
             *link = loop->nodes[n].next;
-            node_free(loop, n);
+            aio__node_free(loop, n);
             removed++;
         } else {
             link = entry_next(loop, n);

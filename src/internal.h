@@ -15,13 +15,15 @@
 
 /* Keep a rare (COLD) or occasional (NOINLINE) path out of the hot function
  * that calls it: inlined there, it costs the hot path register saves and
- * code layout. */
+ * code layout. ALWAYS_INLINE: a hot function the compiler finds too big. */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__COLD __attribute__((noinline, cold))
 #define AIO__NOINLINE __attribute__((noinline))
+#define AIO__ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define AIO__COLD
 #define AIO__NOINLINE
+#define AIO__ALWAYS_INLINE inline
 #endif
 
 /* ---- handles ----------------------------------------------------------
@@ -559,6 +561,41 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__task_run(loop, t);
 }
+
+/* ---- dispatch of completed futures' callbacks and waiters (futures.c) ---- */
+static inline void aio__node_free(aio_loop *loop, uint32_t n) {
+    loop->nodes[n].fn = NULL;
+    loop->nodes[n].next = loop->free_node;
+    loop->free_node = n;
+}
+
+/* Run a dispatch batch from entry e on (the chained lists of futures that
+ * completed one after another), in order. Each node is copied out and
+ * freed before its callback runs (the callback may register new nodes and
+ * move the pool), each task's link read before it resumes (it may await
+ * again at once). Every entry's hold on its slot is dropped after it ran.
+ * Inline: run_once runs the batch entries of a busy loop without a call. */
+static inline void aio__dispatch_list(aio_loop *loop, uint32_t e) {
+    while (e != AIO__NIL) {
+        uint32_t fut;
+        if (e & AIO__WAITER_BIT) {
+            aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
+            e = t->aio__u.w.next;
+            fut = t->aio__u.w.awaiting;
+            aio__task_wakeup(loop, t);
+        } else {
+            aio__node node = loop->nodes[e];
+            aio__node_free(loop, e);
+            e = node.next;
+            fut = node.fut;
+            node.fn(loop, aio__fut_handle(loop, fut), node.arg);
+        }
+        aio__fut_drop(loop, fut);
+    }
+}
+/* The ready-queue entry of a dispatch batch: its argument is the list's
+ * first entry. */
+void aio__dispatch_batch(aio_loop *loop, void *arg);
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);

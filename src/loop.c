@@ -270,9 +270,10 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
     return 0;
 }
 
-/* Inline in the run loops: a busy loop (a handoff an iteration) runs it
+/* Inline in the run loops (forced: with the dispatch inline in it, the
+ * compiler finds it too big): a busy loop (a handoff an iteration) runs it
  * for every few callbacks. */
-static inline int run_once(aio_loop *loop) {
+static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
     if (aio__ready_empty(loop) || loop->since_poll >= loop->poll_budget) {
         int rc = poll_step(loop);
         if (rc < 0)
@@ -286,11 +287,14 @@ static inline int run_once(aio_loop *loop) {
     while (loop->head != end) {
         aio__ready_ent e = loop->ring[loop->head & loop->mask];
         loop->head++;
-        if (e.fn) {
+        if (!e.fn)
+            continue;                    /* cancelled */
+        if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
+            aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
+        else
             e.fn(loop, e.arg);
-            loop->since_poll++;
-            loop->stats.callbacks++;
-        }
+        loop->since_poll++;
+        loop->stats.callbacks++;
     }
     loop->stats.iterations++;
     return 0;
