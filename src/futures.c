@@ -247,36 +247,40 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
 
 /* ---- completion ------------------------------------------------------------------ */
 
-/* Store a pending slot's outcome: it is no longer a sleep's or owned. The
- * flags are written only if that changes them: the inlined callers have
- * usually tested these bits already, and the test folds away. */
-static inline void set_outcome(aio__fut *s, uint8_t state, aio_value v) {
+/* Complete a pending slot that is neither a sleep's nor owned (or no longer
+ * is): store its outcome and schedule its callbacks. */
+static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    aio__fut *s = &loop->futs[idx];
     s->state = state;
-    if (s->flags & (AIO__FF_TIMER | AIO__FF_OWNED))
-        s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
     s->u.value = v;
+    schedule_list(loop, idx);
 }
 
-/* Completing a pending sleep before its timer fired: cancel the timer. */
-AIO__COLD static void finish_sleep(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+/* Completing a future that is owned, or a sleep whose timer has not fired:
+ * it stops being either, and the timer is cancelled. */
+AIO__NOINLINE static void finish_flagged(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
+    bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->u.timer; /* read before u.value is written */
-    set_outcome(s, state, v);
+    s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
+    if (!had_timer) {
+        complete(loop, idx, state, v);
+        return;
+    }
     s->holds++; /* cancelling the timer drops its hold: keep the slot meanwhile */
     if (aio__timer_cancel(loop, timer) == 1)
         aio__fut_drop(loop, idx); /* the timer's hold */
-    schedule_list(loop, idx);
+    complete(loop, idx, state, v);
     aio__fut_drop(loop, idx);
 }
 
+/* Complete a pending slot. The common case (no timer, no owner) is inline:
+ * nothing in it can free the slot early. */
 static inline void finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
-    aio__fut *s = &loop->futs[idx];
-    if (s->flags & AIO__FF_TIMER) {
-        finish_sleep(loop, idx, state, v);
-        return;
-    }
-    set_outcome(s, state, v); /* the common case: nothing below can free the slot early */
-    schedule_list(loop, idx);
+    if (loop->futs[idx].flags & (AIO__FF_TIMER | AIO__FF_OWNED))
+        finish_flagged(loop, idx, state, v);
+    else
+        complete(loop, idx, state, v);
 }
 
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
@@ -374,11 +378,18 @@ static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, ai
     if (rc < 0)
         return rc;
     const aio__fut *s = &loop->futs[idx];
+    /* One test for the usual case: pending, plain (not a task, not owned,
+     * not a sleep with a timer). */
+    if (AIO__LIKELY(s->state == AIO__FS_PENDING &&
+                    !(s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_TIMER)))) {
+        complete(loop, idx, state, v);
+        return 0;
+    }
     if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
         return AIO_EISTASK; /* completed only by its task or combinator */
     if (s->state != AIO__FS_PENDING)
         return AIO_EDONE;
-    finish(loop, idx, state, v);
+    finish_flagged(loop, idx, state, v);
     return 0;
 }
 

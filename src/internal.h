@@ -15,15 +15,18 @@
 
 /* Keep a rare (COLD) or occasional (NOINLINE) path out of the hot function
  * that calls it: inlined there, it costs the hot path register saves and
- * code layout. ALWAYS_INLINE: a hot function the compiler finds too big. */
+ * code layout. ALWAYS_INLINE: a hot function the compiler finds too big.
+ * LIKELY: the branch to lay out as the straight path. */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__COLD __attribute__((noinline, cold))
 #define AIO__NOINLINE __attribute__((noinline))
 #define AIO__ALWAYS_INLINE inline __attribute__((always_inline))
+#define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define AIO__COLD
 #define AIO__NOINLINE
 #define AIO__ALWAYS_INLINE inline
+#define AIO__LIKELY(x) (x)
 #endif
 
 /* ---- handles ----------------------------------------------------------
@@ -377,9 +380,9 @@ static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
  * slots (nfuts is 0), so its handles fail here too. */
 static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
     uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
-    if (loop && i < loop->nfuts) {
+    if (AIO__LIKELY(loop && i < loop->nfuts)) {
         const aio__fut *s = &loop->futs[i];
-        if (s->state != AIO__FS_FREE && ((f.id ^ loop->tag_bits) >> AIO__IDX_BITS) == s->gen) {
+        if (AIO__LIKELY(s->state != AIO__FS_FREE && ((f.id ^ loop->tag_bits) >> AIO__IDX_BITS) == s->gen)) {
             *idx = i;
             return 0;
         }
@@ -470,7 +473,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     aio__fut *s = &loop->futs[idx];
     aio_value none = {0};
-    if (s->state == AIO__FS_RESULT) { /* first: the usual outcome */
+    if (AIO__LIKELY(s->state == AIO__FS_RESULT)) { /* first: the usual outcome */
         if (v)
             *v = s->u.value;
         return 0;
