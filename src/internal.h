@@ -16,17 +16,24 @@
 /* Keep a rare (COLD) or occasional (NOINLINE) path out of the hot function
  * that calls it: inlined there, it costs the hot path register saves and
  * code layout. ALWAYS_INLINE: a hot function the compiler finds too big.
- * LIKELY: the branch to lay out as the straight path. */
+ * LIKELY: the branch to lay out as the straight path. ASSUME: a fact the
+ * compiler cannot see (it drops the tests it makes redundant). */
 #if defined(__GNUC__) || defined(__clang__)
 #define AIO__COLD __attribute__((noinline, cold))
 #define AIO__NOINLINE __attribute__((noinline))
 #define AIO__ALWAYS_INLINE inline __attribute__((always_inline))
 #define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
+#define AIO__ASSUME(x)                                                                                       \
+    do {                                                                                                     \
+        if (!(x))                                                                                            \
+            __builtin_unreachable();                                                                         \
+    } while (0)
 #else
 #define AIO__COLD
 #define AIO__NOINLINE
 #define AIO__ALWAYS_INLINE inline
 #define AIO__LIKELY(x) (x)
+#define AIO__ASSUME(x) ((void)0)
 #endif
 
 /* ---- handles ----------------------------------------------------------

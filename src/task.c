@@ -225,6 +225,7 @@ AIO__NOINLINE static int await_now(aio_task *t, int rc, uint32_t idx) {
 
 int aio__await(aio_task *t, aio_future f) {
     aio_loop *loop = t->aio__loop;
+    AIO__ASSUME(loop != NULL); /* a task always has its loop */
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0 || idx == t->aio__slot || t->aio__must_cancel || loop->futs[idx].state != AIO__FS_PENDING)
