@@ -236,6 +236,19 @@ static int64_t poll_timeout(aio_loop *loop) {
     return dt > 0 ? dt : 0;
 }
 
+/* Ask the backend for ready fds, waiting at most timeout_ns. A poll that
+ * may not wait, with no fd watched but our wakeup fd, makes no system call
+ * (an epoll_wait costs about a microsecond here: a few nanoseconds on every
+ * callback of a busy loop): it could only report the wakeup fd, whose
+ * reader runs aio__wakeup_drain, and poll_step drains after every poll
+ * anyway. A wakeup left unread keeps the fd readable for the next poll
+ * that makes the call (drain clears it). */
+static int backend_poll(aio_loop *loop, int64_t timeout_ns) {
+    if (timeout_ns == 0 && loop->io_count <= aio__wakeup_watched(loop))
+        return 0;
+    return loop->backend->poll(loop, timeout_ns);
+}
+
 /* Out of line: run_once skips it while the ready queue is busy. */
 AIO__NOINLINE static int poll_step(aio_loop *loop) {
     if (loop->xs && loop->xs->sub_head)
@@ -248,7 +261,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
     if (loop->virtual_clock) {
         /* Real I/O is still polled, but virtual time only jumps once nothing
          * is ready: to the next timer, without sleeping. */
-        int rc = loop->backend->poll(loop, timeout < 0 ? -1 : 0);
+        int rc = backend_poll(loop, timeout < 0 ? -1 : 0);
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop); /* threadsafe calls, executor completions */
@@ -259,7 +272,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
          * completion usually arrives within microseconds. */
         if (timeout != 0 && aio__wakeup_spin(loop))
             timeout = 0;
-        int rc = loop->backend->poll(loop, timeout);
+        int rc = backend_poll(loop, timeout);
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop);
