@@ -122,9 +122,9 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
 
 static void report_unretrieved(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (s->state != AIO__FS_ERROR || (s->flags & AIO__FF_RETRIEVED))
+    if (!(s->flags & AIO__FF_UNRETRIEVED))
         return;
-    s->flags |= AIO__FF_RETRIEVED; /* exactly one report */
+    s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
     aio__report(loop,
                 (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"
                                           : "Future exception was never retrieved",
@@ -252,6 +252,8 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
 static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
     s->state = state;
+    if (state == AIO__FS_ERROR)
+        s->flags |= AIO__FF_UNRETRIEVED; /* until an outcome is taken (or reported) */
     s->u.value = v;
     schedule_list(loop, idx);
 }

@@ -68,11 +68,11 @@ typedef struct aio__ready_ent {
 /* ---- futures table ------------------------------------------------------ */
 enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
 enum {
-    AIO__FF_TASK = 1,      /* the slot is a task's future */
-    AIO__FF_RETRIEVED = 2, /* its error has been looked at */
-    AIO__FF_YIELD = 4,     /* sleep(0): awaiting it yields one iteration */
-    AIO__FF_TIMER = 8,     /* pending sleep: its timer is u.timer */
-    AIO__FF_OWNED = 16,    /* pending, completed by the combinator in u.owner */
+    AIO__FF_TASK = 1,        /* the slot is a task's future */
+    AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
+    AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
+    AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.timer */
+    AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
 };
 
 typedef struct aio__fut {
@@ -440,7 +440,7 @@ static inline void aio__fut_recycle(aio_loop *loop, uint32_t idx) {
  * task's name) take the slow path. */
 static inline void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
     const aio__fut *s = &loop->futs[idx];
-    if (loop->extras || (s->state == AIO__FS_ERROR && !(s->flags & AIO__FF_RETRIEVED)))
+    if (loop->extras || (s->flags & AIO__FF_UNRETRIEVED))
         aio__fut_free_slot_slow(loop, idx);
     else
         aio__fut_recycle(loop, idx);
@@ -493,7 +493,7 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     if (v)
         *v = none;
     if (s->state == AIO__FS_ERROR) {
-        s->flags |= AIO__FF_RETRIEVED;
+        s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
         return (int)s->u.value.i;
     }
     return AIO_ENOTDONE;
