@@ -341,10 +341,12 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
 
 aio_future aio_future_new_on(aio_loop *loop) {
     int rc = aio__loop_usable(loop);
-    uint32_t idx = 0;
-    if (rc == 0)
-        rc = aio__fut_alloc(loop, &idx);
-    return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    uint32_t idx;
+    if ((rc = aio__fut_alloc(loop, &idx)) < 0)
+        return aio__error_handle(rc);
+    return aio__fut_handle(loop, idx);
 }
 
 int aio_future_done(aio_loop *loop, aio_future f) {
