@@ -223,10 +223,25 @@ static uint32_t reverse_list(aio_loop *loop, uint32_t head) {
     return prev;
 }
 
+/* Queue a dispatch batch for the list first..last (registration order). */
+static inline void open_batch(aio_loop *loop, uint32_t first, uint32_t last) {
+    loop->cb_seq = aio__ready_put(loop, aio__dispatch_batch, (void *)(uintptr_t)first);
+    loop->cb_last = last;
+}
+
+/* open_batch when the ring is full: grow it, or drop the list (idx's). */
+AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t idx, uint32_t first, uint32_t last) {
+    if (aio__ready_grow(loop) == 0)
+        open_batch(loop, first, last);
+    else
+        drop_list(loop, idx, first);
+}
+
 /* Take slot idx's (newest-first) list out of the slot, reverse it into
  * registration order, and queue it: appended to the open dispatch batch if
  * that is still the last ready entry, else in a new batch. Inline in the
- * completions; the out-of-memory path is out of line. */
+ * completions; growing the ring (or failing to) is out of line, so the
+ * inline path makes no call that returns to it. */
 static inline void schedule_list(aio_loop *loop, uint32_t idx) {
     uint32_t last = loop->futs[idx].cbs; /* the oldest entry: last once reversed */
     if (last == AIO__NIL)
@@ -238,10 +253,10 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
     if (aio__ready_is_last(loop, loop->cb_seq)) {
         *entry_next(loop, loop->cb_last) = first;
         loop->cb_last = last;
-    } else if (aio__ready_push(loop, aio__dispatch_batch, (void *)(uintptr_t)first, &loop->cb_seq) == 0) {
-        loop->cb_last = last;
+    } else if (AIO__LIKELY(!aio__ready_full(loop))) {
+        open_batch(loop, first, last);
     } else {
-        drop_list(loop, idx, first);
+        open_batch_grow(loop, idx, first, last);
     }
 }
 
@@ -339,14 +354,21 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
 
 /* ---- public API ------------------------------------------------------------------ */
 
+/* aio_future_new_on when no slot is free: grow the table. */
+AIO__NOINLINE static aio_future new_future_grow(aio_loop *loop) {
+    uint32_t idx;
+    int rc = aio__fut_alloc_grow(loop, &idx);
+    return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
+}
+
 aio_future aio_future_new_on(aio_loop *loop) {
     int rc = aio__loop_usable(loop);
     if (rc < 0)
         return aio__error_handle(rc);
     uint32_t idx;
-    if ((rc = aio__fut_alloc(loop, &idx)) < 0)
-        return aio__error_handle(rc);
-    return aio__fut_handle(loop, idx);
+    if (AIO__LIKELY(aio__fut_alloc_fast(loop, &idx)))
+        return aio__fut_handle(loop, idx);
+    return new_future_grow(loop); /* a tail call: the path above saves nothing */
 }
 
 int aio_future_done(aio_loop *loop, aio_future f) {
@@ -376,11 +398,23 @@ int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
 int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(loop, f, NULL); }
 
 /* set_result / set_error: complete a plain pending future. */
+/* set_result / set_error on a future that is not a plain pending one. */
+AIO__NOINLINE static int set_outcome_other(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    const aio__fut *s = &loop->futs[idx];
+    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
+        return AIO_EISTASK; /* completed only by its task or combinator */
+    if (s->state != AIO__FS_PENDING)
+        return AIO_EDONE;
+    finish_flagged(loop, idx, state, v); /* a sleep: its timer goes */
+    return 0;
+}
+
+/* The inline path makes no call it returns from (only tail calls): it
+ * needs no saved registers. */
 static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, aio_value v) {
     uint32_t idx;
-    int rc = aio__fut_lookup(loop, f, &idx);
-    if (rc < 0)
-        return rc;
+    if (!aio__fut_lookup_fast(loop, f, &idx))
+        return aio__fut_lookup_slow(loop, f);
     const aio__fut *s = &loop->futs[idx];
     /* One test for the usual case: pending, plain (not a task, not owned,
      * not a sleep with a timer). */
@@ -389,12 +423,7 @@ static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, ai
         complete(loop, idx, state, v);
         return 0;
     }
-    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
-        return AIO_EISTASK; /* completed only by its task or combinator */
-    if (s->state != AIO__FS_PENDING)
-        return AIO_EDONE;
-    finish_flagged(loop, idx, state, v);
-    return 0;
+    return set_outcome_other(loop, idx, state, v);
 }
 
 int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {

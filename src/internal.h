@@ -283,20 +283,26 @@ static inline int aio__loop_usable(const aio_loop *loop) {
 /* ready.c */
 int aio__ready_grow(aio_loop *loop);
 int aio__ready_cancel(aio_loop *loop, uint64_t seq);
+static inline bool aio__ready_full(const aio_loop *loop) { return loop->tail - loop->head >= loop->ring_cap; }
+/* Queue fn(loop, arg) at the back of a ring that is not full; returns its
+ * sequence number. */
+static inline uint64_t aio__ready_put(aio_loop *loop, aio_callback fn, void *arg) {
+    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
+    e->fn = fn;
+    e->arg = arg;
+    return loop->tail++;
+}
 /* Queue fn(loop, arg) at the back; *seq (if not NULL) gets its sequence
  * number. Inline: two pushes per task in a spawn, one per call_soon. */
 static inline int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
-    if (loop->tail - loop->head >= loop->ring_cap) {
+    if (aio__ready_full(loop)) {
         int rc = aio__ready_grow(loop);
         if (rc < 0)
             return rc;
     }
-    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
-    e->fn = fn;
-    e->arg = arg;
+    uint64_t s = aio__ready_put(loop, fn, arg);
     if (seq)
-        *seq = loop->tail;
-    loop->tail++;
+        *seq = s;
     return 0;
 }
 void aio__ready_free(aio_loop *loop);
@@ -384,16 +390,23 @@ static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
 /* A valid handle of this (open) loop: 0 and its slot; else the error. One
  * comparison covers tag and generation: what is above the index must be
  * the loop's tag and the live slot's generation. A closed loop has no
- * slots (nfuts is 0), so its handles fail here too. */
-static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+ * slots (nfuts is 0), so its handles fail here too. The _fast form only
+ * says whether the handle is good (a caller with nothing to do after a
+ * failure but to hand it on keeps its hot path free of calls). */
+static inline bool aio__fut_lookup_fast(const aio_loop *loop, aio_future f, uint32_t *idx) {
     uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
     if (AIO__LIKELY(loop && i < loop->nfuts)) {
         const aio__fut *s = &loop->futs[i];
         if (AIO__LIKELY(s->state != AIO__FS_FREE && ((f.id ^ loop->tag_bits) >> AIO__IDX_BITS) == s->gen)) {
             *idx = i;
-            return 0;
+            return true;
         }
     }
+    return false;
+}
+static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    if (AIO__LIKELY(aio__fut_lookup_fast(loop, f, idx)))
+        return 0;
     *idx = AIO__NIL; /* never used: the slow path always returns an error */
     return aio__fut_lookup_slow(loop, f);
 }
@@ -410,16 +423,20 @@ static inline void aio__fut_init(aio__fut *s) {
 }
 
 /* Allocate a PENDING slot, refs = 1. Inline: a slot from the free list is
- * the usual case (every handoff makes one); growing the table is not. */
-static inline int aio__fut_alloc(aio_loop *loop, uint32_t *idx) {
+ * the usual case (every handoff makes one); growing the table is not. The
+ * _fast form only takes from the free list (false if it is empty). */
+static inline bool aio__fut_alloc_fast(aio_loop *loop, uint32_t *idx) {
     uint32_t i = loop->free_fut;
     if (i == AIO__NIL)
-        return aio__fut_alloc_grow(loop, idx);
+        return false;
     aio__fut *s = &loop->futs[i];
     loop->free_fut = s->u.next_free;
     aio__fut_init(s);
     *idx = i;
-    return 0;
+    return true;
+}
+static inline int aio__fut_alloc(aio_loop *loop, uint32_t *idx) {
+    return aio__fut_alloc_fast(loop, idx) ? 0 : aio__fut_alloc_grow(loop, idx);
 }
 
 /* Put a slot on the free list. Its generation moves on, so that every
@@ -454,6 +471,14 @@ static inline void aio__fut_consume(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
     if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
         aio__fut_free_slot(loop, idx);
+}
+
+/* aio__fut_consume on a slot one of the library's holds keeps alive: it
+ * cannot free it. */
+static inline void aio__fut_consume_held(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (s->refs > 0)
+        s->refs--;
 }
 
 /* Drop one of the library's holds. */

@@ -191,8 +191,10 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
 /* An await that does not suspend on a pending future: a bad handle, the
  * task itself, a cancellation to deliver, or a future already done. Its
  * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
-AIO__NOINLINE static int await_now(aio_task *t, int rc, uint32_t idx) {
+AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
     aio_loop *loop = t->aio__loop;
+    uint32_t idx;
+    int rc = aio__fut_lookup(loop, f, &idx);
     aio_value none = {0};
     t->aio__u.v = none;
     if (rc < 0) {
@@ -227,13 +229,13 @@ int aio__await(aio_task *t, aio_future f) {
     aio_loop *loop = t->aio__loop;
     AIO__ASSUME(loop != NULL); /* a task always has its loop */
     uint32_t idx;
-    int rc = aio__fut_lookup(loop, f, &idx);
-    if (rc < 0 || idx == t->aio__slot || t->aio__must_cancel || loop->futs[idx].state != AIO__FS_PENDING)
-        return await_now(t, rc, idx);
+    if (!aio__fut_lookup_fast(loop, f, &idx) || idx == t->aio__slot || t->aio__must_cancel ||
+        loop->futs[idx].state != AIO__FS_PENDING)
+        return await_now(t, f); /* looks the handle up again, for its error if bad */
     /* The usual case: suspend on a pending future. aio__u.w replaces the
      * last result whole (awaiting and the waiter link). */
     aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
-    aio__fut_consume(loop, idx);       /* the caller's reference; our hold keeps the slot */
+    aio__fut_consume_held(loop, idx);  /* the caller's reference; our hold keeps the slot */
     t->aio__u.w.awaiting = idx;
     t->aio__is_awaiting = 1;
     return 1;
