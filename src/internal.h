@@ -347,7 +347,9 @@ static inline bool aio__near_heads_live(const aio_loop *loop) {
  * that they never make the loop wake for nothing or hide a deadlock. */
 static inline bool aio__timers_empty(aio_loop *loop) {
     if (loop->timers_live == 0) {
-        if (loop->heap_len > 0 || loop->wheel_count > 0 || loop->run_pos < loop->run_len)
+        /* Every key is an armed timer's or counted in timers_stale: with
+         * none armed, keys are left exactly when some are stale. */
+        if (loop->timers_stale > 0)
             aio__timers_drop_all(loop);
         return true;
     }
