@@ -194,7 +194,9 @@ struct aio_loop {
     uint16_t tag;
     bool closed, running, stopping, virtual_clock;
     unsigned poll_budget;
-    unsigned since_poll; /* callbacks run since the last poll */
+    /* stats.callbacks at which poll_budget callbacks will have run since the
+     * last poll (or since creation): counting them costs nothing more. */
+    uint64_t poll_at;
     int64_t now_ns;
 
     aio__ready_ent *ring;

@@ -71,6 +71,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->tag_bits = (uint64_t)loop->tag << AIO__TAG_SHIFT;
     loop->virtual_clock = opts->virtual_clock != 0;
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
+    loop->poll_at = loop->poll_budget;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
     loop->start_seq = UINT64_MAX; /* no task-start batch open */
@@ -279,7 +280,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
         loop->now_ns = aio__clock_ns();
     }
     loop->stats.polls++;
-    loop->since_poll = 0;
+    loop->poll_at = loop->stats.callbacks + loop->poll_budget;
     return 0;
 }
 
@@ -287,7 +288,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
  * compiler finds it too big): a busy loop (a handoff an iteration) runs it
  * for every few callbacks. */
 static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
-    if (aio__ready_empty(loop) || loop->since_poll >= loop->poll_budget) {
+    if (aio__ready_empty(loop) || loop->stats.callbacks >= loop->poll_at) {
         int rc = poll_step(loop);
         if (rc < 0)
             return rc;
@@ -306,7 +307,6 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
             aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
         else
             e.fn(loop, e.arg);
-        loop->since_poll++;
         loop->stats.callbacks++;
     }
     loop->stats.iterations++;
