@@ -301,12 +301,12 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
     while (loop->head != end) {
         aio__ready_ent e = loop->ring[loop->head & loop->mask];
         loop->head++;
-        if (!e.fn)
-            continue;                    /* cancelled */
         if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
             aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
-        else
+        else if (e.fn)
             e.fn(loop, e.arg);
+        else
+            continue; /* cancelled */
         loop->stats.callbacks++;
     }
     loop->stats.iterations++;
