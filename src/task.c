@@ -23,6 +23,7 @@
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
 _Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
+_Static_assert(offsetof(struct aio_task, aio__loop) == 0, "AIO__LOOP (future.h) reads a task's loop first");
 
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
 
