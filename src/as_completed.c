@@ -76,7 +76,7 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
     loop->futs[fut].holds++;
     aio__owned_finish(loop, fut, err, v);
     if (err < 0)
-        loop->futs[fut].flags |= AIO__FF_RETRIEVED;
+        loop->futs[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
     aio__fut_drop(loop, fut);
 }
 

@@ -63,45 +63,35 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
 
 /* ---- slots ----------------------------------------------------------------- */
 
-int aio__fut_alloc(aio_loop *loop, uint32_t *out) {
-    uint32_t i;
-    if (loop->free_fut != AIO__NIL) {
-        i = loop->free_fut;
-        loop->free_fut = loop->futs[i].u.next_free;
-    } else {
-        if (loop->nfuts == loop->capfuts) {
-            uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
-            if (cap > AIO__IDX_MASK + 1)
-                cap = (uint32_t)(AIO__IDX_MASK + 1);
-            if (cap == loop->capfuts)
+int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
+    if (loop->closed)
+        return AIO_ECLOSED; /* a closed loop keeps no slots (aio__fut_lookup relies on it) */
+    if (loop->nfuts == loop->capfuts) {
+        uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
+        if (cap > AIO__IDX_MASK + 1)
+            cap = (uint32_t)(AIO__IDX_MASK + 1);
+        if (cap == loop->capfuts)
+            return -ENOMEM;
+        /* The extras first: if the table then fails, they are merely bigger
+         * than needed, while capfuts still tells the table's size (which
+         * aio__table_free relies on). */
+        if (loop->extras) {
+            struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
+            if (!x)
                 return -ENOMEM;
-            /* The extras first: if the table then fails, they are merely
-             * bigger than needed, while capfuts still tells the table's
-             * size (which aio__table_free relies on). */
-            if (loop->extras) {
-                struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
-                if (!x)
-                    return -ENOMEM;
-                memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
-                loop->extras = x;
-            }
-            void *f = loop->futs;
-            size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
-            if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
-                return -ENOMEM;
-            loop->futs = f;
-            loop->capfuts = cap;
+            memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
+            loop->extras = x;
         }
-        i = loop->nfuts++;
-        loop->futs[i].gen = 0;
+        void *f = loop->futs;
+        size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
+        if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
+            return -ENOMEM;
+        loop->futs = f;
+        loop->capfuts = cap;
     }
-    aio__fut *s = &loop->futs[i];
-    s->state = AIO__FS_PENDING;
-    s->flags = 0;
-    s->refs = 1;
-    s->holds = 0;
-    s->cbs = AIO__NIL;
-    s->u.value.u = 0;
+    uint32_t i = loop->nfuts++;
+    loop->futs[i].gen = 0;
+    aio__fut_init(&loop->futs[i]);
     *out = i;
     return 0;
 }
@@ -136,30 +126,23 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
 
 static void report_unretrieved(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (s->state != AIO__FS_ERROR || (s->flags & AIO__FF_RETRIEVED))
+    if (!(s->flags & AIO__FF_UNRETRIEVED))
         return;
-    s->flags |= AIO__FF_RETRIEVED; /* exactly one report */
+    s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
     aio__report(loop,
                 (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"
                                           : "Future exception was never retrieved",
                 (int)s->u.value.i, idx);
 }
 
-void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
+void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
     report_unretrieved(loop, idx);
-    aio__fut *s = &loop->futs[idx];
     if (loop->extras) {
         free(loop->extras[idx].name);
         loop->extras[idx].name = NULL;
         loop->extras[idx].cancel_msg = NULL;
     }
-    s->state = AIO__FS_FREE;
-    /* Wraps after 2^22 reuses of this slot: a handle kept across exactly that
-     * many reuses would look fresh again. Retiring worn slots instead would
-     * leak memory in a long-running daemon, so we accept the wrap. */
-    s->gen = (s->gen + 1) & AIO__GEN_MASK;
-    s->u.next_free = loop->free_fut;
-    loop->free_fut = idx;
+    aio__fut_recycle(loop, idx); /* re-read the table: the report's handler may have grown it */
 }
 
 /* ---- callback nodes ---------------------------------------------------------- */
@@ -185,18 +168,6 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
     return 0;
 }
 
-static void node_free(aio_loop *loop, uint32_t n) {
-    loop->nodes[n].fn = NULL;
-    loop->nodes[n].next = loop->free_node;
-    loop->free_node = n;
-}
-
-void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
-    t->aio__u.w.next = loop->futs[idx].cbs;
-    loop->futs[idx].cbs = AIO__WAITER_BIT | t->aio__slot;
-    loop->futs[idx].holds++;
-}
-
 /* The link field of a list entry: a node's, or an awaiting task's. */
 static inline uint32_t *entry_next(aio_loop *loop, uint32_t e) {
     if (e & AIO__WAITER_BIT)
@@ -219,48 +190,34 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     return 0;
 }
 
-/* Ready-queue entry: run a dispatch batch (the chained lists of futures
- * that completed one after another), in order. Each node is copied out and
- * freed before its callback runs (the callback may register new nodes and
- * move the pool), each task's link read before it resumes (it may await
- * again at once). Every entry's hold on its slot is dropped after it ran. */
-static void dispatch_batch(aio_loop *loop, void *arg) {
-    uint32_t e = (uint32_t)(uintptr_t)arg;
-    while (e != AIO__NIL) {
-        uint32_t fut;
-        if (e & AIO__WAITER_BIT) {
-            aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
-            e = t->aio__u.w.next;
-            fut = t->aio__u.w.awaiting;
-            aio__task_wakeup(loop, t);
-        } else {
-            aio__node node = loop->nodes[e];
-            node_free(loop, e);
-            e = node.next;
-            fut = node.fut;
-            node.fn(loop, aio__fut_handle(loop, fut), node.arg);
-        }
-        aio__fut_drop(loop, fut);
-    }
-}
+void aio__dispatch_batch(aio_loop *loop, void *arg) { aio__dispatch_list(loop, (uint32_t)(uintptr_t)arg); }
 
 /* Ready-queue entry: one done callback registered after completion. */
 static void dispatch_node(aio_loop *loop, void *arg) {
     uint32_t n = (uint32_t)(uintptr_t)arg;
     aio__node node = loop->nodes[n];
-    node_free(loop, n);
+    aio__node_free(loop, n);
     node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
     aio__fut_drop(loop, node.fut);
 }
 
-/* Reverse slot idx's (newest-first) list into registration order, take it
- * out of the slot, and queue it: appended to the open dispatch batch if
- * that is still the last ready entry, else in a new batch. */
-static void schedule_list(aio_loop *loop, uint32_t idx) {
-    uint32_t head = loop->futs[idx].cbs, prev = AIO__NIL;
-    if (head == AIO__NIL)
-        return; /* nobody listens */
-    uint32_t last = head; /* the oldest entry: last once reversed */
+/* Out of memory queueing slot idx's list (in registration order, from e):
+ * run nothing rather than run early; drop the holds (an awaiting task stays
+ * suspended until the loop closes). */
+AIO__COLD static void drop_list(aio_loop *loop, uint32_t idx, uint32_t e) {
+    aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
+    while (e != AIO__NIL) {
+        uint32_t next = *entry_next(loop, e);
+        if (!(e & AIO__WAITER_BIT))
+            aio__node_free(loop, e);
+        aio__fut_drop(loop, idx);
+        e = next;
+    }
+}
+
+/* Reverse a list in place; returns its new first entry. */
+static uint32_t reverse_list(aio_loop *loop, uint32_t head) {
+    uint32_t prev = AIO__NIL;
     while (head != AIO__NIL) {
         uint32_t *link = entry_next(loop, head);
         uint32_t next = *link;
@@ -268,70 +225,88 @@ static void schedule_list(aio_loop *loop, uint32_t idx) {
         prev = head;
         head = next;
     }
-    loop->futs[idx].cbs = AIO__NIL;
-    if (aio__ready_is_last(loop, loop->cb_seq)) {
-        *entry_next(loop, loop->cb_last) = prev;
-        loop->cb_last = last;
-        return;
-    }
-    if (aio__ready_push(loop, dispatch_batch, (void *)(uintptr_t)prev, &loop->cb_seq) < 0) {
-        /* Out of memory: run nothing rather than run early; drop the holds
-         * (an awaiting task stays suspended until the loop closes). */
-        aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
-        while (prev != AIO__NIL) {
-            uint32_t next = *entry_next(loop, prev);
-            if (!(prev & AIO__WAITER_BIT))
-                node_free(loop, prev);
-            aio__fut_drop(loop, idx);
-            prev = next;
-        }
-        return;
-    }
+    return prev;
+}
+
+/* Queue a dispatch batch for the list first..last (registration order). */
+static inline void open_batch(aio_loop *loop, uint32_t first, uint32_t last) {
+    loop->cb_seq = aio__ready_put(loop, aio__dispatch_batch, (void *)(uintptr_t)first);
     loop->cb_last = last;
+}
+
+/* open_batch when the ring is full: grow it, or drop the list (idx's). */
+AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t idx, uint32_t first, uint32_t last) {
+    if (aio__ready_grow(loop) == 0)
+        open_batch(loop, first, last);
+    else
+        drop_list(loop, idx, first);
+}
+
+/* Take slot idx's (newest-first) list out of the slot, reverse it into
+ * registration order, and queue it: appended to the open dispatch batch if
+ * that is still the last ready entry, else in a new batch. Inline in the
+ * completions; growing the ring (or failing to) is out of line, so the
+ * inline path makes no call that returns to it. */
+static inline void schedule_list(aio_loop *loop, uint32_t idx) {
+    uint32_t last = loop->futs[idx].cbs; /* the oldest entry: last once reversed */
+    if (last == AIO__NIL)
+        return; /* nobody listens */
+    loop->futs[idx].cbs = AIO__NIL;
+    /* A list of one (a single awaiting task, a single callback) is its own
+     * reverse: its link is AIO__NIL already. */
+    uint32_t first = *entry_next(loop, last) == AIO__NIL ? last : reverse_list(loop, last);
+    if (aio__ready_is_last(loop, loop->cb_seq)) {
+        *entry_next(loop, loop->cb_last) = first;
+        loop->cb_last = last;
+    } else if (AIO__LIKELY(!aio__ready_full(loop))) {
+        open_batch(loop, first, last);
+    } else {
+        open_batch_grow(loop, idx, first, last);
+    }
 }
 
 /* ---- completion ------------------------------------------------------------------ */
 
-void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+/* Complete a pending slot that is neither a sleep's nor owned (or no longer
+ * is): store its outcome and schedule its callbacks. */
+static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    aio__fut *s = &loop->futs[idx];
+    s->state = state;
+    if (state == AIO__FS_ERROR)
+        s->flags |= AIO__FF_UNRETRIEVED; /* until an outcome is taken (or reported) */
+    s->u.value = v;
+    schedule_list(loop, idx);
+}
+
+/* Completing a future that is owned, or a sleep whose timer has not fired:
+ * it stops being either, and the timer is cancelled. */
+AIO__NOINLINE static void finish_flagged(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     aio__fut *s = &loop->futs[idx];
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->u.timer; /* read before u.value is written */
-    s->state = state;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
-    s->u.value = v;
-    if (!had_timer) { /* the common case: nothing below can free the slot early */
-        schedule_list(loop, idx);
+    if (!had_timer) {
+        complete(loop, idx, state, v);
         return;
     }
     s->holds++; /* cancelling the timer drops its hold: keep the slot meanwhile */
     if (aio__timer_cancel(loop, timer) == 1)
         aio__fut_drop(loop, idx); /* the timer's hold */
-    schedule_list(loop, idx);
+    complete(loop, idx, state, v);
     aio__fut_drop(loop, idx);
 }
 
-int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
-    aio__fut *s = &loop->futs[idx];
-    aio_value none = {0};
-    switch (s->state) {
-    case AIO__FS_RESULT:
-        if (v)
-            *v = s->u.value;
-        return 0;
-    case AIO__FS_ERROR:
-        s->flags |= AIO__FF_RETRIEVED;
-        if (v)
-            *v = none;
-        return (int)s->u.value.i;
-    case AIO__FS_CANCELLED:
-        if (v)
-            *v = s->u.value; /* .p: the cancel message */
-        return AIO_ECANCELLED;
-    default:
-        if (v)
-            *v = none;
-        return AIO_ENOTDONE;
-    }
+/* Complete a pending slot. The common case (no timer, no owner) is inline:
+ * nothing in it can free the slot early. */
+static inline void finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    if (loop->futs[idx].flags & (AIO__FF_TIMER | AIO__FF_OWNED))
+        finish_flagged(loop, idx, state, v);
+    else
+        complete(loop, idx, state, v);
+}
+
+void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    finish(loop, idx, state, v);
 }
 
 /* Cancellation propagates (a task cancels what it awaits, a gather its
@@ -384,12 +359,21 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
 
 /* ---- public API ------------------------------------------------------------------ */
 
+/* aio_future_new_on when no slot is free: grow the table. */
+AIO__NOINLINE static aio_future new_future_grow(aio_loop *loop) {
+    uint32_t idx;
+    int rc = aio__fut_alloc_grow(loop, &idx);
+    return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
+}
+
 aio_future aio_future_new_on(aio_loop *loop) {
     int rc = aio__loop_usable(loop);
-    uint32_t idx = 0;
-    if (rc == 0)
-        rc = aio__fut_alloc(loop, &idx);
-    return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    uint32_t idx;
+    if (AIO__LIKELY(aio__fut_alloc_fast(loop, &idx)))
+        return aio__fut_handle(loop, idx);
+    return new_future_grow(loop); /* a tail call: the path above saves nothing */
 }
 
 int aio_future_done(aio_loop *loop, aio_future f) {
@@ -418,37 +402,45 @@ int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
 
 int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(loop, f, NULL); }
 
-static int settable(aio_loop *loop, aio_future f, uint32_t *idx) {
-    int rc = aio__fut_lookup(loop, f, idx);
-    if (rc < 0)
-        return rc;
-    if (loop->futs[*idx].flags & (AIO__FF_TASK | AIO__FF_OWNED))
+/* set_result / set_error: complete a plain pending future. */
+/* set_result / set_error on a future that is not a plain pending one. */
+AIO__NOINLINE static int set_outcome_other(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    const aio__fut *s = &loop->futs[idx];
+    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
         return AIO_EISTASK; /* completed only by its task or combinator */
-    if (loop->futs[*idx].state != AIO__FS_PENDING)
+    if (s->state != AIO__FS_PENDING)
         return AIO_EDONE;
+    finish_flagged(loop, idx, state, v); /* a sleep: its timer goes */
     return 0;
 }
 
-int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {
+/* The inline path makes no call it returns from (only tail calls): it
+ * needs no saved registers. */
+static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, aio_value v) {
     uint32_t idx;
-    int rc = settable(loop, f, &idx);
-    if (rc < 0)
-        return rc;
-    aio__fut_finish(loop, idx, AIO__FS_RESULT, v);
-    return 0;
+    if (!aio__fut_lookup_fast(loop, f, &idx))
+        return aio__fut_lookup_slow(loop, f);
+    const aio__fut *s = &loop->futs[idx];
+    /* One test for the usual case: pending, plain (not a task, not owned,
+     * not a sleep with a timer). */
+    if (AIO__LIKELY(s->state == AIO__FS_PENDING &&
+                    !(s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_TIMER)))) {
+        complete(loop, idx, state, v);
+        return 0;
+    }
+    return set_outcome_other(loop, idx, state, v);
+}
+
+int aio_future_set_result(aio_loop *loop, aio_future f, aio_value v) {
+    return set_outcome_of(loop, f, AIO__FS_RESULT, v);
 }
 
 int aio_future_set_error(aio_loop *loop, aio_future f, int err) {
     if (err >= 0 || err == AIO_ECANCELLED)
         return -EINVAL;
-    uint32_t idx;
-    int rc = settable(loop, f, &idx);
-    if (rc < 0)
-        return rc;
     aio_value v;
     v.i = err;
-    aio__fut_finish(loop, idx, AIO__FS_ERROR, v);
-    return 0;
+    return set_outcome_of(loop, f, AIO__FS_ERROR, v);
 }
 
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {
@@ -485,7 +477,7 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
     node->fut = idx;
     node->next = AIO__NIL;
     if ((rc = aio__ready_push(loop, dispatch_node, (void *)(uintptr_t)n, NULL)) < 0) {
-        node_free(loop, n);
+        aio__node_free(loop, n);
         return rc;
     }
     loop->futs[idx].holds++;
@@ -507,7 +499,7 @@ int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, voi
         uint32_t n = *link;
         if (!(n & AIO__WAITER_BIT) && loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
             *link = loop->nodes[n].next;
-            node_free(loop, n);
+            aio__node_free(loop, n);
             removed++;
         } else {
             link = entry_next(loop, n);

@@ -6,10 +6,35 @@
 
 #include "aio/aio.h"
 
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AIO__NIL UINT32_MAX
+
+/* Keep a rare (COLD) or occasional (NOINLINE) path out of the hot function
+ * that calls it: inlined there, it costs the hot path register saves and
+ * code layout. ALWAYS_INLINE: a hot function the compiler finds too big.
+ * LIKELY: the branch to lay out as the straight path. ASSUME: a fact the
+ * compiler cannot see (it drops the tests it makes redundant). */
+#if defined(__GNUC__) || defined(__clang__)
+#define AIO__COLD __attribute__((noinline, cold))
+#define AIO__NOINLINE __attribute__((noinline))
+#define AIO__ALWAYS_INLINE inline __attribute__((always_inline))
+#define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
+#define AIO__ASSUME(x)                                                                                       \
+    do {                                                                                                     \
+        if (!(x))                                                                                            \
+            __builtin_unreachable();                                                                         \
+    } while (0)
+#else
+#define AIO__COLD
+#define AIO__NOINLINE
+#define AIO__ALWAYS_INLINE inline
+#define AIO__LIKELY(x) (x)
+#define AIO__ASSUME(x) ((void)0)
+#endif
 
 /* ---- handles ----------------------------------------------------------
  * A future handle is  tag:16 | gen:22 | index:26  (high to low).
@@ -43,11 +68,11 @@ typedef struct aio__ready_ent {
 /* ---- futures table ------------------------------------------------------ */
 enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
 enum {
-    AIO__FF_TASK = 1,      /* the slot is a task's future */
-    AIO__FF_RETRIEVED = 2, /* its error has been looked at */
-    AIO__FF_YIELD = 4,     /* sleep(0): awaiting it yields one iteration */
-    AIO__FF_TIMER = 8,     /* pending sleep: its timer is u.timer */
-    AIO__FF_OWNED = 16,    /* pending, completed by the combinator in u.owner */
+    AIO__FF_TASK = 1,        /* the slot is a task's future */
+    AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
+    AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
+    AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.timer */
+    AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
 };
 
 typedef struct aio__fut {
@@ -179,18 +204,25 @@ struct aio_loop {
     bool closed, running, stopping, virtual_clock;
     bool huge_pages; /* big tables ask for transparent huge pages (mem.c) */
     unsigned poll_budget;
-    unsigned since_poll; /* callbacks run since the last poll */
+    /* stats.callbacks at which poll_budget callbacks will have run since the
+     * last poll (or since creation): counting them costs nothing more. */
+    uint64_t poll_at;
     int64_t now_ns;
 
     aio__ready_ent *ring;
     uint64_t head, tail, mask;
+    uint64_t ring_cap;    /* mask + 1, or 0 while there is no ring: one test for "full" */
     uint64_t start_seq;   /* queue position of the newest task-start batch (task.c) */
     aio_task *start_tail; /* its last task, valid while that entry is the last queued */
     uint64_t cb_seq;      /* queue position of the newest dispatch batch (futures.c) */
     uint32_t cb_last;     /* its last list entry, valid while that entry is the last queued */
 
     aio__fut *futs;
+    /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
+     * and aio__fut_alloc_grow refuses a closed loop): aio__fut_lookup
+     * relies on it. */
     uint32_t nfuts, capfuts, free_fut;
+    uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     /* Rarely used per-slot data, allocated on first use (calloc'd, so the
      * pages of untouched slots are never faulted in). */
     struct aio__extra {
@@ -264,20 +296,26 @@ static inline int aio__loop_usable(const aio_loop *loop) {
 /* ready.c */
 int aio__ready_grow(aio_loop *loop);
 int aio__ready_cancel(aio_loop *loop, uint64_t seq);
+static inline bool aio__ready_full(const aio_loop *loop) { return loop->tail - loop->head >= loop->ring_cap; }
+/* Queue fn(loop, arg) at the back of a ring that is not full; returns its
+ * sequence number. */
+static inline uint64_t aio__ready_put(aio_loop *loop, aio_callback fn, void *arg) {
+    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
+    e->fn = fn;
+    e->arg = arg;
+    return loop->tail++;
+}
 /* Queue fn(loop, arg) at the back; *seq (if not NULL) gets its sequence
  * number. Inline: two pushes per task in a spawn, one per call_soon. */
 static inline int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
-    if (loop->tail - loop->head > loop->mask || !loop->ring) {
+    if (aio__ready_full(loop)) {
         int rc = aio__ready_grow(loop);
         if (rc < 0)
             return rc;
     }
-    aio__ready_ent *e = &loop->ring[loop->tail & loop->mask];
-    e->fn = fn;
-    e->arg = arg;
+    uint64_t s = aio__ready_put(loop, fn, arg);
     if (seq)
-        *seq = loop->tail;
-    loop->tail++;
+        *seq = s;
     return 0;
 }
 void aio__ready_free(aio_loop *loop);
@@ -322,7 +360,9 @@ static inline bool aio__near_heads_live(const aio_loop *loop) {
  * that they never make the loop wake for nothing or hide a deadlock. */
 static inline bool aio__timers_empty(aio_loop *loop) {
     if (loop->timers_live == 0) {
-        if (loop->heap_len > 0 || loop->wheel_count > 0 || loop->run_pos < loop->run_len)
+        /* Every key is an armed timer's or counted in timers_stale: with
+         * none armed, keys are left exactly when some are stale. */
+        if (loop->timers_stale > 0)
             aio__timers_drop_all(loop);
         return true;
     }
@@ -351,30 +391,91 @@ static inline int64_t aio__timers_next(aio_loop *loop) {
 }
 
 /* futures.c */
-int aio__fut_alloc(aio_loop *loop, uint32_t *idx); /* PENDING, refs = 1 */
-void aio__fut_free_slot(aio_loop *loop, uint32_t idx);
+int aio__fut_alloc_grow(aio_loop *loop, uint32_t *idx);       /* aio__fut_alloc with no free slot */
+void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx);   /* report, clear extras, recycle */
 int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a failed lookup */
 
 /* The hot handle operations are inline: a future handoff makes several. */
 static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
     aio_future f;
-    f.id = ((uint64_t)loop->tag << AIO__TAG_SHIFT) | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
+    f.id = loop->tag_bits | ((uint64_t)loop->futs[idx].gen << AIO__IDX_BITS) | idx;
     return f;
 }
 
 /* A valid handle of this (open) loop: 0 and its slot; else the error. One
- * comparison covers tag and generation: a live slot's handle is rebuilt
- * from it and compared whole. */
-static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
-    if (loop && !loop->closed) {
-        uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
-        if (i < loop->nfuts && loop->futs[i].state != AIO__FS_FREE && aio__fut_handle(loop, i).id == f.id) {
+ * comparison covers tag and generation: what is above the index must be
+ * the loop's tag and the live slot's generation. A closed loop has no
+ * slots (nfuts is 0), so its handles fail here too. The _fast form only
+ * says whether the handle is good (a caller with nothing to do after a
+ * failure but to hand it on keeps its hot path free of calls). */
+static inline bool aio__fut_lookup_fast(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
+    if (AIO__LIKELY(loop && i < loop->nfuts)) {
+        const aio__fut *s = &loop->futs[i];
+        if (AIO__LIKELY(s->state != AIO__FS_FREE && ((f.id ^ loop->tag_bits) >> AIO__IDX_BITS) == s->gen)) {
             *idx = i;
-            return 0;
+            return true;
         }
     }
+    return false;
+}
+static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    if (AIO__LIKELY(aio__fut_lookup_fast(loop, f, idx)))
+        return 0;
     *idx = AIO__NIL; /* never used: the slow path always returns an error */
     return aio__fut_lookup_slow(loop, f);
+}
+
+/* A new future in slot s: PENDING, refs = 1 (the caller's), no holds, no
+ * callbacks. The generation is the slot's own (bumped when it was freed). */
+static inline void aio__fut_init(aio__fut *s) {
+    s->state = AIO__FS_PENDING;
+    s->flags = 0;
+    s->refs = 1;
+    s->holds = 0;
+    s->cbs = AIO__NIL;
+    s->u.value.u = 0;
+}
+
+/* Allocate a PENDING slot, refs = 1. Inline: a slot from the free list is
+ * the usual case (every handoff makes one); growing the table is not. The
+ * _fast form only takes from the free list (false if it is empty). */
+static inline bool aio__fut_alloc_fast(aio_loop *loop, uint32_t *idx) {
+    uint32_t i = loop->free_fut;
+    if (i == AIO__NIL)
+        return false;
+    aio__fut *s = &loop->futs[i];
+    loop->free_fut = s->u.next_free;
+    aio__fut_init(s);
+    *idx = i;
+    return true;
+}
+static inline int aio__fut_alloc(aio_loop *loop, uint32_t *idx) {
+    return aio__fut_alloc_fast(loop, idx) ? 0 : aio__fut_alloc_grow(loop, idx);
+}
+
+/* Put a slot on the free list. Its generation moves on, so that every
+ * handle to it is stale from now on; it wraps after 2^22 reuses of the
+ * slot: a handle kept across exactly that many reuses would look fresh
+ * again. Retiring worn slots instead would leak memory in a long-running
+ * daemon, so we accept the wrap. */
+static inline void aio__fut_recycle(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    s->state = AIO__FS_FREE;
+    s->gen = (s->gen + 1) & AIO__GEN_MASK;
+    s->u.next_free = loop->free_fut;
+    loop->free_fut = idx;
+}
+
+/* Free a slot both of whose counts reached 0. Inline for the usual slot;
+ * an error nobody retrieved (reported now) or per-slot extras to clear (a
+ * task's name) take the slow path. */
+static inline void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
+    const aio__fut *s = &loop->futs[idx];
+    if (loop->extras || (s->flags & AIO__FF_UNRETRIEVED))
+        aio__fut_free_slot_slow(loop, idx);
+    else
+        aio__fut_recycle(loop, idx);
 }
 
 /* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
@@ -387,6 +488,14 @@ static inline void aio__fut_consume(aio_loop *loop, uint32_t idx) {
         aio__fut_free_slot(loop, idx);
 }
 
+/* aio__fut_consume on a slot one of the library's holds keeps alive: it
+ * cannot free it. */
+static inline void aio__fut_consume_held(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (s->refs > 0)
+        s->refs--;
+}
+
 /* Drop one of the library's holds. */
 static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
@@ -396,11 +505,39 @@ static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
-/* Link an awaiting task into a slot's callback list (cannot fail). */
-void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t);
+/* Link an awaiting task into a slot's callback list (cannot fail): the
+ * entry is the task's own slot with AIO__WAITER_BIT, the link its
+ * aio__u.w.next. */
+static inline void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    aio__fut *s = &loop->futs[idx];
+    t->aio__u.w.next = s->cbs;
+    s->cbs = AIO__WAITER_BIT | t->aio__slot;
+    s->holds++;
+}
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
-/* The outcome of a done slot as (status, value), marking an error retrieved. */
-int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v);
+/* The outcome of a done slot as (status, value), marking an error
+ * retrieved. Inline: every wake-up takes one. */
+static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
+    aio__fut *s = &loop->futs[idx];
+    aio_value none = {0};
+    if (AIO__LIKELY(s->state == AIO__FS_RESULT)) { /* first: the usual outcome */
+        if (v)
+            *v = s->u.value;
+        return 0;
+    }
+    if (s->state == AIO__FS_CANCELLED) {
+        if (v)
+            *v = s->u.value; /* .p: the cancel message */
+        return AIO_ECANCELLED;
+    }
+    if (v)
+        *v = none;
+    if (s->state == AIO__FS_ERROR) {
+        s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+        return (int)s->u.value.i;
+    }
+    return AIO_ENOTDONE;
+}
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
 /* The per-slot extras, allocating them on first use; NULL if out of memory. */
@@ -438,7 +575,78 @@ uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, ai
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
-void aio__task_wakeup(aio_loop *loop, aio_task *t); /* its awaited future is done */
+/* Frames start at the first max_align_t boundary after the header; the
+ * task's memory (task_mem.c) is aligned for the frame's type. */
+#define AIO__FRAME_OFFSET                                                                                    \
+    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+static inline void *aio__task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
+/* The coroutine finished (or a task cancelled before it started): complete
+ * the task's future, free the task, drop the loop's hold on the slot. */
+void aio__task_complete(aio_loop *loop, aio_task *t);
+/* Deliver a pending cancellation (aio__must_cancel) at resume: AIO_ECANCELLED
+ * becomes the await's outcome. True if that completed the task instead (it
+ * never started: its body never runs). */
+bool aio__task_take_cancel(aio_loop *loop, aio_task *t);
+
+/* Resume (or start) the task's top coroutine. Inline: a wake-up (every
+ * handoff) goes from the dispatch straight into the coroutine. */
+static inline void aio__task_run(aio_loop *loop, aio_task *t) {
+    if (t->aio__must_cancel && aio__task_take_cancel(loop, t))
+        return;
+    /* Tasks never nest: they run only from ready-queue entries, which only
+     * a loop's run functions run, and those refuse to run a running loop.
+     * So no task was current before, and none is after. */
+    loop->current = t;
+    loop->pub.lcp = &t->aio__lc;
+    aio_status st = loop->fns[t->aio__fn](t, aio__task_frame(t));
+    loop->current = NULL;
+    if (st == AIO_FINISHED)
+        aio__task_complete(loop, t);
+}
+
+/* Its awaited future is done: take the outcome, resume the task. */
+static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
+    uint32_t idx = t->aio__u.w.awaiting;
+    t->aio__is_awaiting = 0;
+    t->aio__cancel_sent = 0;
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    aio__task_run(loop, t);
+}
+
+/* ---- dispatch of completed futures' callbacks and waiters (futures.c) ---- */
+static inline void aio__node_free(aio_loop *loop, uint32_t n) {
+    loop->nodes[n].fn = NULL;
+    loop->nodes[n].next = loop->free_node;
+    loop->free_node = n;
+}
+
+/* Run a dispatch batch from entry e on (the chained lists of futures that
+ * completed one after another), in order. Each node is copied out and
+ * freed before its callback runs (the callback may register new nodes and
+ * move the pool), each task's link read before it resumes (it may await
+ * again at once). Every entry's hold on its slot is dropped after it ran.
+ * Inline: run_once runs the batch entries of a busy loop without a call. */
+static inline void aio__dispatch_list(aio_loop *loop, uint32_t e) {
+    while (e != AIO__NIL) {
+        uint32_t fut;
+        if (e & AIO__WAITER_BIT) {
+            aio_task *t = loop->futs[e & ~AIO__WAITER_BIT].u.task;
+            e = t->aio__u.w.next;
+            fut = t->aio__u.w.awaiting;
+            aio__task_wakeup(loop, t);
+        } else {
+            aio__node node = loop->nodes[e];
+            aio__node_free(loop, e);
+            e = node.next;
+            fut = node.fut;
+            node.fn(loop, aio__fut_handle(loop, fut), node.arg);
+        }
+        aio__fut_drop(loop, fut);
+    }
+}
+/* The ready-queue entry of a dispatch batch: its argument is the list's
+ * first entry. */
+void aio__dispatch_batch(aio_loop *loop, void *arg);
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);

@@ -68,9 +68,11 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     if (!loop)
         return -ENOMEM;
     loop->tag = next_tag();
+    loop->tag_bits = (uint64_t)loop->tag << AIO__TAG_SHIFT;
     loop->virtual_clock = opts->virtual_clock != 0;
     loop->huge_pages = aio__huge_pages_default(opts->huge_pages);
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
+    loop->poll_at = loop->poll_budget;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
     loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
     loop->start_seq = UINT64_MAX; /* no task-start batch open */
@@ -237,7 +239,21 @@ static int64_t poll_timeout(aio_loop *loop) {
     return dt > 0 ? dt : 0;
 }
 
-static int poll_step(aio_loop *loop) {
+/* Ask the backend for ready fds, waiting at most timeout_ns. A poll that
+ * may not wait, with no fd watched but our wakeup fd, makes no system call
+ * (an epoll_wait costs about a microsecond here: a few nanoseconds on every
+ * callback of a busy loop): it could only report the wakeup fd, whose
+ * reader runs aio__wakeup_drain, and poll_step drains after every poll
+ * anyway. A wakeup left unread keeps the fd readable for the next poll
+ * that makes the call (drain clears it). */
+static int backend_poll(aio_loop *loop, int64_t timeout_ns) {
+    if (timeout_ns == 0 && loop->io_count <= aio__wakeup_watched(loop))
+        return 0;
+    return loop->backend->poll(loop, timeout_ns);
+}
+
+/* Out of line: run_once skips it while the ready queue is busy. */
+AIO__NOINLINE static int poll_step(aio_loop *loop) {
     if (loop->xs && loop->xs->sub_head)
         aio__executor_flush(loop); /* jobs submitted since the last poll */
     int64_t timeout = poll_timeout(loop);
@@ -248,7 +264,7 @@ static int poll_step(aio_loop *loop) {
     if (loop->virtual_clock) {
         /* Real I/O is still polled, but virtual time only jumps once nothing
          * is ready: to the next timer, without sleeping. */
-        int rc = loop->backend->poll(loop, timeout < 0 ? -1 : 0);
+        int rc = backend_poll(loop, timeout < 0 ? -1 : 0);
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop); /* threadsafe calls, executor completions */
@@ -259,19 +275,22 @@ static int poll_step(aio_loop *loop) {
          * completion usually arrives within microseconds. */
         if (timeout != 0 && aio__wakeup_spin(loop))
             timeout = 0;
-        int rc = loop->backend->poll(loop, timeout);
+        int rc = backend_poll(loop, timeout);
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop);
         loop->now_ns = aio__clock_ns();
     }
     loop->stats.polls++;
-    loop->since_poll = 0;
+    loop->poll_at = loop->stats.callbacks + loop->poll_budget;
     return 0;
 }
 
-static int run_once(aio_loop *loop) {
-    if (aio__ready_empty(loop) || loop->since_poll >= loop->poll_budget) {
+/* Inline in the run loops (forced: with the dispatch inline in it, the
+ * compiler finds it too big): a busy loop (a handoff an iteration) runs it
+ * for every few callbacks. */
+static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
+    if (aio__ready_empty(loop) || loop->stats.callbacks >= loop->poll_at) {
         int rc = poll_step(loop);
         if (rc < 0)
             return rc;
@@ -284,11 +303,13 @@ static int run_once(aio_loop *loop) {
     while (loop->head != end) {
         aio__ready_ent e = loop->ring[loop->head & loop->mask];
         loop->head++;
-        if (e.fn) {
+        if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
+            aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
+        else if (e.fn)
             e.fn(loop, e.arg);
-            loop->since_poll++;
-            loop->stats.callbacks++;
-        }
+        else
+            continue; /* cancelled */
+        loop->stats.callbacks++;
     }
     loop->stats.iterations++;
     return 0;

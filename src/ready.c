@@ -30,6 +30,7 @@ int aio__ready_grow(aio_loop *loop) {
             ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
     loop->ring = ring;
     loop->mask = cap - 1;
+    loop->ring_cap = cap;
     return 0;
 }
 
@@ -50,6 +51,7 @@ void aio__ready_free(aio_loop *loop) {
     loop->ring = NULL;
     loop->head = loop->tail = 0;
     loop->mask = 0;
+    loop->ring_cap = 0;
     loop->start_seq = UINT64_MAX;
     loop->start_tail = NULL;
 }

@@ -6,7 +6,7 @@
  *   - the ready queue (to start, or after AIO_YIELD), or
  *   - one future's callback list (awaiting it; aio__u.w.awaiting says which), or
  *   - running (loop->current).
- * It is freed when its coroutine finishes, from task_run, never from inside
+ * It is freed when its coroutine finishes, from aio__task_run, never from inside
  * the coroutine.
  *
  * Cancellation (asyncio's Task.cancel): the request increments `cancelling`
@@ -17,20 +17,13 @@
  * coroutine opts out with aio_task_uncancel(). */
 #include "internal.h"
 
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
-/* Frames start at the first max_align_t boundary after the header; the
- * task's memory (task_mem.c) is aligned for the frame's type. */
-#define AIO__FRAME_OFFSET                                                                                    \
-    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
-
-static inline void *task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
-
 _Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
+_Static_assert(offsetof(struct aio_task, aio__loop) == 0, "AIO__LOOP (future.h) reads a task's loop first");
 _Static_assert(AIO__FRAME_OFFSET == AIO__TM_MIN && AIO__TM_MIN % 16 == 0,
                "task_mem.c's size classes start with a bare header at a 16-byte multiple");
 
@@ -67,7 +60,7 @@ int aio_task_uncancel(aio_task *t) {
 
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
-static void task_complete(aio_loop *loop, aio_task *t) {
+void aio__task_complete(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__slot;
     int err = t->aio__err;
     aio_value v = t->aio__u.v;
@@ -85,29 +78,19 @@ static void task_complete(aio_loop *loop, aio_task *t) {
     aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
 }
 
-/* Resume (or start) the task's top coroutine. */
-static void task_run(aio_loop *loop, aio_task *t) {
-    if (t->aio__must_cancel) {
-        t->aio__must_cancel = 0;
-        t->aio__err = AIO_ECANCELLED;
-        t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
-        if (t->aio__lc == 0) { /* never started: its body never runs */
-            task_complete(loop, t);
-            return;
-        }
-    }
-    aio_task *prev = loop->current;
-    loop->current = t;
-    loop->pub.lcp = &t->aio__lc;
-    aio_status st = loop->fns[t->aio__fn](t, task_frame(t));
-    loop->current = prev;
-    if (st == AIO_FINISHED)
-        task_complete(loop, t);
+bool aio__task_take_cancel(aio_loop *loop, aio_task *t) {
+    t->aio__must_cancel = 0;
+    t->aio__err = AIO_ECANCELLED;
+    t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
+    if (t->aio__lc != 0)
+        return false;
+    aio__task_complete(loop, t); /* never started: its body never runs */
+    return true;
 }
 
 /* Ready-queue entry: resume a task after awaiting sleep(0) (its result is
  * in aio__u.v already). */
-static void task_step(aio_loop *loop, void *arg) { task_run(loop, arg); }
+static void task_step(aio_loop *loop, void *arg) { aio__task_run(loop, arg); }
 
 /* Ready-queue entry: start (or resume after AIO_YIELD) a batch of tasks, in
  * queue order. Tasks queued one after another share one entry, linked
@@ -121,7 +104,7 @@ static void start_batch(aio_loop *loop, void *arg) {
     while (t) {
         uint32_t next = t->aio__u.w.next; /* before it runs: awaiting reuses the link */
         t->aio__u.v.u = 0;                /* no result: a new task, or AIO_YIELD's none */
-        task_run(loop, t);
+        aio__task_run(loop, t);
         t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
     }
 }
@@ -138,15 +121,6 @@ static int queue_start(aio_loop *loop, aio_task *t) {
     }
     loop->start_tail = t;
     return 0;
-}
-
-/* The awaited future completed: take its outcome, resume the task. */
-void aio__task_wakeup(aio_loop *loop, aio_task *t) {
-    uint32_t idx = t->aio__u.w.awaiting;
-    t->aio__is_awaiting = 0;
-    t->aio__cancel_sent = 0;
-    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
-    task_run(loop, t);
 }
 
 aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size) {
@@ -173,7 +147,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         return aio__error_handle(rc);
     }
     if (frame_size)
-        memcpy(task_frame(t), frame, frame_size);
+        memcpy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
     t->aio__loop = loop;
     aio__fut *s = &loop->futs[idx];
@@ -216,7 +190,10 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
 
 /* ---- what the coroutine macros call ---- */
 
-int aio__await(aio_task *t, aio_future f) {
+/* An await that does not suspend on a pending future: a bad handle, the
+ * task itself, a cancellation to deliver, or a future already done. Its
+ * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
+AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
     aio_loop *loop = t->aio__loop;
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
@@ -240,18 +217,27 @@ int aio__await(aio_task *t, aio_future f) {
         t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
         return 0;
     }
-    aio__fut *s = &loop->futs[idx];
-    if (s->state != AIO__FS_PENDING) {
-        bool yield = (s->flags & AIO__FF_YIELD) != 0;
-        t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
-        aio__fut_consume(loop, idx);
-        if (!yield)
-            return 0;
-        rc = aio__ready_push(loop, task_step, t, NULL);
-        return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
-    }
+    /* Left: the future is done already. */
+    bool yield = (loop->futs[idx].flags & AIO__FF_YIELD) != 0;
+    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    aio__fut_consume(loop, idx);
+    if (!yield)
+        return 0;
+    rc = aio__ready_push(loop, task_step, t, NULL);
+    return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
+}
+
+int aio__await(aio_task *t, aio_future f) {
+    aio_loop *loop = t->aio__loop;
+    AIO__ASSUME(loop != NULL); /* a task always has its loop */
+    uint32_t idx;
+    if (!aio__fut_lookup_fast(loop, f, &idx) || idx == t->aio__slot || t->aio__must_cancel ||
+        loop->futs[idx].state != AIO__FS_PENDING)
+        return await_now(t, f); /* looks the handle up again, for its error if bad */
+    /* The usual case: suspend on a pending future. aio__u.w replaces the
+     * last result whole (awaiting and the waiter link). */
     aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
-    aio__fut_consume(loop, idx);       /* the caller's reference; our hold keeps the slot */
+    aio__fut_consume_held(loop, idx);  /* the caller's reference; our hold keeps the slot */
     t->aio__u.w.awaiting = idx;
     t->aio__is_awaiting = 1;
     return 1;

@@ -597,6 +597,26 @@ static void error_handle_carries_code(void **state) {
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
+/* Handles a loop gave out before it closed (pending or done) are
+ * AIO_ECLOSED on it afterwards, for every call; the loop makes no new
+ * futures. (The lookup relies on a closed loop keeping no slots.) */
+static void closed_loop_handles(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future pending = aio_future_new(loop);
+    aio_future done = aio_future_new(loop);
+    assert_int_equal(aio_future_set_result(loop, done, AIO_VALUE(1)), 0);
+    assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(aio_future_done(loop, pending), AIO_ECLOSED);
+    assert_int_equal(aio_future_result(loop, done, NULL), AIO_ECLOSED);
+    assert_int_equal(aio_future_set_result(loop, pending, AIO_VALUE(2)), AIO_ECLOSED);
+    assert_int_equal(aio_future_cancel(loop, pending, NULL), AIO_ECLOSED);
+    assert_int_equal(aio_future_release(loop, done), AIO_ECLOSED);
+    assert_int_equal(aio_run_until_complete(loop, pending, NULL), AIO_ECLOSED);
+    assert_int_equal(aio_future_check(aio_future_new(loop)), AIO_ECLOSED);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
 /* A handle given to another loop is AIO_EFOREIGN there, and that loop's
  * refusal leaves the future untouched on its own loop. */
 static void foreign_handle_detected(void **state) {
@@ -881,6 +901,7 @@ int main(void) {
         cmocka_unit_test(release_without_reference_fails),
         cmocka_unit_test(null_handle_and_null_loop),
         cmocka_unit_test(error_handle_carries_code),
+        cmocka_unit_test(closed_loop_handles),
         cmocka_unit_test(foreign_handle_detected),
         cmocka_unit_test(run_until_complete_consumes_reference),
         cmocka_unit_test(run_until_complete_done_futures),

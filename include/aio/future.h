@@ -99,10 +99,17 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 /* The loop of a task (for use inside coroutines). */
 aio_loop *aio_task_loop(const aio_task *t);
 
-/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. */
+/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. Inline (as
+ * aio_task_loop): coroutines make futures with it on every await. A task's
+ * loop is its first member (aio/coro.h), which a pointer to the task also
+ * points to: no need for the struct's definition (nor for coro.h, whose
+ * AIO_CORO_SWITCH choice stays with the includer). */
 static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
+static inline aio_loop *aio__loop_of_task(const aio_task *t) {
+    return t ? *(aio_loop *const *)(const void *)t : NULL;
+}
 #define AIO__LOOP(x)                                                                               \
-    _Generic((x), aio_task *: aio_task_loop, const aio_task *: aio_task_loop,                      \
+    _Generic((x), aio_task *: aio__loop_of_task, const aio_task *: aio__loop_of_task,              \
         default: aio__loop_of_loop)(x)
 
 #ifdef __cplusplus
