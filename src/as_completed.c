@@ -43,7 +43,7 @@ static void ac_maybe_free(aio_loop *loop, as_completed *a) {
 }
 
 static void detach(aio_loop *loop, as_completed *a) {
-    a->outstanding -= aio__children_detach(loop, a->entry, a->n, ac_child_done);
+    aio__children_detach(loop, a->entry, a->n, ac_child_done, &a->outstanding);
     if (a->has_timer) {
         aio__timer_cancel(loop, a->timer);
         a->has_timer = false;

@@ -41,7 +41,7 @@ static void maybe_free(aio_loop *loop, gather *g) {
 
 /* Stop listening to the children still pending (they keep running). */
 static void detach(aio_loop *loop, gather *g) {
-    g->outstanding -= aio__children_detach(loop, g->entry, g->n, gather_child_done);
+    aio__children_detach(loop, g->entry, g->n, gather_child_done, &g->outstanding);
 }
 
 static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
@@ -161,7 +161,7 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
         }
         if (rc < 0) { /* out of memory midway: cancel what we started, fail */
             g->done = true;
-            g->outstanding -= aio__children_detach(loop, g->entry, i, gather_child_done);
+            aio__children_detach(loop, g->entry, i, gather_child_done, &g->outstanding);
             aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0}); /* reports nothing */
             aio__fut_consume(loop, fut);
             maybe_free(loop, g);

@@ -568,9 +568,14 @@ typedef struct aio__child {
 /* The combinator state of type T whose trailing array `member` holds child
  * entry e (e->pos is its index there). */
 #define AIO__CHILD_OWNER(e, T, member) ((T *)(void *)((char *)((e) - (e)->pos) - offsetof(T, member)))
-/* Remove the (cb, &children[i]) callbacks of the children still pending;
- * returns how many were removed (their callbacks will not run). */
-uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb);
+/* Remove the (cb, &children[i]) callbacks of the children still pending
+ * (their callbacks will not run), taking them off *outstanding, the count
+ * of callbacks registered and not yet run. When that is 0 already (the
+ * last child's callback is what finished the combinator, the usual case)
+ * there is nothing to scan: a million-child gather does not walk its
+ * children again. */
+void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
+                          uint32_t *outstanding);
 /* Complete a future owned by a combinator (it stops being owned). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 

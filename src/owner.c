@@ -67,10 +67,9 @@ void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
     s->holds++; /* the owner's, dropped when it completes the future */
 }
 
-uint32_t aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb) {
-    uint32_t removed = 0;
-    for (size_t i = 0; i < n; i++)
+void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
+                          uint32_t *outstanding) {
+    for (size_t i = 0; i<n && * outstanding> 0; i++)
         if (loop->futs[children[i].idx].state == AIO__FS_PENDING)
-            removed += (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
-    return removed;
+            *outstanding -= (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
 }

@@ -37,7 +37,7 @@ static void maybe_free(aio_loop *loop, waiter *w) {
 
 static void finish(aio_loop *loop, waiter *w, int err, const char *msg) {
     w->done = true;
-    w->outstanding -= aio__children_detach(loop, w->entry, w->n, wait_child_done);
+    aio__children_detach(loop, w->entry, w->n, wait_child_done, &w->outstanding);
     if (w->has_timer) {
         aio__timer_cancel(loop, w->timer);
         w->has_timer = false;
