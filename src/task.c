@@ -27,6 +27,16 @@ _Static_assert(offsetof(struct aio_task, aio__loop) == 0, "AIO__LOOP (future.h) 
 _Static_assert(AIO__FRAME_OFFSET == AIO__TM_MIN && AIO__TM_MIN % 16 == 0,
                "task_mem.c's size classes start with a bare header at a 16-byte multiple");
 
+/* Copy a frame in: the usual small sizes without a call into libc. */
+static inline void frame_copy(void *dst, const void *src, size_t n) {
+    if (n == 8)
+        memcpy(dst, src, 8);
+    else if (n == 16)
+        memcpy(dst, src, 16);
+    else if (n)
+        memcpy(dst, src, n);
+}
+
 aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
 
 /* A task's pending cancel message lives in the loop's per-slot extras, not
@@ -146,8 +156,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         aio__task_free(loop, t);
         return aio__error_handle(rc);
     }
-    if (frame_size)
-        memcpy(aio__task_frame(t), frame, frame_size);
+    frame_copy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
     t->aio__loop = loop;
     aio__fut *s = &loop->futs[idx];
