@@ -189,6 +189,24 @@ const aio__backend *aio__backend_find(const char *name);
 /* A poll timeout in ms (-1: forever), rounded up so we never wake early. */
 int aio__timeout_ms(int64_t timeout_ns);
 
+/* Memory handed back to an arena's owner's free list: poisoned under
+ * AddressSanitizer so that a use after free is caught as with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AIO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIO__ASAN 1
+#endif
+#endif
+#ifdef AIO__ASAN
+#include <sanitizer/asan_interface.h>
+#define AIO__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define AIO__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define AIO__POISON(p, n) ((void)(p), (void)(n))
+#define AIO__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* An arena: objects carved one after another from chunks that double from
  * 4 KiB to 8 MiB (the big ones with huge pages), all freed at once. Its
  * user keeps its own free lists. Zero-initialised = empty. */
@@ -689,26 +707,17 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t kee
 /* Free a table of len bytes (its current size) from aio__table_resize. */
 void aio__table_free(const aio_loop *loop, void *p, size_t len);
 /* `size` bytes (a multiple of 16 keeps them 16-aligned, of 8 8-aligned),
- * or NULL if out of memory. */
-void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size);
+ * or NULL if out of memory. Inline: a spawn takes one per task. */
+void *aio__arena_alloc_chunk(const aio_loop *loop, aio__arena *a, size_t size);
+static inline void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size) {
+    if ((size_t)(a->end - a->bump) < size)
+        return aio__arena_alloc_chunk(loop, a, size);
+    void *p = a->bump;
+    a->bump += size;
+    AIO__UNPOISON(p, size);
+    return p;
+}
 void aio__arena_free(const aio_loop *loop, aio__arena *a);
-/* Memory handed back to an arena's owner's free list: poisoned under
- * AddressSanitizer so that a use after free is caught as with malloc. */
-#if defined(__SANITIZE_ADDRESS__)
-#define AIO__ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AIO__ASAN 1
-#endif
-#endif
-#ifdef AIO__ASAN
-#include <sanitizer/asan_interface.h>
-#define AIO__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define AIO__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define AIO__POISON(p, n) ((void)(p), (void)(n))
-#define AIO__UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 /* The loop's setting from aio_loop_options.huge_pages (0: $AIO_HUGE_PAGES,
  * on unless it is "0"). */
 bool aio__huge_pages_default(int option);

@@ -38,6 +38,11 @@ static bool is_big(const aio_loop *loop, size_t len) {
 
 static size_t map_len(size_t len) { return (len + AIO__HUGE_PAGE - 1) & ~(AIO__HUGE_PAGE - 1); }
 
+#if AIO__HAVE_THP
+/* A hint: without THP in this kernel nothing changes. */
+static void advise_huge(void *p, size_t len) { (void)madvise(p, map_len(len), MADV_HUGEPAGE); }
+#endif
+
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len) {
     if (!is_big(loop, new_len)) {
         void *q = realloc(*p, new_len);
@@ -48,11 +53,12 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t kee
     }
 #if AIO__HAVE_THP
     void *q;
-    if (is_big(loop, old_len)) {
+    if (is_big(loop, old_len)) { /* the mapping keeps its advice as it grows or moves */
         q = mremap(*p, map_len(old_len), map_len(new_len), MREMAP_MAYMOVE);
     } else {
         q = mmap(NULL, map_len(new_len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (q != MAP_FAILED) {
+            advise_huge(q, new_len); /* before the copy, or the copy faults 4 KiB pages in */
             if (keep)
                 memcpy(q, *p, keep); /* not the rest: copying untouched pages touches them */
             free(*p);
@@ -60,8 +66,6 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t kee
     }
     if (q == MAP_FAILED)
         return -ENOMEM;
-    /* A hint: without THP in this kernel nothing changes. */
-    (void)madvise(q, map_len(new_len), MADV_HUGEPAGE);
     *p = q;
 #endif
     return 0;
@@ -109,13 +113,9 @@ static bool arena_grow(const aio_loop *loop, aio__arena *a, size_t size) {
     return true;
 }
 
-void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size) {
-    if ((size_t)(a->end - a->bump) < size && !arena_grow(loop, a, size))
-        return NULL;
-    void *p = a->bump;
-    a->bump += size;
-    AIO__UNPOISON(p, size);
-    return p;
+/* The current chunk is too small: take a new one. */
+void *aio__arena_alloc_chunk(const aio_loop *loop, aio__arena *a, size_t size) {
+    return arena_grow(loop, a, size) ? aio__arena_alloc(loop, a, size) : NULL;
 }
 
 void aio__arena_free(const aio_loop *loop, aio__arena *a) {
