@@ -145,8 +145,14 @@ static void wake_clear(aio__xs *xs) {
 
 void aio__xs_signal_locked(aio__xs *xs) {
     if (!atomic_load_explicit(&xs->pending, memory_order_relaxed)) {
-        atomic_store_explicit(&xs->pending, 1, memory_order_release);
+        /* The write first: a loop spinning on `pending` (aio__wakeup_spin)
+         * then takes mu to drain only once the system call is over, instead
+         * of blocking on mu for its length and being woken again: two
+         * context switches per completion. A loop that reads the fd before
+         * `pending` is set finds nothing to drain and leaves the fd
+         * readable, so its next poll comes back at once; nothing is lost. */
         wake_write(xs);
+        atomic_store_explicit(&xs->pending, 1, memory_order_release);
     }
     if (xs->waiting)
         pthread_cond_broadcast(&xs->cv);
