@@ -281,6 +281,103 @@ static void cancel_long_chain(void **state) {
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
+/* ---- timers: a random model check ----------------------------------------------
+ * Timers armed with random delays (0 to days), cancelled at random and
+ * fired by moving a virtual clock. After every step the loop's count of
+ * armed timers must match the model, a cancelled timer must never fire, a
+ * fired one never early, and with no timer armed the loop must report a
+ * deadlock at once instead of waking for a cancelled timer's key (the loop
+ * decides "none armed" from its count of stale keys). */
+#define NTIMERS 256
+
+typedef struct model_timer {
+    struct timer_model *m;
+    aio_handle h;
+    int64_t deadline; /* at least this loop time when it fires */
+    int state;        /* 0 unused, 1 armed, 2 fired, 3 cancelled */
+} model_timer;
+
+typedef struct timer_model {
+    aio_loop *loop;
+    model_timer t[NTIMERS];
+    int armed, bad;
+} timer_model;
+
+static void model_fire(aio_loop *loop, void *arg) {
+    model_timer *t = arg;
+    if (t->state != 1 || aio_loop_time_ns(loop) < t->deadline)
+        t->m->bad++; /* fired after a cancel, twice, or early */
+    t->state = 2;
+    t->m->armed--;
+}
+
+static void model_check(timer_model *m) {
+    aio_loop_stats st;
+    assert_int_equal(aio_loop_get_stats(m->loop, &st), 0);
+    assert_int_equal(st.timers, (uint64_t)m->armed);
+    assert_int_equal(m->bad, 0);
+    if (m->armed == 0) {
+        int64_t before = aio_loop_time_ns(m->loop);
+        assert_int_equal(aio_run_forever(m->loop), AIO_EDEADLOCK);
+        assert_int_equal(aio_loop_time_ns(m->loop), before);
+        assert_int_equal(aio_loop_get_stats(m->loop, &st), 0);
+        assert_int_equal(st.timer_entries, 0); /* the cancelled timers' keys are gone */
+    }
+}
+
+static void timers_model_seed(uint64_t seed) {
+    static const int64_t scale[] = {0, 1000, 100000, 10000000, 1000000000, INT64_C(86400000000000)};
+    timer_model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->loop = test_loop_new(1);
+    rng r = {seed};
+    for (int step = 0; step < 3000; step++) {
+        model_timer *t = &m->t[pick(&r, NTIMERS)];
+        switch (pick(&r, 4)) {
+        case 0:
+        case 1: /* arm (or re-arm a finished record) */
+            if (t->state == 1)
+                break;
+            int64_t delay = scale[pick(&r, 6)] * (1 + pick(&r, 1000)) / 1000;
+            t->m = m;
+            t->deadline = aio_loop_time_ns(m->loop) + delay;
+            assert_int_equal(aio_call_later(m->loop, (double)delay * 1e-9, model_fire, t, &t->h), 0);
+            t->state = 1;
+            m->armed++;
+            break;
+        case 2: /* cancel: 1 while armed, 0 once fired or cancelled */
+            if (t->state == 0)
+                break;
+            assert_int_equal(aio_handle_cancel(m->loop, t->h), t->state == 1 ? 1 : 0);
+            if (t->state == 1) {
+                t->state = 3;
+                m->armed--;
+            }
+            break;
+        default: /* let time pass */
+            assert_int_equal(aio_loop_advance(m->loop, (double)scale[pick(&r, 6)] * 1e-9 * pick(&r, 3)), 0);
+            test_run_iterations(m->loop, 1 + pick(&r, 3));
+            break;
+        }
+        model_check(m);
+    }
+    for (int i = 0; i < NTIMERS; i++) /* cancel what is left: nothing armed, no wake-up */
+        if (m->t[i].state == 1) {
+            assert_int_equal(aio_handle_cancel(m->loop, m->t[i].h), 1);
+            m->t[i].state = 3;
+            m->armed--;
+        }
+    model_check(m);
+    assert_int_equal(aio_loop_free(m->loop), 0);
+    free(m);
+}
+
+static void timers_model_random(void **state) {
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++)
+        timers_model_seed(seed * 0x9E3779B97F4A7C15u);
+}
+
 /* AIO_STRESS_SEEDS=n runs n more seeds (for hunting, not in CI). */
 static void stress_more_seeds(void **state) {
     (void)state;
@@ -291,11 +388,9 @@ static void stress_more_seeds(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(stress_seed_1),
-        cmocka_unit_test(stress_seed_2),
-        cmocka_unit_test(stress_seed_3),
-        cmocka_unit_test(cancel_long_chain),
-        cmocka_unit_test(stress_more_seeds),
+        cmocka_unit_test(stress_seed_1),       cmocka_unit_test(stress_seed_2),
+        cmocka_unit_test(stress_seed_3),       cmocka_unit_test(cancel_long_chain),
+        cmocka_unit_test(timers_model_random), cmocka_unit_test(stress_more_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
