@@ -207,10 +207,12 @@ int aio__timeout_ms(int64_t timeout_ns);
 #define AIO__UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-/* An arena: objects carved one after another from chunks that double from
- * 4 KiB to 8 MiB (the big ones with huge pages), all freed at once. Its
- * user keeps its own free lists. Zero-initialised = empty. */
+/* An arena of objects of one size: carved one after another from chunks
+ * that double from 4 KiB to 8 MiB (the big ones with huge pages), reused
+ * through a free list linked by their first word, all freed at once.
+ * Zero-initialised = empty. */
 typedef struct aio__arena {
+    void *free;                /* objects given back, poisoned under ASan */
     char *bump, *end;          /* the untouched rest of the newest chunk */
     struct aio__chunk *chunks; /* mem.c */
     unsigned nchunks;
@@ -263,8 +265,7 @@ struct aio_loop {
     int64_t wheel_cur;     /* start of the current level-0 slot: earlier slots are empty */
     int64_t wheel_next;    /* start of the first non-empty bucket (INT64_MAX: none) */
     struct aio__tblock **wheel; /* AIO__W_BUCKETS bucket heads, allocated at first use */
-    struct aio__tblock *spare_blocks; /* free blocks, from tblocks */
-    struct aio__arena tblocks;
+    struct aio__arena tblocks;  /* the buckets' key blocks */
     /* A level-0 bucket sorted when it was moved (instead of pushed into the
      * heap): its keys are taken in order from run_pos. */
     aio__heap_ent *run;
@@ -706,16 +707,29 @@ void aio__coro_fns_free(aio_loop *loop);
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len);
 /* Free a table of len bytes (its current size) from aio__table_resize. */
 void aio__table_free(const aio_loop *loop, void *p, size_t len);
-/* `size` bytes (a multiple of 16 keeps them 16-aligned, of 8 8-aligned),
- * or NULL if out of memory. Inline: a spawn takes one per task. */
+/* An object of the arena's `size` bytes (a multiple of 16 keeps them
+ * 16-aligned, of 8 8-aligned): one given back, else a new one; NULL if out
+ * of memory. Inline: a spawn takes one per task. */
 void *aio__arena_alloc_chunk(const aio_loop *loop, aio__arena *a, size_t size);
 static inline void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size) {
+    void *p = a->free;
+    if (p) {
+        AIO__UNPOISON(p, size);
+        a->free = *(void **)p;
+        return p;
+    }
     if ((size_t)(a->end - a->bump) < size)
         return aio__arena_alloc_chunk(loop, a, size);
-    void *p = a->bump;
+    p = a->bump;
     a->bump += size;
     AIO__UNPOISON(p, size);
     return p;
+}
+/* Give an object of `size` bytes back for reuse. */
+static inline void aio__arena_put(aio__arena *a, void *p, size_t size) {
+    *(void **)p = a->free;
+    a->free = p;
+    AIO__POISON(p, size);
 }
 void aio__arena_free(const aio_loop *loop, aio__arena *a);
 /* The loop's setting from aio_loop_options.huge_pages (0: $AIO_HUGE_PAGES,

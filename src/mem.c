@@ -94,9 +94,7 @@ struct aio__chunk {
 #define CHUNK_HEAD ((sizeof(struct aio__chunk) + 15) & ~(size_t)15) /* objects 16-aligned */
 
 static bool arena_grow(const aio_loop *loop, aio__arena *a, size_t size) {
-    size_t len = ARENA_FIRST_CHUNK << (a->nchunks < 11 ? a->nchunks : 11);
-    if (len > ARENA_LAST_CHUNK)
-        len = ARENA_LAST_CHUNK;
+    size_t len = a->nchunks < 11 ? ARENA_FIRST_CHUNK << a->nchunks : ARENA_LAST_CHUNK; /* 4 KiB << 11 */
     if (len < CHUNK_HEAD + size)
         len = CHUNK_HEAD + size;
     void *p = NULL;
@@ -125,6 +123,7 @@ void aio__arena_free(const aio_loop *loop, aio__arena *a) {
         AIO__UNPOISON(k, k->len);
         aio__table_free(loop, k, k->len);
     }
+    a->free = NULL;
     a->bump = a->end = NULL;
     a->nchunks = 0;
 }

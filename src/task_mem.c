@@ -23,8 +23,7 @@
 #include <string.h>
 
 struct aio__task_mem {
-    void *free[AIO__TM_CLASSES]; /* freed tasks of each size */
-    aio__arena arena[AIO__TM_CLASSES];
+    aio__arena arena[AIO__TM_CLASSES]; /* one per size */
 };
 
 static size_t class_size(unsigned c) { return AIO__TM_MIN + 8u * c; }
@@ -45,15 +44,9 @@ aio_task *aio__task_alloc(aio_loop *loop, size_t size) {
     aio__task_mem *m = loop->tmem;
     if (!m && !(m = loop->tmem = calloc(1, sizeof *m)))
         return NULL;
-    unsigned c = (unsigned)((size < AIO__TM_MIN ? 0 : size - AIO__TM_MIN) + 7) / 8;
-    void *p = m->free[c];
-    if (p) {
-        AIO__UNPOISON(p, class_size(c));
-        m->free[c] = *(void **)p;
-    } else if (!(p = aio__arena_alloc(loop, &m->arena[c], class_size(c)))) {
-        return NULL;
-    }
-    return task_init(p, c);
+    unsigned c = (unsigned)(size - AIO__TM_MIN + 7) / 8; /* size >= the header's */
+    void *p = aio__arena_alloc(loop, &m->arena[c], class_size(c));
+    return p ? task_init(p, c) : NULL;
 }
 
 void aio__task_free(aio_loop *loop, aio_task *t) {
@@ -62,10 +55,7 @@ void aio__task_free(aio_loop *loop, aio_task *t) {
         free(t);
         return;
     }
-    aio__task_mem *m = loop->tmem;
-    *(void **)t = m->free[c];
-    m->free[c] = t;
-    AIO__POISON(t, class_size(c));
+    aio__arena_put(&loop->tmem->arena[c], t, class_size(c));
 }
 
 void aio__task_mem_free(aio_loop *loop) {

@@ -190,19 +190,10 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
  * huge pages) and go back to a free list, kept for reuse until the loop
  * is freed, as the futures table is. */
 static struct aio__tblock *block_get(aio_loop *loop) {
-    struct aio__tblock *b = loop->spare_blocks;
-    if (!b)
-        return aio__arena_alloc(loop, &loop->tblocks, sizeof *b);
-    AIO__UNPOISON(b, sizeof *b);
-    loop->spare_blocks = b->next;
-    return b;
+    return aio__arena_alloc(loop, &loop->tblocks, sizeof(struct aio__tblock));
 }
 
-static void block_put(aio_loop *loop, struct aio__tblock *b) {
-    b->next = loop->spare_blocks;
-    loop->spare_blocks = b;
-    AIO__POISON(b, sizeof *b);
-}
+static void block_put(aio_loop *loop, struct aio__tblock *b) { aio__arena_put(&loop->tblocks, b, sizeof *b); }
 
 static unsigned level_shift(unsigned level) { return AIO__W_SHIFT0 + AIO__W_BITS * level; }
 
@@ -577,7 +568,6 @@ void aio__timers_run_due(aio_loop *loop) {
 
 void aio__timers_free(aio_loop *loop) {
     aio__timers_drop_all(loop);
-    loop->spare_blocks = NULL;
     aio__arena_free(loop, &loop->tblocks);
     free(loop->wheel);
     aio__table_free(loop, loop->run, (size_t)loop->run_cap * sizeof *loop->run);
