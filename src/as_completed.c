@@ -73,11 +73,10 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
     aio_value v;
     v.u = a->delivered;
     uint32_t fut = a->fut;
-    loop->futs[fut].holds++;
-    aio__owned_finish(loop, fut, err, v);
+    aio__owned_complete(loop, fut, err, v); /* the owner's hold keeps the slot... */
     if (err < 0)
         loop->futs[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
-    aio__fut_drop(loop, fut);
+    aio__fut_drop(loop, fut); /* ...until now */
 }
 
 /* Hand queued positions to waiting next futures, oldest first. */
@@ -238,7 +237,7 @@ aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it) {
         a->wtail = live;
     }
     a->asked++;
-    loop->futs[x].holds++; /* ours, until we complete or skip it */
+    aio__fut_hold_new(loop, x); /* ours, until we complete or skip it */
     a->waiting[a->wtail++] = x;
     aio_future next = aio__fut_handle(loop, x);
     deliver(loop, a);

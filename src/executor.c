@@ -42,7 +42,7 @@ struct aio__job {
     /* ops = job_ops: the job owns its future. A job is never on the loop's
      * list of combinator owners, so the owner's links serve as the loop's
      * list of jobs in flight (JOB_NEXT). */
-    aio__owner owner;
+    aio__owner owner;        /* owner.aux: the future's slot (loop) */
     aio__job *next, *prev;   /* pool queue, free list, completion queue (next) */
     union {
         aio_job_fn fn;    /* until the worker called it */
@@ -52,7 +52,6 @@ struct aio__job {
     struct aio_pool *pool;
     aio__xs *xs;
     int err;
-    uint32_t fut;            /* loop: the future's slot */
     atomic_bool cancel;      /* cooperative cancel flag, read by the job */
     uint8_t state;           /* pool->mu */
     bool orphan;             /* loop: the future is done already; discard */
@@ -515,7 +514,7 @@ static void loop_list_remove(aio__xs *xs, aio__job *j) {
 /* Cancel of a job's future (loop thread). */
 static int job_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     aio__job *j = (aio__job *)(void *)((char *)o - offsetof(aio__job, owner));
-    uint32_t idx = j->fut;
+    uint32_t idx = j->owner.aux;
     if (pool_unqueue(j)) { /* never started: it never will */
         loop_list_remove(loop->xs, j);
         job_release(j);
@@ -534,7 +533,7 @@ static const aio__owner_ops job_ops = {job_cancel};
  * goes back (loop thread). */
 static void fail_unsubmitted(aio_loop *loop, aio__job *j, int err) {
     loop_list_remove(loop->xs, j);
-    aio__owned_finish(loop, j->fut, err, (aio_value){0});
+    aio__owned_finish(loop, j->owner.aux, err, (aio_value){0});
     job_release(j);
 }
 
@@ -563,7 +562,7 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
     aio_future f = aio__fut_handle(loop, idx);
     j->u.fn = fn;
     j->arg = arg;
-    j->fut = idx;
+    j->owner.aux = idx;
     j->xs = xs;
     atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed);   /* the job's */
     atomic_fetch_add_explicit(&pool->refs, 1u, memory_order_relaxed); /* the job's */
@@ -610,7 +609,7 @@ void aio__executor_flush(aio_loop *loop) {
 
 /* Complete the future of a job that finished (loop thread). */
 static void complete_future(aio_loop *loop, aio__job *j) {
-    uint32_t idx = j->fut;
+    uint32_t idx = j->owner.aux;
     /* Still pending: a cancelled job is an orphan and never gets here. */
     aio_value v = j->u.result;
     if (j->err == AIO_ECANCELLED)

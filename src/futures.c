@@ -24,7 +24,7 @@
 
 /* Memory per future is what the benchmarks measure: keep it from growing
  * by accident (LP64 figures). */
-_Static_assert(sizeof(void *) != 8 || sizeof(aio__fut) == 24, "a future slot is 24 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(aio__fut) == 16, "a future slot is 16 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(aio__node) == 24, "a callback node is 24 bytes");
 _Static_assert(sizeof(aio__timer) == 8, "a timer slot is 8 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(aio__heap_ent) == 32, "a timer key is 32 bytes");
@@ -82,6 +82,12 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
             memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
             loop->extras = x;
         }
+        if (loop->bigc) { /* never read before a slot is made big: no need to clear */
+            aio__bigc *b = realloc(loop->bigc, (size_t)cap * sizeof *b);
+            if (!b)
+                return -ENOMEM;
+            loop->bigc = b;
+        }
         void *f = loop->futs;
         size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
         if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
@@ -94,6 +100,67 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
     aio__fut_init(&loop->futs[i]);
     *out = i;
     return 0;
+}
+
+/* ---- counts past 16 bits (see AIO__CNT_BIG) ----------------------------------- */
+
+/* Move slot idx's counts to loop->bigc (allocated on first use, like the
+ * extras): 0 or -ENOMEM. */
+static int go_big(aio_loop *loop, uint32_t idx) {
+    if (!loop->bigc && !(loop->bigc = malloc((size_t)loop->capfuts * sizeof *loop->bigc)))
+        return -ENOMEM;
+    aio__fut *s = &loop->futs[idx];
+    loop->bigc[idx].refs = s->refs;
+    loop->bigc[idx].holds = s->holds;
+    s->refs = s->holds = AIO__CNT_BIG;
+    return 0;
+}
+
+int aio__fut_hold_slow(aio_loop *loop, uint32_t idx) {
+    if (!aio__fut_big(&loop->futs[idx])) {
+        int rc = go_big(loop, idx);
+        if (rc < 0)
+            return rc;
+    }
+    if (loop->bigc[idx].holds == UINT32_MAX)
+        return -EOVERFLOW;
+    loop->bigc[idx].holds++;
+    return 0;
+}
+
+int aio__fut_retain_slow(aio_loop *loop, uint32_t idx) {
+    if (!aio__fut_big(&loop->futs[idx])) {
+        int rc = go_big(loop, idx);
+        if (rc < 0)
+            return rc;
+    }
+    if (loop->bigc[idx].refs == UINT32_MAX)
+        return -EOVERFLOW;
+    loop->bigc[idx].refs++;
+    return 0;
+}
+
+/* Both counts of a big slot reached 0: it is an ordinary free slot again. */
+static void free_big(aio_loop *loop, uint32_t idx) {
+    loop->futs[idx].refs = loop->futs[idx].holds = 0;
+    aio__fut_free_slot(loop, idx);
+}
+
+void aio__fut_drop_slow(aio_loop *loop, uint32_t idx) {
+    aio__bigc *b = &loop->bigc[idx];
+    if (--b->holds == 0 && b->refs == 0)
+        free_big(loop, idx);
+}
+
+void aio__fut_consume_slow(aio_loop *loop, uint32_t idx, bool held) {
+    aio__bigc *b = &loop->bigc[idx];
+    if (b->refs > 0 && --b->refs == 0 && b->holds == 0 && !held)
+        free_big(loop, idx);
+}
+
+uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx) {
+    const aio__fut *s = &loop->futs[idx];
+    return aio__fut_big(s) ? loop->bigc[idx].refs : s->refs;
 }
 
 struct aio__extra *aio__extras(aio_loop *loop) {
@@ -180,13 +247,17 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
     int rc = node_alloc(loop, &n);
     if (rc < 0)
         return rc;
+    if ((rc = aio__fut_hold(loop, idx)) < 0) {
+        aio__node_free(loop, n);
+        return rc;
+    }
+    uint32_t *cbs = aio__fut_cbs(loop, idx);
     aio__node *node = &loop->nodes[n];
     node->fn = fn;
     node->arg = arg;
     node->fut = idx;
-    node->next = loop->futs[idx].cbs;
-    loop->futs[idx].cbs = n;
-    loop->futs[idx].holds++;
+    node->next = *cbs;
+    *cbs = n;
     return 0;
 }
 
@@ -242,16 +313,15 @@ AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t idx, uint32_t fir
         drop_list(loop, idx, first);
 }
 
-/* Take slot idx's (newest-first) list out of the slot, reverse it into
- * registration order, and queue it: appended to the open dispatch batch if
- * that is still the last ready entry, else in a new batch. Inline in the
- * completions; growing the ring (or failing to) is out of line, so the
- * inline path makes no call that returns to it. */
-static inline void schedule_list(aio_loop *loop, uint32_t idx) {
-    uint32_t last = loop->futs[idx].cbs; /* the oldest entry: last once reversed */
+/* Queue slot idx's (newest-first) list, taken out of it, from `last` (the
+ * oldest entry: last once reversed): reversed into registration order and
+ * appended to the open dispatch batch if that is still the last ready
+ * entry, else in a new batch. Inline in the completions; growing the ring
+ * (or failing to) is out of line, so the inline path makes no call that
+ * returns to it. */
+static inline void schedule_list(aio_loop *loop, uint32_t idx, uint32_t last) {
     if (last == AIO__NIL)
         return; /* nobody listens */
-    loop->futs[idx].cbs = AIO__NIL;
     /* A list of one (a single awaiting task, a single callback) is its own
      * reverse: its link is AIO__NIL already. */
     uint32_t first = *entry_next(loop, last) == AIO__NIL ? last : reverse_list(loop, last);
@@ -269,31 +339,37 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx) {
 
 /* Complete a pending slot that is neither a sleep's nor owned (or no longer
  * is): store its outcome and schedule its callbacks. */
-static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+static inline void complete_list(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v, uint32_t list) {
     aio__fut *s = &loop->futs[idx];
     s->state = state;
     if (state == AIO__FS_ERROR)
         s->flags |= AIO__FF_UNRETRIEVED; /* until an outcome is taken (or reported) */
     s->u.value = v;
-    schedule_list(loop, idx);
+    schedule_list(loop, idx, list);
+}
+static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    complete_list(loop, idx, state, v, *aio__fut_cbs(loop, idx)); /* before the outcome takes its place */
 }
 
 /* Completing a future that is owned, or a sleep whose timer has not fired:
- * it stops being either, and the timer is cancelled. */
+ * it stops being either (its list moves into the slot), and the timer is
+ * cancelled. */
 AIO__NOINLINE static void finish_flagged(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
+    uint32_t list = *aio__fut_cbs(loop, idx);
     aio__fut *s = &loop->futs[idx];
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
-    uint32_t timer = s->u.timer; /* read before u.value is written */
+    uint32_t timer = s->u.p.timer;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
-    if (!had_timer) {
+    s->u.p.cbs = list;
+    /* A cancelled timer's hold is ours to drop, after the completion (the
+     * slot must outlive it); a timer that could not be cancelled drops its
+     * own when it fires. */
+    if (had_timer && aio__timer_cancel(loop, timer) == 1) {
         complete(loop, idx, state, v);
-        return;
+        aio__fut_drop(loop, idx);
+    } else {
+        complete(loop, idx, state, v);
     }
-    s->holds++; /* cancelling the timer drops its hold: keep the slot meanwhile */
-    if (aio__timer_cancel(loop, timer) == 1)
-        aio__fut_drop(loop, idx); /* the timer's hold */
-    complete(loop, idx, state, v);
-    aio__fut_drop(loop, idx);
 }
 
 /* Complete a pending slot. The common case (no timer, no owner) is inline:
@@ -425,7 +501,7 @@ static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, ai
      * not a sleep with a timer). */
     if (AIO__LIKELY(s->state == AIO__FS_PENDING &&
                     !(s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_TIMER)))) {
-        complete(loop, idx, state, v);
+        complete_list(loop, idx, state, v, s->u.p.cbs);
         return 0;
     }
     return set_outcome_other(loop, idx, state, v);
@@ -476,11 +552,15 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
     node->arg = arg;
     node->fut = idx;
     node->next = AIO__NIL;
-    if ((rc = aio__ready_push(loop, dispatch_node, (void *)(uintptr_t)n, NULL)) < 0) {
+    if ((rc = aio__fut_hold(loop, idx)) < 0) {
         aio__node_free(loop, n);
         return rc;
     }
-    loop->futs[idx].holds++;
+    if ((rc = aio__ready_push(loop, dispatch_node, (void *)(uintptr_t)n, NULL)) < 0) {
+        aio__node_free(loop, n);
+        aio__fut_drop(loop, idx); /* cannot free it: the caller's handle is good */
+        return rc;
+    }
     return 0;
 }
 
@@ -494,7 +574,7 @@ int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, voi
     if (loop->futs[idx].state != AIO__FS_PENDING)
         return 0; /* its list is scheduled already (FUT-07's snapshot) */
     int removed = 0;
-    uint32_t *link = &loop->futs[idx].cbs;
+    uint32_t *link = aio__fut_cbs(loop, idx);
     while (*link != AIO__NIL) {
         uint32_t n = *link;
         if (!(n & AIO__WAITER_BIT) && loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
@@ -516,9 +596,11 @@ aio_future aio_future_retain(aio_loop *loop, aio_future f) {
     int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    if (loop->futs[idx].refs == UINT32_MAX)
-        return aio__error_handle(-EOVERFLOW);
-    loop->futs[idx].refs++;
+    aio__fut *s = &loop->futs[idx];
+    if (AIO__LIKELY(s->refs < AIO__CNT_BIG - 1))
+        s->refs++;
+    else if ((rc = aio__fut_retain_slow(loop, idx)) < 0)
+        return aio__error_handle(rc);
     return f;
 }
 
@@ -527,7 +609,7 @@ int aio_future_release(aio_loop *loop, aio_future f) {
     int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0)
         return rc;
-    if (loop->futs[idx].refs == 0)
+    if (aio__fut_refs(loop, idx) == 0)
         return AIO_ENOREF; /* only the library's holds are left: not yours to drop */
     aio__fut_consume(loop, idx);
     return 0;
@@ -570,9 +652,9 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
         return aio__error_handle(rc);
     }
     s = &loop->futs[idx];
-    s->u.timer = timer;
+    s->u.p.timer = timer;
     s->flags |= AIO__FF_TIMER;
-    s->holds++; /* the timer's */
+    aio__fut_hold_new(loop, idx); /* the timer's */
     return aio__fut_handle(loop, idx);
 }
 
@@ -593,6 +675,8 @@ void aio__futures_free(aio_loop *loop) {
         for (uint32_t i = 0; i < loop->nfuts; i++)
             free(loop->extras[i].name);
     free(loop->extras);
+    free(loop->bigc);
+    loop->bigc = NULL;
     aio__table_free(loop, loop->futs, (size_t)loop->capfuts * sizeof *loop->futs);
     aio__table_free(loop, loop->nodes, (size_t)loop->capnodes * sizeof *loop->nodes);
     free(loop->cq);

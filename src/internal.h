@@ -75,23 +75,36 @@ enum {
     AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
 };
 
+/* A future's slot: 16 bytes. The callback list of a pending future is in
+ * the slot for a plain future (or a sleep), in the task for a task's, in the
+ * owner for a combinator's (aio__fut_cbs): the slot keeps 8 bytes for a
+ * pointer to either, and the list leaves at completion, when the 8 bytes
+ * become the outcome. */
+#define AIO__CNT_BIG 0xffffu /* refs and holds both read this: the counts are
+                                in loop->bigc[idx] (futures.c) */
 typedef struct aio__fut {
     uint32_t gen : AIO__GEN_BITS;
     uint32_t state : 3;
     uint32_t flags : 7;
-    uint32_t refs;  /* the users' references (handles owned by code outside) */
-    uint32_t holds; /* the library's: each awaiter or done callback, a sleep's
+    uint16_t refs;  /* the users' references (handles owned by code outside) */
+    uint16_t holds; /* the library's: each awaiter or done callback, a sleep's
                        timer, a running task's loop, a dispatch under way.
                        The slot is freed when both counts reach 0. */
-    uint32_t cbs;   /* done-callback list, newest first (reversed at dispatch) */
     union {
         aio_value value;  /* RESULT: result; ERROR: .i = error; CANCELLED: .p = message */
-        uint32_t timer;   /* PENDING sleep (AIO__FF_TIMER): its timer slot */
-        aio_task *task;   /* PENDING task */
-        struct aio__owner *owner; /* PENDING combinator future (AIO__FF_OWNED) */
+        struct {
+            uint32_t cbs;   /* PENDING plain future: done-callback list, newest first */
+            uint32_t timer; /* PENDING sleep (AIO__FF_TIMER): its timer slot */
+        } p;
+        aio_task *task;           /* PENDING task (its list: aio__cbs) */
+        struct aio__owner *owner; /* PENDING combinator future (AIO__FF_OWNED; its list: cbs) */
         uint32_t next_free;
     } u;
 } aio__fut;
+/* The real counts of a slot that outgrew 16 bits (AIO__CNT_BIG). */
+typedef struct aio__bigc {
+    uint32_t refs, holds;
+} aio__bigc;
 
 /* The state of a combinator (gather, wait, ...) that owns a pending future:
  * its cancel decides what cancelling that future means. Every live owner is
@@ -104,6 +117,8 @@ typedef struct aio__owner_ops {
 struct aio__owner {
     const aio__owner_ops *ops;
     aio__owner *prev, *next;
+    uint32_t cbs; /* the owned future's callback list while it is pending */
+    uint32_t aux; /* the owner's own use (a job's slot) */
 };
 
 /* A done callback. A slot's callback list mixes these nodes (by index) and
@@ -249,6 +264,7 @@ struct aio_loop {
         char *name;             /* a task's name (aio_task_set_name) */
         const char *cancel_msg; /* a task's pending cancel message */
     } *extras;
+    aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
 
     aio__node *nodes;
     uint32_t nnodes, capnodes, free_node;
@@ -452,8 +468,8 @@ static inline void aio__fut_init(aio__fut *s) {
     s->flags = 0;
     s->refs = 1;
     s->holds = 0;
-    s->cbs = AIO__NIL;
-    s->u.value.u = 0;
+    s->u.p.cbs = AIO__NIL;
+    s->u.p.timer = 0;
 }
 
 /* Allocate a PENDING slot, refs = 1. Inline: a slot from the free list is
@@ -497,41 +513,100 @@ static inline void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
         aio__fut_recycle(loop, idx);
 }
 
+/* Counts are 16 bits in the slot. One that would reach AIO__CNT_BIG moves
+ * both to loop->bigc[idx] (futures.c): a hundred thousand tasks awaiting
+ * one future is fine, it just takes the out-of-line path. */
+static inline bool aio__fut_big(const aio__fut *s) { return s->holds == AIO__CNT_BIG; }
+int aio__fut_hold_slow(aio_loop *loop, uint32_t idx);   /* 0, -ENOMEM or -EOVERFLOW */
+int aio__fut_retain_slow(aio_loop *loop, uint32_t idx); /* 0, -ENOMEM or -EOVERFLOW */
+void aio__fut_drop_slow(aio_loop *loop, uint32_t idx);
+void aio__fut_consume_slow(aio_loop *loop, uint32_t idx, bool held);
+uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx); /* the users' references */
+
+/* Take one of the library's holds: 0, or -ENOMEM / -EOVERFLOW (only past
+ * 16 bits of them). */
+static inline int aio__fut_hold(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (AIO__LIKELY(s->holds < AIO__CNT_BIG - 1)) {
+        s->holds++;
+        return 0;
+    }
+    return aio__fut_hold_slow(loop, idx);
+}
+/* The first hold of a slot allocated just now: cannot overflow. */
+static inline void aio__fut_hold_new(aio_loop *loop, uint32_t idx) { loop->futs[idx].holds++; }
+
 /* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
  * reference if there is one left: awaiting a future someone else owns (a
  * second awaiter without aio_future_retain) borrows it instead, and the
  * awaiter's own hold keeps it alive meanwhile. */
 static inline void aio__fut_consume(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
-        aio__fut_free_slot(loop, idx);
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
+            aio__fut_free_slot(loop, idx);
+    } else {
+        aio__fut_consume_slow(loop, idx, false);
+    }
 }
 
 /* aio__fut_consume on a slot one of the library's holds keeps alive: it
  * cannot free it. */
 static inline void aio__fut_consume_held(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (s->refs > 0)
-        s->refs--;
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (s->refs > 0)
+            s->refs--;
+    } else {
+        aio__fut_consume_slow(loop, idx, true);
+    }
 }
 
 /* Drop one of the library's holds. */
 static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->futs[idx];
-    if (--s->holds == 0 && s->refs == 0)
-        aio__fut_free_slot(loop, idx);
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (--s->holds == 0 && s->refs == 0)
+            aio__fut_free_slot(loop, idx);
+    } else {
+        aio__fut_drop_slow(loop, idx);
+    }
+}
+
+/* Where a pending slot's callback list is: in the slot, the task or the
+ * owner (see aio__fut). */
+static inline uint32_t *aio__fut_cbs(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->futs[idx];
+    if (AIO__LIKELY(!(s->flags & (AIO__FF_TASK | AIO__FF_OWNED))))
+        return &s->u.p.cbs; /* one test for the usual case */
+    return (s->flags & AIO__FF_TASK) ? &s->u.task->aio__cbs : &s->u.owner->cbs;
 }
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
-/* Link an awaiting task into a slot's callback list (cannot fail): the
- * entry is the task's own slot with AIO__WAITER_BIT, the link its
- * aio__u.w.next. */
-static inline void aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+/* Link an awaiting task into a pending slot's callback list (allocates
+ * nothing): the entry is the task's own slot with AIO__WAITER_BIT, the link
+ * its aio__u.w.next. 0, or the error of aio__fut_hold. */
+static inline void aio__fut_link_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    uint32_t *cbs = aio__fut_cbs(loop, idx);
+    t->aio__u.w.next = *cbs;
+    *cbs = AIO__WAITER_BIT | t->aio__slot;
+}
+static inline int aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    int rc = aio__fut_hold(loop, idx);
+    if (AIO__LIKELY(rc == 0))
+        aio__fut_link_waiter(loop, idx, t);
+    return rc;
+}
+/* The same without a call: false (and nothing done) when the hold needs the
+ * out-of-line path. A slot it succeeds on has 16-bit counts. */
+static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_task *t) {
     aio__fut *s = &loop->futs[idx];
-    t->aio__u.w.next = s->cbs;
-    s->cbs = AIO__WAITER_BIT | t->aio__slot;
+    if (!AIO__LIKELY(s->holds < AIO__CNT_BIG - 1))
+        return false;
     s->holds++;
+    aio__fut_link_waiter(loop, idx, t);
+    return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 /* The outcome of a done slot as (status, value), marking an error
@@ -574,8 +649,8 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
 /* Unlink and free an owner state. */
 void aio__owner_free(aio_loop *loop, aio__owner *o);
 void aio__owners_free_all(aio_loop *loop); /* at close */
-/* Make a pending slot owned by `o` (not linked on the loop's list: the
- * caller frees it; the executor's jobs do). */
+/* Make a pending slot allocated just now owned by `o` (not linked on the
+ * loop's list: the caller frees it; the executor's jobs do). */
 void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o);
 /* One child of a combinator that listens to several: the child's slot and
  * its index in the state's trailing array of children, so that the state is
@@ -595,8 +670,10 @@ typedef struct aio__child {
  * children again. */
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding);
-/* Complete a future owned by a combinator (it stops being owned). */
+/* Complete a future owned by a combinator (it stops being owned), and drop
+ * the owner's hold; the _complete form keeps the hold (drop it after). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
+void aio__owned_complete(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
 /* Frames start at the first max_align_t boundary after the header; the
@@ -633,7 +710,7 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__u.w.awaiting;
     t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
-    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__task_run(loop, t);
 }
 

@@ -352,8 +352,10 @@ int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result) {
     int rc = aio__fut_lookup(loop, fut, &idx);
     if (rc < 0)
         return rc;
-    loop->futs[idx].holds++;     /* hold it while we look at it... */
-    aio__fut_consume(loop, idx); /* ...and take the caller's reference */
+    int held = aio__fut_hold(loop, idx); /* hold it while we look at it... */
+    aio__fut_consume(loop, idx);         /* ...and take the caller's reference */
+    if (held < 0)
+        return held;
     rc = run_begin(loop);
     if (rc < 0) {
         aio__fut_drop(loop, idx);

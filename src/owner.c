@@ -48,7 +48,7 @@ void aio__owners_free_all(aio_loop *loop) {
     }
 }
 
-void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
+void aio__owned_complete(aio_loop *loop, uint32_t idx, int err, aio_value v) {
     uint8_t state = AIO__FS_RESULT;
     if (err == AIO_ECANCELLED)
         state = AIO__FS_CANCELLED;
@@ -57,14 +57,19 @@ void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
         v.i = err;
     }
     aio__fut_finish(loop, idx, state, v);
+}
+
+void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
+    aio__owned_complete(loop, idx, err, v);
     aio__fut_drop(loop, idx); /* the owner's hold */
 }
 
 void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
     aio__fut *s = &loop->futs[idx];
+    o->cbs = s->u.p.cbs; /* the list moves from the slot to the owner */
     s->flags |= AIO__FF_OWNED;
     s->u.owner = o;
-    s->holds++; /* the owner's, dropped when it completes the future */
+    aio__fut_hold_new(loop, idx); /* the owner's, dropped when it completes the future */
 }
 
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,

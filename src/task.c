@@ -72,7 +72,7 @@ int aio_task_uncancel(aio_task *t) {
  * the task's future, free the task, drop the loop's hold on the slot. */
 void aio__task_complete(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__slot;
-    int err = t->aio__err;
+    int err = loop->pub.err;
     aio_value v = t->aio__u.v;
     uint8_t state = AIO__FS_RESULT;
     if (err == AIO_ECANCELLED || (err == 0 && t->aio__cancelling > 0)) {
@@ -83,14 +83,14 @@ void aio__task_complete(aio_loop *loop, aio_task *t) {
         v.i = err;
     }
     loop->ntasks--;
+    aio__fut_finish(loop, idx, state, v); /* takes the callback list out of the task */
     aio__task_free(loop, t);
-    aio__fut_finish(loop, idx, state, v);
     aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
 }
 
 bool aio__task_take_cancel(aio_loop *loop, aio_task *t) {
     t->aio__must_cancel = 0;
-    t->aio__err = AIO_ECANCELLED;
+    loop->pub.err = AIO_ECANCELLED;
     t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
     if (t->aio__lc != 0)
         return false;
@@ -99,8 +99,11 @@ bool aio__task_take_cancel(aio_loop *loop, aio_task *t) {
 }
 
 /* Ready-queue entry: resume a task after awaiting sleep(0) (its result is
- * in aio__u.v already). */
-static void task_step(aio_loop *loop, void *arg) { aio__task_run(loop, arg); }
+ * in aio__u.v already, and a sleep(0) never fails). */
+static void task_step(aio_loop *loop, void *arg) {
+    loop->pub.err = 0;
+    aio__task_run(loop, arg);
+}
 
 /* Ready-queue entry: start (or resume after AIO_YIELD) a batch of tasks, in
  * queue order. Tasks queued one after another share one entry, linked
@@ -114,6 +117,7 @@ static void start_batch(aio_loop *loop, void *arg) {
     while (t) {
         uint32_t next = t->aio__u.w.next; /* before it runs: awaiting reuses the link */
         t->aio__u.v.u = 0;                /* no result: a new task, or AIO_YIELD's none */
+        loop->pub.err = 0;
         aio__task_run(loop, t);
         t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
     }
@@ -159,10 +163,11 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     frame_copy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
     t->aio__loop = loop;
+    t->aio__cbs = AIO__NIL;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
     s->u.task = t;
-    s->holds++; /* the loop's, until the task finishes */
+    aio__fut_hold_new(loop, idx); /* the loop's, until the task finishes */
     loop->ntasks++;
     return aio__fut_handle(loop, idx);
 }
@@ -199,6 +204,16 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
 
 /* ---- what the coroutine macros call ---- */
 
+/* The end of an await that suspends on slot idx, on whose list the task
+ * now is: aio__u.w replaces the last result whole (awaiting and the waiter
+ * link). */
+static inline int suspended(aio_loop *loop, aio_task *t, uint32_t idx) {
+    aio__fut_consume_held(loop, idx); /* the caller's reference; our hold keeps the slot */
+    t->aio__u.w.awaiting = idx;
+    t->aio__is_awaiting = 1;
+    return 1;
+}
+
 /* An await that does not suspend on a pending future: a bad handle, the
  * task itself, a cancellation to deliver, or a future already done. Its
  * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
@@ -209,11 +224,11 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
     aio_value none = {0};
     t->aio__u.v = none;
     if (rc < 0) {
-        t->aio__err = rc; /* bad handle: the await fails at once */
+        loop->pub.err = rc; /* bad handle: the await fails at once */
         return 0;
     }
     if (idx == t->aio__slot) {
-        t->aio__err = AIO_EDEADLOCK; /* a task awaiting itself would never finish */
+        loop->pub.err = AIO_EDEADLOCK; /* a task awaiting itself would never finish */
         return 0;
     }
     if (t->aio__must_cancel) {
@@ -222,13 +237,22 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
         t->aio__must_cancel = 0;
         aio__fut_cancel_idx(loop, idx, cancel_msg(loop, t));
         aio__fut_consume(loop, idx);
-        t->aio__err = AIO_ECANCELLED;
+        loop->pub.err = AIO_ECANCELLED;
         t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
+        return 0;
+    }
+    if (loop->futs[idx].state == AIO__FS_PENDING) {
+        /* Pending, and aio__await's inline hold could not be taken: the
+         * out-of-line one (past 16 bits of holds; it may need memory). */
+        if ((rc = aio__fut_add_waiter(loop, idx, t)) == 0)
+            return suspended(loop, t, idx);
+        loop->pub.err = rc;
+        aio__fut_consume(loop, idx);
         return 0;
     }
     /* Left: the future is done already. */
     bool yield = (loop->futs[idx].flags & AIO__FF_YIELD) != 0;
-    t->aio__err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__fut_consume(loop, idx);
     if (!yield)
         return 0;
@@ -241,29 +265,33 @@ int aio__await(aio_task *t, aio_future f) {
     AIO__ASSUME(loop != NULL); /* a task always has its loop */
     uint32_t idx;
     if (!aio__fut_lookup_fast(loop, f, &idx) || idx == t->aio__slot || t->aio__must_cancel ||
-        loop->futs[idx].state != AIO__FS_PENDING)
+        loop->futs[idx].state != AIO__FS_PENDING || !aio__fut_add_waiter_fast(loop, idx, t))
         return await_now(t, f); /* looks the handle up again, for its error if bad */
-    /* The usual case: suspend on a pending future. aio__u.w replaces the
-     * last result whole (awaiting and the waiter link). */
-    aio__fut_add_waiter(loop, idx, t); /* no allocation: the link is in the task */
-    aio__fut_consume_held(loop, idx);  /* the caller's reference; our hold keeps the slot */
+    /* The usual case, with no allocation (the link is in the task) and no
+     * call (a tail call above: this path saves no registers). */
+    aio__fut *s = &loop->futs[idx];
+    if (s->refs > 0)
+        s->refs--; /* the caller's reference (16-bit counts here); our hold keeps the slot */
     t->aio__u.w.awaiting = idx;
     t->aio__is_awaiting = 1;
     return 1;
 }
 
 int aio__yield(aio_task *t) {
+    aio_loop *loop = t->aio__loop;
     aio_value none = {0};
-    t->aio__err = queue_start(t->aio__loop, t); /* the batch sets the result to none */
-    if (t->aio__err < 0)
+    int rc = queue_start(loop, t); /* the batch sets the result to none */
+    if (rc < 0) {
+        loop->pub.err = rc; /* if we cannot queue ourselves, go on with the error */
         t->aio__u.v = none;
-    return t->aio__err == 0; /* if we cannot queue ourselves, go on with the error */
+    }
+    return rc == 0;
 }
 
 aio_status aio__finish(aio_task *t, uint32_t *lcp, int err, aio_value v) {
     if (err > 0)
         err = -err; /* AIO_FAIL(t, EIO) means -EIO */
-    t->aio__err = err;
+    t->aio__loop->pub.err = err;
     t->aio__u.v = v;
     *lcp = AIO__LC_FINISHED;
     return AIO_FINISHED;

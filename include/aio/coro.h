@@ -78,7 +78,7 @@ struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
             uint32_t next;     /* link in its waiter list (or in the start batch) */
         } w;
     } aio__u;
-    int aio__err;                    /* status of the last await, or returned error */
+    uint32_t aio__cbs;               /* while pending: its future's callback list */
     uint32_t aio__lc;                /* resume point of the top coroutine, 0 = start */
     uint32_t aio__slot : 26;         /* this task's own future slot */
     uint32_t aio__cancelling : 5;    /* requested cancellations not undone (saturates) */
@@ -89,16 +89,17 @@ struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
     uint32_t aio__size_class : 6;    /* where its memory came from (task_mem.c) */
 };
 
-/* The start of every aio_loop: where the running coroutine's resume point
- * is. Only one coroutine runs at a time on a loop, so it lives here rather
+/* The start of every aio_loop: what belongs to the coroutine running now.
+ * Only one coroutine runs at a time on a loop, so these live here rather
  * than in each task (the task header is paid per task). */
 struct aio__loop_head {
-    uint32_t *lcp;
+    uint32_t *lcp; /* where its resume point is */
+    int err;       /* the status of its last await (or of a child's return) */
 };
 #define AIO__LCP(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->lcp)
 
 /* The status / result of the last await (or inline coroutine). */
-#define AIO_ERR(t) ((t)->aio__err)
+#define AIO_ERR(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->err)
 #define AIO_RESULT(t) ((t)->aio__u.v)
 
 /* Storage for an inline child coroutine inside your frame:
