@@ -231,6 +231,7 @@ typedef struct aio__arena {
     char *bump, *end;          /* the untouched rest of the newest chunk */
     struct aio__chunk *chunks; /* mem.c */
     unsigned nchunks;
+    unsigned skew; /* objects start this far past a 16-byte boundary (0 or 8) */
 } aio__arena;
 
 struct aio_loop {
@@ -320,6 +321,9 @@ struct aio_loop {
     aio_loop_stats stats;
     struct aio__xs *xs; /* cross-thread state: wakeup, executor (wakeup.c) */
 };
+
+/* The loop running on this thread (NULL if none): a coroutine's. */
+static inline aio_loop *aio__running_loop(void) { return (aio_loop *)(void *)aio__running; }
 
 /* 0, -EINVAL (NULL) or AIO_ECLOSED: inline, as every creating call checks it. */
 static inline int aio__loop_usable(const aio_loop *loop) {
@@ -676,10 +680,9 @@ void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
 void aio__owned_complete(aio_loop *loop, uint32_t idx, int err, aio_value v);
 
 /* task.c */
-/* Frames start at the first max_align_t boundary after the header; the
- * task's memory (task_mem.c) is aligned for the frame's type. */
-#define AIO__FRAME_OFFSET                                                                                    \
-    ((sizeof(struct aio_task) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+/* Frames start right after the 24-byte header; the task's memory
+ * (task_mem.c) is placed so that the frame is aligned for its type. */
+#define AIO__FRAME_OFFSET sizeof(struct aio_task)
 static inline void *aio__task_frame(aio_task *t) { return (char *)t + AIO__FRAME_OFFSET; }
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
@@ -753,10 +756,11 @@ void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
 
 /* task_mem.c: tasks (header + frame) from the loop's per-size chunks */
-#define AIO__TM_MIN 32u     /* the smallest class: a header alone */
-#define AIO__TM_CLASSES 61u /* 32, 40, ..., 512 bytes */
+#define AIO__TM_MIN 24u     /* the smallest class: a header alone */
+#define AIO__TM_CLASSES 62u /* 24, 32, ..., 512 bytes */
 #define AIO__TM_MAX (AIO__TM_MIN + 8u * (AIO__TM_CLASSES - 1u))
-#define AIO__TM_MALLOC 63u /* aio__size_class of a task malloc'd alone */
+#define AIO__TM_MALLOC 63u   /* aio__size_class of a task malloc'd alone... */
+#define AIO__TM_MALLOC_8 62u /* ...8 bytes into its block (a 16-aligned frame) */
 typedef struct aio__task_mem aio__task_mem;
 /* Memory for a task of `size` bytes (its aio__size_class set); NULL if out
  * of memory. */

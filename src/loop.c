@@ -17,9 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-/* The loop running on this thread, if any: nested runs are refused. This is
- * per-thread, not global: each thread may run its own loop. */
-static _Thread_local aio_loop *running_here;
+/* The loop running on this thread, if any (aio/types.h: coroutines find
+ * their loop there): nested runs are refused. This is per-thread, not
+ * global: each thread may run its own loop. */
+AIO__THREAD_LOCAL struct aio__loop_head *aio__running AIO__TLS_MODEL;
 /* The one process-wide variable: a counter that numbers loops, so that any
  * 65,535 loops created one after another carry distinct handle tags and a
  * handle given to the wrong loop is always caught. It holds no loop state. */
@@ -318,12 +319,12 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
 static int run_begin(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
-    if (loop->running || running_here)
+    if (loop->running || aio__running)
         return AIO_ERUNNING;
     if (loop->closed)
         return AIO_ECLOSED;
     loop->running = true;
-    running_here = loop;
+    aio__running = &loop->pub;
     if (!loop->virtual_clock)
         loop->now_ns = aio__clock_ns();
     return 0;
@@ -332,7 +333,7 @@ static int run_begin(aio_loop *loop) {
 static void run_end(aio_loop *loop) {
     loop->running = false;
     loop->stopping = false;
-    running_here = NULL;
+    aio__running = NULL;
 }
 
 int aio_run_forever(aio_loop *loop) {
@@ -387,7 +388,7 @@ int aio_loop_stop(aio_loop *loop) {
     return 0;
 }
 
-bool aio__thread_running(void) { return running_here != NULL; }
+bool aio__thread_running(void) { return aio__running != NULL; }
 
 int aio__run_until_no_tasks(aio_loop *loop) {
     int rc = run_begin(loop);

@@ -95,8 +95,8 @@ struct aio__chunk {
 
 static bool arena_grow(const aio_loop *loop, aio__arena *a, size_t size) {
     size_t len = a->nchunks < 11 ? ARENA_FIRST_CHUNK << a->nchunks : ARENA_LAST_CHUNK; /* 4 KiB << 11 */
-    if (len < CHUNK_HEAD + size)
-        len = CHUNK_HEAD + size;
+    if (len < CHUNK_HEAD + a->skew + size)
+        len = CHUNK_HEAD + a->skew + size;
     void *p = NULL;
     if (aio__table_resize(loop, &p, 0, 0, len) < 0)
         return false;
@@ -105,9 +105,9 @@ static bool arena_grow(const aio_loop *loop, aio__arena *a, size_t size) {
     k->len = len;
     a->chunks = k;
     a->nchunks++;
-    a->bump = (char *)p + CHUNK_HEAD;
+    a->bump = (char *)p + CHUNK_HEAD + a->skew;
     a->end = (char *)p + len;
-    AIO__POISON(a->bump, len - CHUNK_HEAD); /* untouched until handed out */
+    AIO__POISON((char *)p + CHUNK_HEAD, len - CHUNK_HEAD); /* untouched until handed out */
     return true;
 }
 

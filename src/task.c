@@ -22,10 +22,9 @@
 
 #define CANCELLING_MAX 31u /* aio__cancelling is 5 bits */
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct aio_task) == 32, "a task header is 32 bytes");
-_Static_assert(offsetof(struct aio_task, aio__loop) == 0, "AIO__LOOP (future.h) reads a task's loop first");
-_Static_assert(AIO__FRAME_OFFSET == AIO__TM_MIN && AIO__TM_MIN % 16 == 0,
-               "task_mem.c's size classes start with a bare header at a 16-byte multiple");
+_Static_assert(sizeof(struct aio_task) == 24, "a task header is 24 bytes");
+_Static_assert(AIO__FRAME_OFFSET == AIO__TM_MIN && AIO__TM_MIN % 16 == 8,
+               "task_mem.c's size classes start with a bare header, 8 past a 16-byte multiple");
 
 /* Copy a frame in: the usual small sizes without a call into libc. */
 static inline void frame_copy(void *dst, const void *src, size_t n) {
@@ -37,7 +36,7 @@ static inline void frame_copy(void *dst, const void *src, size_t n) {
         memcpy(dst, src, n);
 }
 
-aio_loop *aio_task_loop(const aio_task *t) { return t ? t->aio__loop : NULL; }
+aio_loop *aio_task_loop(const aio_task *t) { return t ? aio__running_loop() : NULL; }
 
 /* A task's pending cancel message lives in the loop's per-slot extras, not
  * in the task header (it is rare, and the header is per task). Out of
@@ -53,9 +52,13 @@ static const char *cancel_msg(const aio_loop *loop, const aio_task *t) {
 }
 
 aio_future aio_task_handle(const aio_task *t) {
-    if (!t)
+    aio_loop *loop = aio__running_loop();
+    /* Only inside the task's coroutine: its loop runs here, and its slot
+     * names it. */
+    if (!t || !loop || t->aio__slot >= loop->nfuts || loop->futs[t->aio__slot].state != AIO__FS_PENDING ||
+        !(loop->futs[t->aio__slot].flags & AIO__FF_TASK) || loop->futs[t->aio__slot].u.task != t)
         return aio__error_handle(-EINVAL);
-    return aio__fut_handle(t->aio__loop, t->aio__slot);
+    return aio__fut_handle(loop, t->aio__slot);
 }
 
 int aio_task_cancelling(const aio_task *t) { return t ? t->aio__cancelling : -EINVAL; }
@@ -162,7 +165,6 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     }
     frame_copy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
-    t->aio__loop = loop;
     t->aio__cbs = AIO__NIL;
     aio__fut *s = &loop->futs[idx];
     s->flags |= AIO__FF_TASK;
@@ -218,7 +220,7 @@ static inline int suspended(aio_loop *loop, aio_task *t, uint32_t idx) {
  * task itself, a cancellation to deliver, or a future already done. Its
  * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
 AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
-    aio_loop *loop = t->aio__loop;
+    aio_loop *loop = aio__running_loop();
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
     aio_value none = {0};
@@ -261,7 +263,7 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
 }
 
 int aio__await(aio_task *t, aio_future f) {
-    aio_loop *loop = t->aio__loop;
+    aio_loop *loop = aio__running_loop();
     AIO__ASSUME(loop != NULL); /* a task always has its loop */
     uint32_t idx;
     if (!aio__fut_lookup_fast(loop, f, &idx) || idx == t->aio__slot || t->aio__must_cancel ||
@@ -278,7 +280,7 @@ int aio__await(aio_task *t, aio_future f) {
 }
 
 int aio__yield(aio_task *t) {
-    aio_loop *loop = t->aio__loop;
+    aio_loop *loop = aio__running_loop();
     aio_value none = {0};
     int rc = queue_start(loop, t); /* the batch sets the result to none */
     if (rc < 0) {
@@ -291,14 +293,14 @@ int aio__yield(aio_task *t) {
 aio_status aio__finish(aio_task *t, uint32_t *lcp, int err, aio_value v) {
     if (err > 0)
         err = -err; /* AIO_FAIL(t, EIO) means -EIO */
-    t->aio__loop->pub.err = err;
+    aio__running->err = err;
     t->aio__u.v = v;
     *lcp = AIO__LC_FINISHED;
     return AIO_FINISHED;
 }
 
 aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *frame) {
-    aio_loop *loop = t->aio__loop;
+    aio_loop *loop = aio__running_loop();
     uint32_t *saved = loop->pub.lcp;
     loop->pub.lcp = lcp;
     aio_status st = fn(t, frame);

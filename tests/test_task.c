@@ -1413,6 +1413,99 @@ static void task_starts_with_zero_outcome(void **state) {
     close_loop(loop);
 }
 
+/* ---- outcomes and loops are the running task's ------------------------------ */
+
+struct own_outcome {
+    int *seen; /* int[5], the test's */
+};
+
+static aio_status outcome_a(aio_task *t, void *frame) {
+    struct own_outcome *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, (aio_future){0}); /* fails at once: AIO_ENULL */
+    f->seen[0] = AIO_ERR(t);
+    AIO_YIELD(t); /* task b starts meanwhile */
+    f->seen[1] = AIO_ERR(t);
+    AIO_AWAIT(t, (aio_future){0});
+    AIO_AWAIT(t, aio_sleep(t, 0)); /* resumes from its own queue entry */
+    f->seen[2] = AIO_ERR(t);
+    AIO_END(t);
+}
+
+static aio_status outcome_b(aio_task *t, void *frame) {
+    struct own_outcome *f = frame;
+    AIO_BEGIN(t);
+    f->seen[3] = AIO_ERR(t); /* a started task reads 0, whatever ran before */
+    AIO_AWAIT(t, (aio_future){0});
+    AIO_YIELD(t);
+    f->seen[4] = AIO_ERR(t);
+    AIO_END(t);
+}
+
+/* AIO_ERR is kept by the loop for the coroutine running now: one task's
+ * failed await never shows in another task, nor after its own yield or
+ * sleep(0). */
+static void task_outcome_is_per_task(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int seen[5] = {9, 9, 9, 9, 9};
+    struct own_outcome o = {seen};
+    aio_future a = aio_create_task(loop, outcome_a, &o);
+    aio_future b = aio_create_task(loop, outcome_b, &o);
+    assert_int_equal(aio_run_until_complete(loop, a, NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, b, NULL), 0);
+    assert_int_equal(seen[0], AIO_ENULL);
+    assert_int_equal(seen[1], 0);
+    assert_int_equal(seen[2], 0);
+    assert_int_equal(seen[3], 0);
+    assert_int_equal(seen[4], 0);
+    close_loop(loop);
+}
+
+static aio_task *stashed; /* a suspended task, seen from outside its coroutine */
+
+static aio_status stash_self(aio_task *t, void *frame) {
+    (void)frame;
+    AIO_BEGIN(t);
+    stashed = t;
+    AIO_AWAIT(t, aio_sleep(t, 1.0));
+    AIO_END(t);
+}
+
+struct seen_outside {
+    aio_loop *loop;
+    uint64_t handle;
+};
+
+static void look_from_callback(aio_loop *loop, void *arg) {
+    struct seen_outside *s = arg;
+    s->loop = aio_task_loop(stashed);
+    s->handle = aio_task_handle(stashed).id;
+    (void)loop;
+}
+
+/* A task pointer is for its coroutine: outside any run it has no loop and
+ * no handle (-EINVAL); inside its loop's run (a callback while it waits)
+ * both are its own. */
+static void task_pointer_outside_its_coroutine(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future task = aio_create_task(loop, stash_self, &(int){0});
+    test_run_iterations(loop, 2); /* it waits in its sleep */
+    assert_non_null(stashed);
+    assert_null(aio_task_loop(stashed));
+    assert_int_equal(aio_future_check(aio_task_handle(stashed)), -EINVAL);
+    assert_int_equal(aio_future_check(aio_task_handle(NULL)), -EINVAL);
+    struct seen_outside s = {NULL, 0};
+    assert_int_equal(aio_call_soon(loop, look_from_callback, &s, NULL), 0);
+    test_run_iterations(loop, 1);
+    assert_ptr_equal(s.loop, loop);
+    assert_int_equal(s.handle, task.id);
+    assert_int_equal(aio_run_until_complete(loop, task, NULL), 0);
+    stashed = NULL;
+    close_loop(loop);
+}
+
 struct many_cancels {
     int *seen;
 };
@@ -1484,6 +1577,8 @@ int main(void) {
         cmocka_unit_test(task_many_coroutine_functions),
         cmocka_unit_test(task_starts_with_zero_outcome),
         cmocka_unit_test(task_cancelling_saturates),
+        cmocka_unit_test(task_outcome_is_per_task),
+        cmocka_unit_test(task_pointer_outside_its_coroutine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

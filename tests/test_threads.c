@@ -95,22 +95,29 @@ static void set_later(aio_loop *loop, void *arg) {
     aio_future_set_result(loop, s->f, AIO_VALUE(s->value));
 }
 
-/* The task: two sleeps with values, returns their sum plus its base. */
+/* The task: two sleeps with values, returns their sum plus its base. Each
+ * step also checks that the task finds its own loop (the one running on
+ * its thread), while the other threads run theirs. */
 typedef struct sleeper {
     double unit;
     int64_t base, acc;
+    aio_loop *loop;
 } sleeper;
 
 static aio_status sleeper_coro(aio_task *t, void *frame) {
     sleeper *f = frame;
     AIO_BEGIN(t);
+    if (aio_task_loop(t) != f->loop)
+        AIO_FAIL(t, -EFAULT);
     AIO_AWAIT(t, aio_sleep_value(t, f->unit, f->base + 1));
     if (AIO_ERR(t))
         AIO_FAIL(t, AIO_ERR(t));
+    if (aio_task_loop(t) != f->loop)
+        AIO_FAIL(t, -EFAULT);
     f->acc = AIO_RESULT(t).i;
     AIO_AWAIT(t, aio_sleep_value(t, f->unit, f->base + 2));
-    if (AIO_ERR(t))
-        AIO_FAIL(t, AIO_ERR(t));
+    if (AIO_ERR(t) || aio_task_loop(t) != f->loop)
+        AIO_FAIL(t, AIO_ERR(t) ? AIO_ERR(t) : -EFAULT);
     AIO_RETURN(t, f->acc + AIO_RESULT(t).i + f->base);
     AIO_END(t);
 }
@@ -171,7 +178,7 @@ static int do_round(worker *w, int r) {
 
     /* A task with two sleeps. */
     int64_t base = (int64_t)w->id * 100000 + r;
-    aio_future t = aio_create_task(loop, sleeper_coro, &(sleeper){unit, base, 0});
+    aio_future t = aio_create_task(loop, sleeper_coro, &(sleeper){unit, base, 0, loop});
     CHECK(w, aio_future_check(t) == 0);
     t0 = aio_loop_time_ns(loop);
     CHECK(w, aio_run_until_complete(loop, t, &v) == 0);

@@ -69,8 +69,7 @@ typedef aio_status (*aio_coro_fn)(aio_task *t, void *frame);
 
 /* The task a coroutine runs in. The fields are the library's: read them only
  * through AIO_ERR / AIO_RESULT and the functions of aio/task.h. */
-struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
-    aio_loop *aio__loop;
+struct aio_task { /* 24 bytes: the header is paid once per task */
     union {
         aio_value v; /* result of the last await, or the returned value */
         struct {     /* instead, while suspended in an await or queued to start: */
@@ -91,15 +90,18 @@ struct aio_task { /* 32 bytes on LP64: the header is paid once per task */
 
 /* The start of every aio_loop: what belongs to the coroutine running now.
  * Only one coroutine runs at a time on a loop, so these live here rather
- * than in each task (the task header is paid per task). */
+ * than in each task (the task header is paid per task). A coroutine finds
+ * its loop as aio__running (aio/types.h). */
 struct aio__loop_head {
     uint32_t *lcp; /* where its resume point is */
     int err;       /* the status of its last await (or of a child's return) */
 };
-#define AIO__LCP(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->lcp)
+#define AIO__LCP(t) ((void)(t), aio__running->lcp)
 
-/* The status / result of the last await (or inline coroutine). */
-#define AIO_ERR(t) (((struct aio__loop_head *)(void *)(t)->aio__loop)->err)
+/* The status / result of the last await (or inline coroutine), inside the
+ * coroutine: read them before the next await. AIO_ERR is the loop's (one
+ * coroutine runs at a time), AIO_RESULT the task's. */
+#define AIO_ERR(t) ((void)(t), aio__running->err)
 #define AIO_RESULT(t) ((t)->aio__u.v)
 
 /* Storage for an inline child coroutine inside your frame:

@@ -96,17 +96,17 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 #define aio_sleep_value(loop_or_task, delay, value)                                                \
     aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_VALUE(value))
 
-/* The loop of a task (for use inside coroutines). */
+/* The loop of a task, for use inside its coroutine: the loop running on
+ * this thread (NULL for a NULL task, or when no loop is running here). */
 aio_loop *aio_task_loop(const aio_task *t);
 
 /* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. Inline (as
- * aio_task_loop): coroutines make futures with it on every await. A task's
- * loop is its first member (aio/coro.h), which a pointer to the task also
- * points to: no need for the struct's definition (nor for coro.h, whose
- * AIO_CORO_SWITCH choice stays with the includer). */
+ * aio_task_loop): coroutines make futures with it on every await. A task
+ * is only ever used inside its coroutine, which runs inside its loop's run
+ * functions: its loop is the one running on this thread (aio/types.h). */
 static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
 static inline aio_loop *aio__loop_of_task(const aio_task *t) {
-    return t ? *(aio_loop *const *)(const void *)t : NULL;
+    return t ? (aio_loop *)(void *)aio__running : NULL;
 }
 #define AIO__LOOP(x)                                                                               \
     _Generic((x), aio_task *: aio__loop_of_task, const aio_task *: aio__loop_of_task,              \

@@ -5,10 +5,10 @@
  * coroutine's result. The loop keeps every task alive until it finishes, so
  * fire-and-forget is safe: aio_future_release(loop, aio_create_task(...)).
  *
- * Memory: one block per task (a 32-byte header and the frame together, from
- * the loop's per-size chunks; frames over 480 bytes use malloc), freed as
- * soon as the coroutine finishes; its outcome stays in the futures table
- * while a reference to the handle remains. Freed blocks are reused by later
+ * Memory: one block per task (a 24-byte header and the frame together, from
+ * the loop's per-size chunks; frames over 480 bytes may use malloc), freed as
+ * soon as the coroutine finishes, and a 16-byte slot in the futures table,
+ * where its outcome stays while a reference to the handle remains. Freed blocks are reused by later
  * tasks and returned to the system when the loop is freed.
  */
 #ifndef AIO_TASK_H
