@@ -514,16 +514,18 @@ static void loop_list_remove(aio__xs *xs, aio__job *j) {
 /* Cancel of a job's future (loop thread). */
 static int job_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     aio__job *j = (aio__job *)(void *)((char *)o - offsetof(aio__job, owner));
-    uint32_t idx = j->owner.aux;
-    if (pool_unqueue(j)) { /* never started: it never will */
-        loop_list_remove(loop->xs, j);
-        job_release(j);
-    } else {
+    bool unqueued = pool_unqueue(j); /* never started: it never will */
+    if (!unqueued)
         j->orphan = true; /* running or posted: collect will discard it */
-    }
+    /* Finish while the record is ours: the future's callback list is in
+     * its owner, inside the record, until the finish takes it out. */
     aio_value v;
     v.p = (void *)(uintptr_t)msg;
-    aio__owned_finish(loop, idx, AIO_ECANCELLED, v);
+    aio__owned_finish(loop, j->owner.aux, AIO_ECANCELLED, v);
+    if (unqueued) {
+        loop_list_remove(loop->xs, j);
+        job_release(j); /* may free it */
+    }
     return 1;
 }
 

@@ -17,6 +17,7 @@
  * coroutine opts out with aio_task_uncancel(). */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,12 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     int rc = aio__loop_usable(loop);
     if (rc < 0)
         return aio__error_handle(rc);
-    if (!fn || (!frame && frame_size) || frame_size > SIZE_MAX - AIO__FRAME_OFFSET)
+    if (!fn || (!frame && frame_size))
         return aio__error_handle(-EINVAL);
+    /* No object is larger than PTRDIFF_MAX; the margin covers the header
+     * and task_mem.c's padding (up to 16), so the sum cannot wrap. */
+    if (frame_size > (size_t)PTRDIFF_MAX - AIO__FRAME_OFFSET - 16)
+        return aio__error_handle(-ENOMEM);
     uint32_t fn_idx;
     if ((rc = aio__coro_fn_index(loop, fn, &fn_idx)) < 0)
         return aio__error_handle(rc);

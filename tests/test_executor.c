@@ -773,6 +773,77 @@ static void EXEC_many_loops_shared_pool(void **state) {
     assert_int_equal(aio_pool_free(pool, -1), 0);
 }
 
+/* ---- cancelling a job that never started frees its record last ---------------- */
+
+typedef struct early_cancel {
+    aio_pool *pool;
+    int free_pool; /* free the pool between the submit and the cancel */
+    aio_future f;
+    int cancel_rc;
+    int status;
+    int callback_runs;
+} early_cancel;
+
+static void count_cancelled(aio_loop *loop, aio_future f, void *arg) {
+    early_cancel *c = arg;
+    c->callback_runs++;
+    c->status = aio_future_error(loop, f);
+}
+
+/* In a callback of the running loop: the job waits in the loop's batch
+ * (not yet handed to the pool) when it is cancelled. */
+static void submit_then_cancel(aio_loop *loop, void *arg) {
+    early_cancel *c = arg;
+    c->f = aio_run_in_executor(loop, c->pool, tiny_job, NULL);
+    assert_int_equal(aio_future_check(c->f), 0);
+    assert_int_equal(aio_future_add_done_callback(loop, c->f, count_cancelled, c), 0);
+    if (c->free_pool)
+        assert_int_equal(aio_pool_free(c->pool, 0), 0); /* the job holds the pool's last reference */
+    c->cancel_rc = aio_future_cancel(loop, c->f, NULL);
+}
+
+static void check_early_cancel(aio_loop *loop, early_cancel *c) {
+    c->status = 1;
+    assert_int_equal(aio_call_soon(loop, submit_then_cancel, c, NULL), 0);
+    test_run_iterations(loop, 3);
+    assert_int_equal(c->cancel_rc, 1);
+    assert_int_equal(aio_future_cancelled(loop, c->f), 1);
+    assert_int_equal(c->callback_runs, 1); /* the callback list survived the record */
+    assert_int_equal(c->status, AIO_ECANCELLED);
+    assert_int_equal(aio_future_release(loop, c->f), 0);
+}
+
+/* The cancel frees the job's record (and here the pool with it): the
+ * future is finished first, while its callback list is still in the
+ * record (ASan checks the order). */
+static void EXEC_cancel_before_handover_pool_gone(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    early_cancel c = {.free_pool = 1};
+    assert_int_equal(aio_pool_create(&c.pool, &(aio_pool_options){.threads = 1}), 0);
+    check_early_cancel(loop, &c);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
+/* The same when the pool's and the loop's lists of spare records are full,
+ * so that the cancelled record goes straight back to malloc. */
+static void EXEC_cancel_before_handover_spares_full(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    early_cancel c = {.free_pool = 0};
+    assert_int_equal(aio_pool_create(&c.pool, &(aio_pool_options){.threads = 2}), 0);
+    enum { N = 8300 }; /* more than both spare lists hold */
+    aio_future *fs = malloc(N * sizeof *fs);
+    assert_non_null(fs);
+    for (int i = 0; i < N; i++)
+        fs[i] = aio_run_in_executor(loop, c.pool, tiny_job, NULL);
+    assert_int_equal(aio_run_until_complete(loop, aio_gather(loop, fs, N, NULL, 0), NULL), 0);
+    free(fs);
+    check_early_cancel(loop, &c);
+    assert_int_equal(aio_loop_free(loop), 0);
+    assert_int_equal(aio_pool_free(c.pool, -1), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(EXEC_01_result),
@@ -800,6 +871,8 @@ int main(void) {
         cmocka_unit_test(EXEC_many_tiny_jobs),
         cmocka_unit_test(EXEC_many_loops_own_pools),
         cmocka_unit_test(EXEC_many_loops_shared_pool),
+        cmocka_unit_test(EXEC_cancel_before_handover_pool_gone),
+        cmocka_unit_test(EXEC_cancel_before_handover_spares_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,31 @@ static void huge_pages_asked_only_when_on(void **state) {
 }
 #endif
 
+static aio_status never_runs(aio_task *t, void *frame) {
+    (void)frame;
+    AIO_BEGIN(t);
+    AIO_END(t);
+}
+
+/* Frame sizes no memory can hold fail with -ENOMEM, including those the
+ * task's header and alignment padding would wrap around SIZE_MAX (and
+ * without asking malloc, which ASan would refuse loudly). */
+static void absurd_frame_sizes(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    char frame[16] = {0};
+    for (size_t back = 0; back < 64; back++) {
+        aio_future f = aio_create_task_sized(loop, never_runs, frame, SIZE_MAX - back);
+        assert_int_equal(aio_future_check(f), -ENOMEM);
+    }
+    for (size_t back = 0; back < 40; back++) { /* beyond PTRDIFF_MAX with the header and padding */
+        aio_future f = aio_create_task_sized(loop, never_runs, frame, (size_t)PTRDIFF_MAX - back);
+        assert_int_equal(aio_future_check(f), -ENOMEM);
+    }
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    assert_int_equal(aio_loop_free(loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         // clang-format off
@@ -270,6 +295,7 @@ int main(void) {
         cmocka_unit_test(many_timers_from_the_arena),
 #ifdef __linux__
         cmocka_unit_test(huge_pages_asked_only_when_on),
+        cmocka_unit_test(absurd_frame_sizes),
 #endif
         // clang-format on
     };
