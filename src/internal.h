@@ -788,6 +788,13 @@ void aio__coro_fns_free(aio_loop *loop);
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len);
 /* Free a table of len bytes (its current size) from aio__table_resize. */
 void aio__table_free(const aio_loop *loop, void *p, size_t len);
+/* len zeroed bytes that the caller writes whole at once (a combinator's
+ * state with an entry per child): from AIO__BULK_MIN on a mapping of its
+ * own that asks for huge pages (*mapped says so), as no page of it stays
+ * untouched; else calloc. NULL if out of memory. */
+#define AIO__BULK_MIN ((size_t)2 << 20)
+void *aio__bulk_alloc(const aio_loop *loop, size_t len, bool *mapped);
+void aio__bulk_free(void *p, size_t len, bool mapped);
 /* An object of the arena's `size` bytes (a multiple of 16 keeps them
  * 16-aligned, of 8 8-aligned): one given back, else a new one; NULL if out
  * of memory. Inline: a spawn takes one per task. */

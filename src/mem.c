@@ -1,5 +1,5 @@
 /* Memory the loop owns in bulk: its growing tables (futures, callback
- * nodes, ready ring, timers) and its task slab.
+ * nodes, ready ring, timers), its task slab, and big combinator states.
  *
  * Touching new memory is what a million-task program spends most of its
  * time on: a first-touch page fault costs microseconds on a VM, and each
@@ -79,6 +79,39 @@ void aio__table_free(const aio_loop *loop, void *p, size_t len) {
     }
 #endif
     (void)len;
+    free(p);
+}
+
+/* ---- memory written whole at once ---- */
+
+void *aio__bulk_alloc(const aio_loop *loop, size_t len, bool *mapped) {
+    *mapped = false;
+#if AIO__HAVE_THP
+    if (loop->huge_pages && len >= AIO__BULK_MIN) {
+        /* Its own mapping, rounded to pages only: the kernel gives huge
+         * pages to the whole 2 MiB extents inside it, and every page of
+         * it is about to be written anyway. */
+        void *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q != MAP_FAILED) {
+            (void)madvise(q, len, MADV_HUGEPAGE);
+            *mapped = true;
+            return q; /* zeroed, as calloc's */
+        }
+    }
+#else
+    (void)loop;
+#endif
+    return calloc(1, len);
+}
+
+void aio__bulk_free(void *p, size_t len, bool mapped) {
+#if AIO__HAVE_THP
+    if (mapped) {
+        munmap(p, len);
+        return;
+    }
+#endif
+    (void)len, (void)mapped;
     free(p);
 }
 

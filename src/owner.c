@@ -9,14 +9,37 @@
  * frees those still alive. */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
+/* Each state is preceded by how it was allocated: a state with an entry
+ * per child (a gather of a million tasks) is written whole at once, so from
+ * AIO__BULK_MIN on it comes from aio__bulk_alloc's huge pages. 16 bytes
+ * keep the state as aligned as calloc's memory. */
+typedef struct owner_block {
+    size_t len; /* this header included */
+    size_t mapped;
+} owner_block;
+
+static void owner_release(aio_loop *loop, aio__owner *o) {
+    owner_block *b = (owner_block *)(void *)o - 1;
+    (void)loop;
+    aio__bulk_free(b, b->len, b->mapped != 0);
+}
+
 void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uint32_t *fut) {
-    aio__owner *o = calloc(1, size);
-    if (!o)
+    if (size > SIZE_MAX - sizeof(owner_block))
         return NULL;
+    bool mapped;
+    size_t len = sizeof(owner_block) + size;
+    owner_block *b = aio__bulk_alloc(loop, len, &mapped);
+    if (!b)
+        return NULL;
+    b->len = len;
+    b->mapped = mapped;
+    aio__owner *o = (aio__owner *)(void *)(b + 1);
     if (aio__fut_alloc(loop, fut) < 0) {
-        free(o);
+        owner_release(loop, o);
         return NULL;
     }
     aio__fut_set_owner(loop, *fut, o);
@@ -35,7 +58,7 @@ void aio__owner_free(aio_loop *loop, aio__owner *o) {
         loop->owners = o->next;
     if (o->next)
         o->next->prev = o->prev;
-    free(o);
+    owner_release(loop, o);
 }
 
 void aio__owners_free_all(aio_loop *loop) {
@@ -43,7 +66,7 @@ void aio__owners_free_all(aio_loop *loop) {
     loop->owners = NULL;
     while (o) {
         aio__owner *next = o->next;
-        free(o);
+        owner_release(loop, o);
         o = next;
     }
 }

@@ -235,6 +235,26 @@ static int huge_page_mappings(void) {
     return n;
 }
 
+/* KiB of this process's mappings flagged for huge pages (adjacent mappings
+ * may merge, so sizes say more than counts). */
+static void count_done_cb(aio_loop *loop, aio_future f, void *arg) { (void)loop, (void)f, (void)arg; }
+
+static long huge_page_kib(void) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    long size = 0, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Size:", 5) == 0)
+            size = strtol(line + 5, NULL, 10);
+        else if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " hg"))
+            total += size;
+    }
+    fclose(f);
+    return total;
+}
+
 /* With huge pages off no table asks for them; on, a table of 8 MiB or more
  * does (where the kernel has transparent huge pages at all). */
 static void huge_pages_asked_only_when_on(void **state) {
@@ -246,7 +266,7 @@ static void huge_pages_asked_only_when_on(void **state) {
         aio_loop_options opts = {.virtual_clock = 1, .huge_pages = on};
         aio_loop *loop;
         assert_int_equal(aio_loop_create(&loop, &opts), 0);
-        for (int i = 0; i < 400000; i++) /* 400,000 slots: a 12 MiB table */
+        for (int i = 0; i < 400000; i++) /* 400,000 slots: an 8 MiB table */
             assert_int_equal(aio_future_check(aio_future_new(loop)), 0);
         int during = huge_page_mappings();
         if (on < 0)
@@ -257,6 +277,50 @@ static void huge_pages_asked_only_when_on(void **state) {
         aio_loop_free(loop);
         assert_int_equal(huge_page_mappings(), before); /* unmapped with the loop */
     }
+}
+
+/* A combinator's state written whole at once (a gather's entry per child)
+ * asks for huge pages from 2 MiB on, before any table does, and goes back
+ * to the system when the gather is done. */
+static void big_gather_state_asks_for_huge_pages(void **state) {
+    (void)state;
+    if (huge_page_kib() < 0)
+        skip();
+    enum { KIDS = 300000 };                                  /* a 2.4 MB state */
+    const long state_kib = KIDS * sizeof(aio_future) / 1024; /* at least */
+    aio_future *kids = malloc(KIDS * sizeof *kids);
+    assert_non_null(kids);
+    for (int on = -1; on <= 1; on += 2) {
+        aio_loop_options opts = {.virtual_clock = 1, .huge_pages = on};
+        aio_loop *loop;
+        assert_int_equal(aio_loop_create(&loop, &opts), 0);
+        for (int i = 0; i < KIDS; i++)
+            kids[i] = aio_future_retain(loop, aio_future_new(loop)); /* the gather takes one each */
+        /* Grow the callback nodes first (tables keep their size), so that
+         * the gather's state is the only new memory below. */
+        for (int i = 0; i < KIDS; i++)
+            assert_int_equal(aio_future_add_done_callback(loop, kids[i], count_done_cb, NULL), 0);
+        for (int i = 0; i < KIDS; i++)
+            assert_int_equal(aio_future_remove_done_callback(loop, kids[i], count_done_cb, NULL), 1);
+        long tables = huge_page_kib();
+        aio_future all = aio_gather(loop, kids, KIDS, NULL, 0);
+        assert_int_equal(aio_future_check(all), 0);
+        long during = huge_page_kib();
+        if (on < 0)
+            assert_int_equal(during, tables);
+        else if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0)
+            assert_true(during - tables >= state_kib && during - tables < state_kib + 64);
+        for (int i = 0; i < KIDS; i++)
+            assert_int_equal(aio_future_set_result(loop, kids[i], AIO_VALUE(i)), 0);
+        aio_value v;
+        assert_int_equal(aio_run_until_complete(loop, all, &v), 0);
+        assert_int_equal(v.u, KIDS);
+        assert_int_equal(huge_page_kib(), tables); /* the state went with the gather */
+        for (int i = 0; i < KIDS; i++)
+            assert_int_equal(aio_future_release(loop, kids[i]), 0);
+        assert_int_equal(aio_loop_free(loop), 0);
+    }
+    free(kids);
 }
 #endif
 
@@ -295,8 +359,9 @@ int main(void) {
         cmocka_unit_test(many_timers_from_the_arena),
 #ifdef __linux__
         cmocka_unit_test(huge_pages_asked_only_when_on),
-        cmocka_unit_test(absurd_frame_sizes),
+        cmocka_unit_test(big_gather_state_asks_for_huge_pages),
 #endif
+        cmocka_unit_test(absurd_frame_sizes),
         // clang-format on
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
