@@ -7,7 +7,9 @@
  * only on request (Linux's "madvise" mode, Debian's default), a table that
  * has grown to 8 MiB asks for them, so each further 2 MiB costs one fault
  * instead of 512. Smaller tables never ask, so a small program's memory
- * stays exactly what it touches. aio_loop_options.huge_pages turns this off. */
+ * stays exactly what it touches. aio_loop_options.huge_pages turns this off.
+ * From 256 KiB a table is a mapping of its own either way, grown by mremap:
+ * a realloc that copies touches every page of the copy again. */
 #include "internal.h"
 
 #include <stdint.h>
@@ -18,67 +20,93 @@
 #endif
 
 #define AIO__HUGE_PAGE ((size_t)2 << 20)
+#define AIO__PAGE ((size_t)4 << 10)
 /* Tables from this size on ask for huge pages: then the at most 2 MiB that
  * rounding to a huge page commits beyond what is touched is a small share. */
 #define AIO__BIG_TABLE ((size_t)8 << 20)
+/* Tables from this size on live in a mapping of their own, grown with
+ * mremap: growing never copies them, so their pages are never touched
+ * twice (a realloc that copies faults the copy's pages in again). Below
+ * it, realloc. */
+#define AIO__MAPPED_TABLE ((size_t)256 << 10)
 
-#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MREMAP_MAYMOVE)
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+#define AIO__HAVE_MREMAP 1
+#else
+#define AIO__HAVE_MREMAP 0
+#endif
+#if AIO__HAVE_MREMAP && defined(MADV_HUGEPAGE)
 #define AIO__HAVE_THP 1
 #else
 #define AIO__HAVE_THP 0
 #endif
 
-/* A table of this size lives in its own mapping, a whole number of huge
- * pages long, advised as huge-page memory. It must be its own mapping:
- * advising part of malloc's block would split it, and mremap (how a big
- * block grows without copying) refuses a split one. */
+static bool is_mapped(size_t len) { return AIO__HAVE_MREMAP && len >= AIO__MAPPED_TABLE; }
+
+/* A mapped table this size asks for huge pages. It must be a mapping of
+ * its own: advising part of malloc's block would split it, and mremap
+ * refuses a split one. */
 static bool is_big(const aio_loop *loop, size_t len) {
     return AIO__HAVE_THP && loop->huge_pages && len >= AIO__BIG_TABLE;
 }
 
-static size_t map_len(size_t len) { return (len + AIO__HUGE_PAGE - 1) & ~(AIO__HUGE_PAGE - 1); }
+/* A mapped table's length: whole huge pages once it asks for them, whole
+ * pages before. A function of the loop and len only: mremap is told the
+ * old length again. */
+static size_t map_len(const aio_loop *loop, size_t len) {
+    size_t unit = is_big(loop, len) ? AIO__HUGE_PAGE : AIO__PAGE;
+    return (len + unit - 1) & ~(unit - 1);
+}
 
+/* Ask for huge pages on a mapped table that is big (a hint: without THP in
+ * this kernel nothing changes). */
+static void advise_huge(const aio_loop *loop, void *p, size_t len) {
 #if AIO__HAVE_THP
-/* A hint: without THP in this kernel nothing changes. */
-static void advise_huge(void *p, size_t len) { (void)madvise(p, map_len(len), MADV_HUGEPAGE); }
+    if (is_big(loop, len))
+        (void)madvise(p, map_len(loop, len), MADV_HUGEPAGE);
+#else
+    (void)loop, (void)p, (void)len;
 #endif
+}
 
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len) {
-    if (!is_big(loop, new_len)) {
+    if (!is_mapped(new_len)) {
         void *q = realloc(*p, new_len);
         if (!q)
             return -ENOMEM;
         *p = q;
         return 0;
     }
-#if AIO__HAVE_THP
+#if AIO__HAVE_MREMAP
     void *q;
-    if (is_big(loop, old_len)) { /* the mapping keeps its advice as it grows or moves */
-        q = mremap(*p, map_len(old_len), map_len(new_len), MREMAP_MAYMOVE);
+    size_t len = map_len(loop, new_len);
+    if (is_mapped(old_len)) { /* moves the pages, copies nothing */
+        q = mremap(*p, map_len(loop, old_len), len, MREMAP_MAYMOVE);
+        if (q == MAP_FAILED)
+            return -ENOMEM;
+        advise_huge(loop, q, new_len); /* again: the new part is not touched yet */
     } else {
-        q = mmap(NULL, map_len(new_len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (q != MAP_FAILED) {
-            advise_huge(q, new_len); /* before the copy, or the copy faults 4 KiB pages in */
-            if (keep)
-                memcpy(q, *p, keep); /* not the rest: copying untouched pages touches them */
-            free(*p);
-        }
+        q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q == MAP_FAILED)
+            return -ENOMEM;
+        advise_huge(loop, q, new_len); /* before the copy, or the copy faults 4 KiB pages in */
+        if (keep)
+            memcpy(q, *p, keep); /* not the rest: copying untouched pages touches them */
+        free(*p);
     }
-    if (q == MAP_FAILED)
-        return -ENOMEM;
     *p = q;
 #endif
     return 0;
 }
 
 void aio__table_free(const aio_loop *loop, void *p, size_t len) {
-#if AIO__HAVE_THP
-    if (p && is_big(loop, len)) {
-        munmap(p, map_len(len));
+#if AIO__HAVE_MREMAP
+    if (p && is_mapped(len)) {
+        munmap(p, map_len(loop, len));
         return;
     }
 #endif
-    (void)len;
+    (void)loop, (void)len;
     free(p);
 }
 
