@@ -116,29 +116,24 @@ static int go_big(aio_loop *loop, uint32_t idx) {
     return 0;
 }
 
-int aio__fut_hold_slow(aio_loop *loop, uint32_t idx) {
+/* One more of the slot's references (refs) or holds, its counts moved out
+ * first if they are not yet. */
+static int big_inc(aio_loop *loop, uint32_t idx, bool refs) {
     if (!aio__fut_big(&loop->futs[idx])) {
         int rc = go_big(loop, idx);
         if (rc < 0)
             return rc;
     }
-    if (loop->bigc[idx].holds == UINT32_MAX)
+    uint32_t *c = refs ? &loop->bigc[idx].refs : &loop->bigc[idx].holds;
+    if (*c == UINT32_MAX)
         return -EOVERFLOW;
-    loop->bigc[idx].holds++;
+    (*c)++;
     return 0;
 }
 
-int aio__fut_retain_slow(aio_loop *loop, uint32_t idx) {
-    if (!aio__fut_big(&loop->futs[idx])) {
-        int rc = go_big(loop, idx);
-        if (rc < 0)
-            return rc;
-    }
-    if (loop->bigc[idx].refs == UINT32_MAX)
-        return -EOVERFLOW;
-    loop->bigc[idx].refs++;
-    return 0;
-}
+int aio__fut_hold_slow(aio_loop *loop, uint32_t idx) { return big_inc(loop, idx, false); }
+
+int aio__fut_retain_slow(aio_loop *loop, uint32_t idx) { return big_inc(loop, idx, true); }
 
 /* Both counts of a big slot reached 0: it is an ordinary free slot again. */
 static void free_big(aio_loop *loop, uint32_t idx) {
