@@ -473,7 +473,6 @@ int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
 
 int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(loop, f, NULL); }
 
-/* set_result / set_error: complete a plain pending future. */
 /* set_result / set_error on a future that is not a plain pending one. */
 AIO__NOINLINE static int set_outcome_other(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     const aio__fut *s = &loop->futs[idx];

@@ -71,7 +71,7 @@ enum {
     AIO__FF_TASK = 1,        /* the slot is a task's future */
     AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
     AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
-    AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.timer */
+    AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.p.timer */
     AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
 };
 

@@ -21,9 +21,8 @@ typedef struct owner_block {
     size_t mapped;
 } owner_block;
 
-static void owner_release(aio_loop *loop, aio__owner *o) {
+static void owner_release(aio__owner *o) {
     owner_block *b = (owner_block *)(void *)o - 1;
-    (void)loop;
     aio__bulk_free(b, b->len, b->mapped != 0);
 }
 
@@ -39,7 +38,7 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
     b->mapped = mapped;
     aio__owner *o = (aio__owner *)(void *)(b + 1);
     if (aio__fut_alloc(loop, fut) < 0) {
-        owner_release(loop, o);
+        owner_release(o);
         return NULL;
     }
     aio__fut_set_owner(loop, *fut, o);
@@ -58,7 +57,7 @@ void aio__owner_free(aio_loop *loop, aio__owner *o) {
         loop->owners = o->next;
     if (o->next)
         o->next->prev = o->prev;
-    owner_release(loop, o);
+    owner_release(o);
 }
 
 void aio__owners_free_all(aio_loop *loop) {
@@ -66,7 +65,7 @@ void aio__owners_free_all(aio_loop *loop) {
     loop->owners = NULL;
     while (o) {
         aio__owner *next = o->next;
-        owner_release(loop, o);
+        owner_release(o);
         o = next;
     }
 }
@@ -97,7 +96,7 @@ void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
 
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding) {
-    for (size_t i = 0; i<n && * outstanding> 0; i++)
+    for (size_t i = 0; i < n && *outstanding != 0; i++)
         if (loop->futs[children[i].idx].state == AIO__FS_PENDING)
             *outstanding -= (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
 }

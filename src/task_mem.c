@@ -55,7 +55,8 @@ aio_task *aio__task_alloc(aio_loop *loop, size_t size) {
             void *p = malloc(size);
             return p ? task_init(p, AIO__TM_MALLOC) : NULL;
         }
-        char *p = size <= SIZE_MAX - 15 ? aligned_alloc(16, (size + 15) & ~(size_t)15) : NULL;
+        /* size is far from SIZE_MAX: aio_create_task_sized caps frames at PTRDIFF_MAX */
+        char *p = aligned_alloc(16, (size + 15) & ~(size_t)15);
         return p ? task_init(p + 8, AIO__TM_MALLOC_8) : NULL;
     }
     aio__task_mem *m = loop->tmem;
