@@ -5,7 +5,12 @@
  * future that gets the next position (at once if one is queued). Next
  * futures still waiting are held in `waiting`, oldest first; one that its
  * awaiter cancelled is skipped and its position given to the next. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/owner.h"
+#include "core/timers.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -54,7 +59,7 @@ static void detach(aio_loop *loop, as_completed *a) {
 static void fail_waiting(aio_loop *loop, as_completed *a, int err) {
     while (a->whead != a->wtail) {
         uint32_t x = a->waiting[a->whead++];
-        if (loop->futs[x].state == AIO__FS_PENDING)
+        if (loop->fut.slots[x].state == AIO__FS_PENDING)
             aio__owned_finish(loop, x, err, (aio_value){0});
         else
             aio__fut_drop(loop, x); /* cancelled by its awaiter: just our hold */
@@ -75,7 +80,7 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
     uint32_t fut = a->fut;
     aio__owned_complete(loop, fut, err, v); /* the owner's hold keeps the slot... */
     if (err < 0)
-        loop->futs[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+        loop->fut.slots[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
     aio__fut_drop(loop, fut); /* ...until now */
 }
 
@@ -83,7 +88,7 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
 static void deliver(aio_loop *loop, as_completed *a) {
     while (a->rhead != a->rtail && a->whead != a->wtail) {
         uint32_t x = a->waiting[a->whead++];
-        if (loop->futs[x].state != AIO__FS_PENDING) { /* its awaiter gave up */
+        if (loop->fut.slots[x].state != AIO__FS_PENDING) { /* its awaiter gave up */
             a->asked--;
             aio__fut_drop(loop, x);
             continue;
@@ -105,7 +110,7 @@ static void forget_given_up(aio_loop *loop, as_completed *a) {
     size_t keep = a->whead;
     for (size_t i = a->whead; i < a->wtail; i++) {
         uint32_t x = a->waiting[i];
-        if (loop->futs[x].state == AIO__FS_PENDING) {
+        if (loop->fut.slots[x].state == AIO__FS_PENDING) {
             a->waiting[keep++] = x;
         } else {
             a->asked--;
@@ -191,7 +196,7 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         ac_entry *e = &a->entry[i];
-        if (loop->futs[e->idx].state != AIO__FS_PENDING) {
+        if (loop->fut.slots[e->idx].state != AIO__FS_PENDING) {
             a->ready[a->rtail++] = e->pos; /* done already: first in line */
         } else if ((rc = aio__fut_add_node(loop, e->idx, ac_child_done, e)) == 0) {
             a->outstanding++;
@@ -217,7 +222,7 @@ aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it) {
     int rc = aio__fut_lookup(loop, it, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (s->state != AIO__FS_PENDING)
         return aio__error_handle(s->state == AIO__FS_RESULT ? -ENOENT : aio__fut_outcome(loop, idx, NULL));
     if (!(s->flags & AIO__FF_OWNED) || s->u.owner->ops != &ac_ops)

@@ -8,7 +8,11 @@
  * The state lives until its future is done AND every callback it registered
  * has run or been removed (`outstanding`): callbacks already scheduled when
  * the gather finished early still arrive and must find the state. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/owner.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -52,7 +56,7 @@ static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
 
 static void cancel_pending_children(aio_loop *loop, gather *g, const char *msg) {
     for (size_t i = 0; i < g->n; i++)
-        if (loop->futs[g->entry[i].idx].state == AIO__FS_PENDING)
+        if (loop->fut.slots[g->entry[i].idx].state == AIO__FS_PENDING)
             aio__fut_cancel_idx(loop, g->entry[i].idx, msg);
 }
 
@@ -150,7 +154,7 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
     g->remaining = (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
         gather_entry *e = &g->entry[i];
-        aio__fut *s = &loop->futs[e->idx];
+        aio__fut *s = &loop->fut.slots[e->idx];
         if (s->state != AIO__FS_PENDING) {
             /* Done already: its outcome goes through the same path, next
              * iteration, keeping one code path for ordering and errors. */

@@ -4,7 +4,13 @@
  * asyncio's set does), listens to the pending ones and to an optional
  * timer, and completes its future with the number of children done. It
  * never cancels or consumes a child. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/owner.h"
+#include "core/timers.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -50,7 +56,7 @@ static void finish(aio_loop *loop, waiter *w, int err, const char *msg) {
 }
 
 static bool failed(const aio_loop *loop, uint32_t idx) {
-    return loop->futs[idx].state == AIO__FS_ERROR; /* a cancelled child is not a failure */
+    return loop->fut.slots[idx].state == AIO__FS_ERROR; /* a cancelled child is not a failure */
 }
 
 static bool satisfied(const aio_loop *loop, const waiter *w, uint32_t just_done) {
@@ -141,7 +147,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     for (size_t i = 0; i < distinct; i++) {
         w->entry[i].idx = idx[i];
         w->entry[i].pos = (uint32_t)i;
-        if (loop->futs[idx[i]].state != AIO__FS_PENDING) {
+        if (loop->fut.slots[idx[i]].state != AIO__FS_PENDING) {
             w->ndone++;
             any_failed |= failed(loop, idx[i]);
         }
@@ -155,7 +161,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
         return aio__fut_handle(loop, fut);
     }
     for (size_t i = 0; i < distinct && rc == 0; i++) {
-        if (loop->futs[w->entry[i].idx].state != AIO__FS_PENDING)
+        if (loop->fut.slots[w->entry[i].idx].state != AIO__FS_PENDING)
             continue;
         rc = aio__fut_add_node(loop, w->entry[i].idx, wait_child_done, &w->entry[i]);
         if (rc == 0)

@@ -7,7 +7,12 @@
  *
  * shield passes the child's outcome through; cancelling the shield's future
  * cancels only that future. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/owner.h"
+#include "core/timers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,7 +92,7 @@ aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
         return aio__error_handle(-ENOMEM);
     w->fut = me;
     w->child = child;
-    if (loop->futs[child].state != AIO__FS_PENDING) {
+    if (loop->fut.slots[child].state != AIO__FS_PENDING) {
         /* Done already: its outcome, at once (asyncio returns it directly). */
         aio_value v;
         int err = aio__fut_outcome(loop, child, &v);
@@ -179,7 +184,7 @@ aio_future aio_shield_on(aio_loop *loop, aio_future fut) {
         return aio__error_handle(-ENOMEM);
     s->fut = me;
     s->child = child;
-    if (loop->futs[child].state != AIO__FS_PENDING) {
+    if (loop->fut.slots[child].state != AIO__FS_PENDING) {
         aio_value v;
         int err = aio__fut_outcome(loop, child, &v);
         s->done = true;

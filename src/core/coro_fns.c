@@ -7,7 +7,8 @@
  * one comparison with the last function used, else an open-addressing hash
  * probe. Entries are never removed: the table holds at most one entry per
  * function the loop ever started. */
-#include "internal.h"
+#include "core/coro_fns.h"
+#include "core/loop.h"
 
 #include <stdlib.h>
 
@@ -23,64 +24,64 @@ static int rehash(aio_loop *loop, uint32_t cap) {
     uint32_t *h = calloc(cap, sizeof *h);
     if (!h)
         return -ENOMEM;
-    for (uint32_t i = 0; i < loop->nfns; i++) {
-        uint32_t p = fn_hash(loop->fns[i], cap - 1);
+    for (uint32_t i = 0; i < loop->fns.n; i++) {
+        uint32_t p = fn_hash(loop->fns.table[i], cap - 1);
         while (h[p])
             p = (p + 1) & (cap - 1);
         h[p] = i + 1;
     }
-    free(loop->fn_hash);
-    loop->fn_hash = h;
-    loop->fn_hash_cap = cap;
+    free(loop->fns.hash);
+    loop->fns.hash = h;
+    loop->fns.hash_cap = cap;
     return 0;
 }
 
 int aio__coro_fn_index_slow(aio_loop *loop, aio_coro_fn fn, uint32_t *out) {
-    if (loop->fn_hash_cap) {
-        uint32_t mask = loop->fn_hash_cap - 1;
-        for (uint32_t p = fn_hash(fn, mask); loop->fn_hash[p]; p = (p + 1) & mask) {
-            uint32_t i = loop->fn_hash[p] - 1;
-            if (loop->fns[i] == fn) {
-                loop->last_fn = fn;
-                loop->last_fn_idx = i;
+    if (loop->fns.hash_cap) {
+        uint32_t mask = loop->fns.hash_cap - 1;
+        for (uint32_t p = fn_hash(fn, mask); loop->fns.hash[p]; p = (p + 1) & mask) {
+            uint32_t i = loop->fns.hash[p] - 1;
+            if (loop->fns.table[i] == fn) {
+                loop->fns.last = fn;
+                loop->fns.last_idx = i;
                 *out = i;
                 return 0;
             }
         }
     }
-    if (loop->nfns == AIO__FNS_MAX)
+    if (loop->fns.n == AIO__FNS_MAX)
         return -ENOMEM;
-    if (loop->nfns == loop->capfns) {
-        uint32_t cap = loop->capfns ? loop->capfns * 2 : 8;
-        aio_coro_fn *f = realloc(loop->fns, cap * sizeof *f);
+    if (loop->fns.n == loop->fns.cap) {
+        uint32_t cap = loop->fns.cap ? loop->fns.cap * 2 : 8;
+        aio_coro_fn *f = realloc(loop->fns.table, cap * sizeof *f);
         if (!f)
             return -ENOMEM;
-        loop->fns = f;
-        loop->capfns = cap;
+        loop->fns.table = f;
+        loop->fns.cap = cap;
     }
     /* Keep the hash at most half full (its capacity is a power of two). */
-    if (2 * (loop->nfns + 1) > loop->fn_hash_cap) {
-        int rc = rehash(loop, loop->fn_hash_cap ? loop->fn_hash_cap * 2 : 16);
+    if (2 * (loop->fns.n + 1) > loop->fns.hash_cap) {
+        int rc = rehash(loop, loop->fns.hash_cap ? loop->fns.hash_cap * 2 : 16);
         if (rc < 0)
             return rc;
     }
-    uint32_t i = loop->nfns++;
-    loop->fns[i] = fn;
-    uint32_t mask = loop->fn_hash_cap - 1, p = fn_hash(fn, mask);
-    while (loop->fn_hash[p])
+    uint32_t i = loop->fns.n++;
+    loop->fns.table[i] = fn;
+    uint32_t mask = loop->fns.hash_cap - 1, p = fn_hash(fn, mask);
+    while (loop->fns.hash[p])
         p = (p + 1) & mask;
-    loop->fn_hash[p] = i + 1;
-    loop->last_fn = fn;
-    loop->last_fn_idx = i;
+    loop->fns.hash[p] = i + 1;
+    loop->fns.last = fn;
+    loop->fns.last_idx = i;
     *out = i;
     return 0;
 }
 
 void aio__coro_fns_free(aio_loop *loop) {
-    free(loop->fns);
-    free(loop->fn_hash);
-    loop->fns = NULL;
-    loop->fn_hash = NULL;
-    loop->nfns = loop->capfns = loop->fn_hash_cap = 0;
-    loop->last_fn = NULL;
+    free(loop->fns.table);
+    free(loop->fns.hash);
+    loop->fns.table = NULL;
+    loop->fns.hash = NULL;
+    loop->fns.n = loop->fns.cap = loop->fns.hash_cap = 0;
+    loop->fns.last = NULL;
 }

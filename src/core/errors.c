@@ -1,5 +1,5 @@
 /* aio_strerror: names for the library's codes and for negated errno values. */
-#include "internal.h"
+#include "aio/errors.h"
 
 #include <string.h>
 

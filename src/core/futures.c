@@ -15,7 +15,16 @@
  * million tasks finishing in one iteration queue one entry, not a million
  * (16 bytes of ring each), and the order relative to other entries is
  * unchanged: a batch only grows while its entry is the last one queued. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/owner.h"
+#include "core/ready.h"
+#include "core/task.h"
+#include "core/timers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,52 +75,52 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
 int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
     if (loop->closed)
         return AIO_ECLOSED; /* a closed loop keeps no slots (aio__fut_lookup relies on it) */
-    if (loop->nfuts == loop->capfuts) {
-        uint32_t cap = loop->capfuts ? loop->capfuts * 2 : 64;
+    if (loop->fut.n == loop->fut.cap) {
+        uint32_t cap = loop->fut.cap ? loop->fut.cap * 2 : 64;
         if (cap > AIO__IDX_MASK + 1)
             cap = (uint32_t)(AIO__IDX_MASK + 1);
-        if (cap == loop->capfuts)
+        if (cap == loop->fut.cap)
             return -ENOMEM;
         /* The extras first: if the table then fails, they are merely bigger
          * than needed, while capfuts still tells the table's size (which
          * aio__table_free relies on). */
-        if (loop->extras) {
-            struct aio__extra *x = realloc(loop->extras, (size_t)cap * sizeof *x);
+        if (loop->fut.extras) {
+            struct aio__extra *x = realloc(loop->fut.extras, (size_t)cap * sizeof *x);
             if (!x)
                 return -ENOMEM;
-            memset(x + loop->capfuts, 0, (size_t)(cap - loop->capfuts) * sizeof *x);
-            loop->extras = x;
+            memset(x + loop->fut.cap, 0, (size_t)(cap - loop->fut.cap) * sizeof *x);
+            loop->fut.extras = x;
         }
-        if (loop->bigc) { /* never read before a slot is made big: no need to clear */
-            aio__bigc *b = realloc(loop->bigc, (size_t)cap * sizeof *b);
+        if (loop->fut.bigc) { /* never read before a slot is made big: no need to clear */
+            aio__bigc *b = realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
             if (!b)
                 return -ENOMEM;
-            loop->bigc = b;
+            loop->fut.bigc = b;
         }
-        void *f = loop->futs;
-        size_t old = (size_t)loop->capfuts * sizeof *loop->futs; /* every slot in use */
-        if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->futs) < 0)
+        void *f = loop->fut.slots;
+        size_t old = (size_t)loop->fut.cap * sizeof *loop->fut.slots; /* every slot in use */
+        if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->fut.slots) < 0)
             return -ENOMEM;
-        loop->futs = f;
-        loop->capfuts = cap;
+        loop->fut.slots = f;
+        loop->fut.cap = cap;
     }
-    uint32_t i = loop->nfuts++;
-    loop->futs[i].gen = 0;
-    aio__fut_init(&loop->futs[i]);
+    uint32_t i = loop->fut.n++;
+    loop->fut.slots[i].gen = 0;
+    aio__fut_init(&loop->fut.slots[i]);
     *out = i;
     return 0;
 }
 
 /* ---- counts past 16 bits (see AIO__CNT_BIG) ----------------------------------- */
 
-/* Move slot idx's counts to loop->bigc (allocated on first use, like the
+/* Move slot idx's counts to loop->fut.bigc (allocated on first use, like the
  * extras): 0 or -ENOMEM. */
 static int go_big(aio_loop *loop, uint32_t idx) {
-    if (!loop->bigc && !(loop->bigc = malloc((size_t)loop->capfuts * sizeof *loop->bigc)))
+    if (!loop->fut.bigc && !(loop->fut.bigc = malloc((size_t)loop->fut.cap * sizeof *loop->fut.bigc)))
         return -ENOMEM;
-    aio__fut *s = &loop->futs[idx];
-    loop->bigc[idx].refs = s->refs;
-    loop->bigc[idx].holds = s->holds;
+    aio__fut *s = &loop->fut.slots[idx];
+    loop->fut.bigc[idx].refs = s->refs;
+    loop->fut.bigc[idx].holds = s->holds;
     s->refs = s->holds = AIO__CNT_BIG;
     return 0;
 }
@@ -119,12 +128,12 @@ static int go_big(aio_loop *loop, uint32_t idx) {
 /* One more of the slot's references (refs) or holds, its counts moved out
  * first if they are not yet. */
 static int big_inc(aio_loop *loop, uint32_t idx, bool refs) {
-    if (!aio__fut_big(&loop->futs[idx])) {
+    if (!aio__fut_big(&loop->fut.slots[idx])) {
         int rc = go_big(loop, idx);
         if (rc < 0)
             return rc;
     }
-    uint32_t *c = refs ? &loop->bigc[idx].refs : &loop->bigc[idx].holds;
+    uint32_t *c = refs ? &loop->fut.bigc[idx].refs : &loop->fut.bigc[idx].holds;
     if (*c == UINT32_MAX)
         return -EOVERFLOW;
     (*c)++;
@@ -137,35 +146,35 @@ int aio__fut_retain_slow(aio_loop *loop, uint32_t idx) { return big_inc(loop, id
 
 /* Both counts of a big slot reached 0: it is an ordinary free slot again. */
 static void free_big(aio_loop *loop, uint32_t idx) {
-    loop->futs[idx].refs = loop->futs[idx].holds = 0;
+    loop->fut.slots[idx].refs = loop->fut.slots[idx].holds = 0;
     aio__fut_free_slot(loop, idx);
 }
 
 void aio__fut_drop_slow(aio_loop *loop, uint32_t idx) {
-    aio__bigc *b = &loop->bigc[idx];
+    aio__bigc *b = &loop->fut.bigc[idx];
     if (--b->holds == 0 && b->refs == 0)
         free_big(loop, idx);
 }
 
 void aio__fut_consume_slow(aio_loop *loop, uint32_t idx, bool held) {
-    aio__bigc *b = &loop->bigc[idx];
+    aio__bigc *b = &loop->fut.bigc[idx];
     if (b->refs > 0 && --b->refs == 0 && b->holds == 0 && !held)
         free_big(loop, idx);
 }
 
 uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx) {
-    const aio__fut *s = &loop->futs[idx];
-    return aio__fut_big(s) ? loop->bigc[idx].refs : s->refs;
+    const aio__fut *s = &loop->fut.slots[idx];
+    return aio__fut_big(s) ? loop->fut.bigc[idx].refs : s->refs;
 }
 
 struct aio__extra *aio__extras(aio_loop *loop) {
-    if (!loop->extras)
-        loop->extras = calloc(loop->capfuts ? loop->capfuts : 1, sizeof *loop->extras);
-    return loop->extras;
+    if (!loop->fut.extras)
+        loop->fut.extras = calloc(loop->fut.cap ? loop->fut.cap : 1, sizeof *loop->fut.extras);
+    return loop->fut.extras;
 }
 
 static const char *slot_name(const aio_loop *loop, uint32_t idx) {
-    return loop->extras ? loop->extras[idx].name : NULL;
+    return loop->fut.extras ? loop->fut.extras[idx].name : NULL;
 }
 
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
@@ -174,8 +183,8 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
     r.error = err;
     r.future = idx != AIO__NIL ? aio__fut_handle(loop, idx) : (aio_future){0};
     r.task_name = idx != AIO__NIL ? slot_name(loop, idx) : NULL;
-    if (loop->handler) {
-        loop->handler(loop, &r, loop->handler_arg);
+    if (loop->report.handler) {
+        loop->report.handler(loop, &r, loop->report.arg);
         return;
     }
     fprintf(stderr, "libaio: %s", msg);
@@ -187,7 +196,7 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
 }
 
 static void report_unretrieved(aio_loop *loop, uint32_t idx) {
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (!(s->flags & AIO__FF_UNRETRIEVED))
         return;
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
@@ -199,10 +208,10 @@ static void report_unretrieved(aio_loop *loop, uint32_t idx) {
 
 void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
     report_unretrieved(loop, idx);
-    if (loop->extras) {
-        free(loop->extras[idx].name);
-        loop->extras[idx].name = NULL;
-        loop->extras[idx].cancel_msg = NULL;
+    if (loop->fut.extras) {
+        free(loop->fut.extras[idx].name);
+        loop->fut.extras[idx].name = NULL;
+        loop->fut.extras[idx].cancel_msg = NULL;
     }
     aio__fut_recycle(loop, idx); /* re-read the table: the report's handler may have grown it */
 }
@@ -210,31 +219,31 @@ void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
 /* ---- callback nodes ---------------------------------------------------------- */
 
 static int node_alloc(aio_loop *loop, uint32_t *out) {
-    if (loop->free_node != AIO__NIL) {
-        *out = loop->free_node;
-        loop->free_node = loop->nodes[*out].next;
+    if (loop->cb.free != AIO__NIL) {
+        *out = loop->cb.free;
+        loop->cb.free = loop->cb.nodes[*out].next;
         return 0;
     }
-    if (loop->nnodes == loop->capnodes) {
-        uint32_t cap = loop->capnodes ? loop->capnodes * 2 : 64;
+    if (loop->cb.n == loop->cb.cap) {
+        uint32_t cap = loop->cb.cap ? loop->cb.cap * 2 : 64;
         if (cap > AIO__WAITER_BIT) /* indices must stay clear of the waiter bit */
             return -ENOMEM;
-        void *n = loop->nodes;
-        size_t old = (size_t)loop->capnodes * sizeof *loop->nodes; /* every node in use */
-        if (aio__table_resize(loop, &n, old, old, (size_t)cap * sizeof *loop->nodes) < 0)
+        void *n = loop->cb.nodes;
+        size_t old = (size_t)loop->cb.cap * sizeof *loop->cb.nodes; /* every node in use */
+        if (aio__table_resize(loop, &n, old, old, (size_t)cap * sizeof *loop->cb.nodes) < 0)
             return -ENOMEM;
-        loop->nodes = n;
-        loop->capnodes = cap;
+        loop->cb.nodes = n;
+        loop->cb.cap = cap;
     }
-    *out = loop->nnodes++;
+    *out = loop->cb.n++;
     return 0;
 }
 
 /* The link field of a list entry: a node's, or an awaiting task's. */
 static inline uint32_t *entry_next(aio_loop *loop, uint32_t e) {
     if (e & AIO__WAITER_BIT)
-        return &loop->futs[e & ~AIO__WAITER_BIT].u.task->aio__u.w.next;
-    return &loop->nodes[e].next;
+        return &loop->fut.slots[e & ~AIO__WAITER_BIT].u.task->aio__u.w.next;
+    return &loop->cb.nodes[e].next;
 }
 
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg) {
@@ -247,7 +256,7 @@ int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *
         return rc;
     }
     uint32_t *cbs = aio__fut_cbs(loop, idx);
-    aio__node *node = &loop->nodes[n];
+    aio__node *node = &loop->cb.nodes[n];
     node->fn = fn;
     node->arg = arg;
     node->fut = idx;
@@ -261,7 +270,7 @@ void aio__dispatch_batch(aio_loop *loop, void *arg) { aio__dispatch_list(loop, (
 /* Ready-queue entry: one done callback registered after completion. */
 static void dispatch_node(aio_loop *loop, void *arg) {
     uint32_t n = (uint32_t)(uintptr_t)arg;
-    aio__node node = loop->nodes[n];
+    aio__node node = loop->cb.nodes[n];
     aio__node_free(loop, n);
     node.fn(loop, aio__fut_handle(loop, node.fut), node.arg);
     aio__fut_drop(loop, node.fut);
@@ -296,8 +305,8 @@ static uint32_t reverse_list(aio_loop *loop, uint32_t head) {
 
 /* Queue a dispatch batch for the list first..last (registration order). */
 static inline void open_batch(aio_loop *loop, uint32_t first, uint32_t last) {
-    loop->cb_seq = aio__ready_put(loop, aio__dispatch_batch, (void *)(uintptr_t)first);
-    loop->cb_last = last;
+    loop->cb.batch_seq = aio__ready_put(loop, aio__dispatch_batch, (void *)(uintptr_t)first);
+    loop->cb.batch_last = last;
 }
 
 /* open_batch when the ring is full: grow it, or drop the list (idx's). */
@@ -320,9 +329,9 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx, uint32_t last) {
     /* A list of one (a single awaiting task, a single callback) is its own
      * reverse: its link is AIO__NIL already. */
     uint32_t first = *entry_next(loop, last) == AIO__NIL ? last : reverse_list(loop, last);
-    if (aio__ready_is_last(loop, loop->cb_seq)) {
-        *entry_next(loop, loop->cb_last) = first;
-        loop->cb_last = last;
+    if (aio__ready_is_last(loop, loop->cb.batch_seq)) {
+        *entry_next(loop, loop->cb.batch_last) = first;
+        loop->cb.batch_last = last;
     } else if (AIO__LIKELY(!aio__ready_full(loop))) {
         open_batch(loop, first, last);
     } else {
@@ -335,7 +344,7 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx, uint32_t last) {
 /* Complete a pending slot that is neither a sleep's nor owned (or no longer
  * is): store its outcome and schedule its callbacks. */
 static inline void complete_list(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v, uint32_t list) {
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     s->state = state;
     if (state == AIO__FS_ERROR)
         s->flags |= AIO__FF_UNRETRIEVED; /* until an outcome is taken (or reported) */
@@ -351,7 +360,7 @@ static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_val
  * cancelled. */
 AIO__NOINLINE static void finish_flagged(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     uint32_t list = *aio__fut_cbs(loop, idx);
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     bool had_timer = (s->flags & AIO__FF_TIMER) != 0;
     uint32_t timer = s->u.p.timer;
     s->flags &= ~(AIO__FF_TIMER | AIO__FF_OWNED) & 0x7fu;
@@ -370,7 +379,7 @@ AIO__NOINLINE static void finish_flagged(aio_loop *loop, uint32_t idx, uint8_t s
 /* Complete a pending slot. The common case (no timer, no owner) is inline:
  * nothing in it can free the slot early. */
 static inline void finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
-    if (loop->futs[idx].flags & (AIO__FF_TIMER | AIO__FF_OWNED))
+    if (loop->fut.slots[idx].flags & (AIO__FF_TIMER | AIO__FF_OWNED))
         finish_flagged(loop, idx, state, v);
     else
         complete(loop, idx, state, v);
@@ -390,34 +399,34 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
 static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg);
 
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
-    if (loop->futs[idx].state != AIO__FS_PENDING)
+    if (loop->fut.slots[idx].state != AIO__FS_PENDING)
         return 0;
-    if (loop->cancel_depth > 0) {
-        if (loop->ncq == loop->capcq) {
-            size_t cap = loop->capcq ? loop->capcq * 2 : 64;
-            void *q = realloc(loop->cq, cap * sizeof *loop->cq);
+    if (loop->cancel.depth > 0) {
+        if (loop->cancel.n == loop->cancel.cap) {
+            size_t cap = loop->cancel.cap ? loop->cancel.cap * 2 : 64;
+            void *q = realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
             if (!q)
                 return cancel_now(loop, idx, msg); /* out of memory: recurse instead */
-            loop->cq = q;
-            loop->capcq = cap;
+            loop->cancel.q = q;
+            loop->cancel.cap = cap;
         }
-        loop->cq[loop->ncq].idx = idx;
-        loop->cq[loop->ncq].msg = msg;
-        loop->ncq++;
+        loop->cancel.q[loop->cancel.n].idx = idx;
+        loop->cancel.q[loop->cancel.n].msg = msg;
+        loop->cancel.n++;
         return 1;
     }
-    loop->cancel_depth++;
+    loop->cancel.depth++;
     int rc = cancel_now(loop, idx, msg);
-    for (size_t i = 0; i < loop->ncq; i++) /* FIFO: the order they were cancelled in */
-        if (loop->futs[loop->cq[i].idx].state == AIO__FS_PENDING)
-            cancel_now(loop, loop->cq[i].idx, loop->cq[i].msg);
-    loop->ncq = 0;
-    loop->cancel_depth--;
+    for (size_t i = 0; i < loop->cancel.n; i++) /* FIFO: the order they were cancelled in */
+        if (loop->fut.slots[loop->cancel.q[i].idx].state == AIO__FS_PENDING)
+            cancel_now(loop, loop->cancel.q[i].idx, loop->cancel.q[i].msg);
+    loop->cancel.n = 0;
+    loop->cancel.depth--;
     return rc;
 }
 
 static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (s->flags & AIO__FF_TASK)
         return aio__task_cancel_idx(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
@@ -450,13 +459,13 @@ aio_future aio_future_new_on(aio_loop *loop) {
 int aio_future_done(aio_loop *loop, aio_future f) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    return rc < 0 ? rc : loop->futs[idx].state != AIO__FS_PENDING;
+    return rc < 0 ? rc : loop->fut.slots[idx].state != AIO__FS_PENDING;
 }
 
 int aio_future_cancelled(aio_loop *loop, aio_future f) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    return rc < 0 ? rc : loop->futs[idx].state == AIO__FS_CANCELLED;
+    return rc < 0 ? rc : loop->fut.slots[idx].state == AIO__FS_CANCELLED;
 }
 
 int aio_future_result(aio_loop *loop, aio_future f, aio_value *out) {
@@ -475,7 +484,7 @@ int aio_future_error(aio_loop *loop, aio_future f) { return aio_future_result(lo
 
 /* set_result / set_error on a future that is not a plain pending one. */
 AIO__NOINLINE static int set_outcome_other(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
-    const aio__fut *s = &loop->futs[idx];
+    const aio__fut *s = &loop->fut.slots[idx];
     if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
         return AIO_EISTASK; /* completed only by its task or combinator */
     if (s->state != AIO__FS_PENDING)
@@ -490,7 +499,7 @@ static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, ai
     uint32_t idx;
     if (!aio__fut_lookup_fast(loop, f, &idx))
         return aio__fut_lookup_slow(loop, f);
-    const aio__fut *s = &loop->futs[idx];
+    const aio__fut *s = &loop->fut.slots[idx];
     /* One test for the usual case: pending, plain (not a task, not owned,
      * not a sleep with a timer). */
     if (AIO__LIKELY(s->state == AIO__FS_PENDING &&
@@ -521,9 +530,9 @@ int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {
 
 const char *aio_future_cancel_message(aio_loop *loop, aio_future f) {
     uint32_t idx;
-    if (aio__fut_lookup(loop, f, &idx) < 0 || loop->futs[idx].state != AIO__FS_CANCELLED)
+    if (aio__fut_lookup(loop, f, &idx) < 0 || loop->fut.slots[idx].state != AIO__FS_CANCELLED)
         return NULL;
-    return loop->futs[idx].u.value.p;
+    return loop->fut.slots[idx].u.value.p;
 }
 
 /* Callback for a future already done: run the node alone, next iteration. */
@@ -534,14 +543,14 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
         return rc;
     if (!cb)
         return -EINVAL;
-    if (loop->futs[idx].state == AIO__FS_PENDING)
+    if (loop->fut.slots[idx].state == AIO__FS_PENDING)
         return aio__fut_add_node(loop, idx, cb, arg);
     /* Done already: a node of its own, run by its own entry next iteration
      * (the slot's list may still hold the completion's scheduled entries). */
     uint32_t n;
     if ((rc = node_alloc(loop, &n)) < 0)
         return rc;
-    aio__node *node = &loop->nodes[n];
+    aio__node *node = &loop->cb.nodes[n];
     node->fn = cb;
     node->arg = arg;
     node->fut = idx;
@@ -565,14 +574,14 @@ int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callb
 }
 
 int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback cb, void *arg) {
-    if (loop->futs[idx].state != AIO__FS_PENDING)
+    if (loop->fut.slots[idx].state != AIO__FS_PENDING)
         return 0; /* its list is scheduled already (FUT-07's snapshot) */
     int removed = 0;
     uint32_t *link = aio__fut_cbs(loop, idx);
     while (*link != AIO__NIL) {
         uint32_t n = *link;
-        if (!(n & AIO__WAITER_BIT) && loop->nodes[n].fn == cb && loop->nodes[n].arg == arg) {
-            *link = loop->nodes[n].next;
+        if (!(n & AIO__WAITER_BIT) && loop->cb.nodes[n].fn == cb && loop->cb.nodes[n].arg == arg) {
+            *link = loop->cb.nodes[n].next;
             aio__node_free(loop, n);
             removed++;
         } else {
@@ -590,7 +599,7 @@ aio_future aio_future_retain(aio_loop *loop, aio_future f) {
     int rc = aio__fut_lookup(loop, f, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (AIO__LIKELY(s->refs < AIO__CNT_BIG - 1))
         s->refs++;
     else if ((rc = aio__fut_retain_slow(loop, idx)) < 0)
@@ -613,7 +622,7 @@ int aio_future_release(aio_loop *loop, aio_future f) {
 
 /* A sleep's timer fired (its slot is already free). */
 void aio__sleep_fire(aio_loop *loop, uint32_t idx, aio_value result) {
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (s->state == AIO__FS_PENDING) {
         s->flags &= ~AIO__FF_TIMER & 0x7fu; /* the timer is gone: nothing to cancel */
         aio__fut_finish(loop, idx, AIO__FS_RESULT, result);
@@ -631,7 +640,7 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
     rc = aio__fut_alloc(loop, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (delay <= 0) {
         /* asyncio's sleep(0): already done, but awaiting it yields once. */
         s->state = AIO__FS_RESULT;
@@ -645,7 +654,7 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
         aio__fut_consume(loop, idx);
         return aio__error_handle(rc);
     }
-    s = &loop->futs[idx];
+    s = &loop->fut.slots[idx];
     s->u.p.timer = timer;
     s->flags |= AIO__FF_TIMER;
     aio__fut_hold_new(loop, idx); /* the timer's */
@@ -656,8 +665,8 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
 
 void aio__futures_free(aio_loop *loop) {
     aio__owners_free_all(loop);
-    for (uint32_t i = 0; i < loop->nfuts; i++) {
-        aio__fut *s = &loop->futs[i];
+    for (uint32_t i = 0; i < loop->fut.n; i++) {
+        aio__fut *s = &loop->fut.slots[i];
         if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {
             aio__report(loop, "Task was destroyed but it is pending", 0, i);
             aio__task_destroy(loop, s->u.task);
@@ -665,21 +674,21 @@ void aio__futures_free(aio_loop *loop) {
             report_unretrieved(loop, i);
         }
     }
-    if (loop->extras)
-        for (uint32_t i = 0; i < loop->nfuts; i++)
-            free(loop->extras[i].name);
-    free(loop->extras);
-    free(loop->bigc);
-    loop->bigc = NULL;
-    aio__table_free(loop, loop->futs, (size_t)loop->capfuts * sizeof *loop->futs);
-    aio__table_free(loop, loop->nodes, (size_t)loop->capnodes * sizeof *loop->nodes);
-    free(loop->cq);
-    loop->cq = NULL;
-    loop->ncq = loop->capcq = 0;
-    loop->extras = NULL;
-    loop->futs = NULL;
-    loop->nodes = NULL;
-    loop->nfuts = loop->capfuts = loop->nnodes = loop->capnodes = 0;
-    loop->free_fut = loop->free_node = AIO__NIL;
-    loop->ntasks = 0;
+    if (loop->fut.extras)
+        for (uint32_t i = 0; i < loop->fut.n; i++)
+            free(loop->fut.extras[i].name);
+    free(loop->fut.extras);
+    free(loop->fut.bigc);
+    loop->fut.bigc = NULL;
+    aio__table_free(loop, loop->fut.slots, (size_t)loop->fut.cap * sizeof *loop->fut.slots);
+    aio__table_free(loop, loop->cb.nodes, (size_t)loop->cb.cap * sizeof *loop->cb.nodes);
+    free(loop->cancel.q);
+    loop->cancel.q = NULL;
+    loop->cancel.n = loop->cancel.cap = 0;
+    loop->fut.extras = NULL;
+    loop->fut.slots = NULL;
+    loop->cb.nodes = NULL;
+    loop->fut.n = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
+    loop->fut.free = loop->cb.free = AIO__NIL;
+    loop->task.count = 0;
 }

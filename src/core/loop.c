@@ -9,7 +9,18 @@
  * Skipping the poll while the queue is busy is what makes a future handoff
  * cost nanoseconds instead of an epoll_wait (≈ 1.1 µs here); the budget
  * bounds how long I/O and timers can wait behind a busy queue. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/compiler.h"
+#include "core/coro_fns.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/ready.h"
+#include "core/task.h"
+#include "core/timers.h"
+#include "io/io.h"
+#include "thread/thread.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -69,17 +80,17 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     if (!loop)
         return -ENOMEM;
     loop->tag = next_tag();
-    loop->tag_bits = (uint64_t)loop->tag << AIO__TAG_SHIFT;
+    loop->fut.tag_bits = (uint64_t)loop->tag << AIO__TAG_SHIFT;
     loop->virtual_clock = opts->virtual_clock != 0;
     loop->huge_pages = aio__huge_pages_default(opts->huge_pages);
     loop->poll_budget = opts->poll_budget ? opts->poll_budget : AIO_DEFAULT_POLL_BUDGET;
     loop->poll_at = loop->poll_budget;
     loop->now_ns = loop->virtual_clock ? 0 : aio__clock_ns();
-    loop->free_fut = loop->free_node = loop->free_timer = AIO__NIL;
-    loop->start_seq = UINT64_MAX; /* no task-start batch open */
-    loop->cb_seq = UINT64_MAX;    /* no dispatch batch open */
-    loop->wheel_next = INT64_MAX; /* no timer in the wheel */
-    loop->backend = backend;
+    loop->fut.free = loop->cb.free = loop->tm.free = AIO__NIL;
+    loop->task.start_seq = UINT64_MAX; /* no task-start batch open */
+    loop->cb.batch_seq = UINT64_MAX;    /* no dispatch batch open */
+    loop->wheel.next = INT64_MAX; /* no timer in the wheel */
+    loop->io.backend = backend;
     int rc = backend->init(loop);
     if (rc < 0) {
         free(loop);
@@ -122,7 +133,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__coro_fns_free(loop);
     aio__ready_free(loop);
     aio__timers_free(loop);
-    loop->backend->fini(loop);
+    loop->io.backend->fini(loop);
     aio__io_free(loop);
     loop->closed = true;
     return 0;
@@ -152,22 +163,22 @@ int aio_loop_advance(aio_loop *loop, double seconds) {
     return 0;
 }
 
-const char *aio_loop_backend(const aio_loop *loop) { return loop ? loop->backend->name : NULL; }
+const char *aio_loop_backend(const aio_loop *loop) { return loop ? loop->io.backend->name : NULL; }
 
 int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out) {
     if (!loop || !out)
         return -EINVAL;
     *out = loop->stats;
-    out->timers = loop->timers_live;
-    out->timer_entries = (uint64_t)loop->heap_len + loop->wheel_count + (loop->run_len - loop->run_pos);
+    out->timers = loop->tm.live;
+    out->timer_entries = (uint64_t)loop->tm.heap_len + loop->wheel.count + (loop->wheel.run_len - loop->wheel.run_pos);
     return 0;
 }
 
 int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg) {
     if (!loop)
         return -EINVAL;
-    loop->handler = fn;
-    loop->handler_arg = fn ? arg : NULL;
+    loop->report.handler = fn;
+    loop->report.arg = fn ? arg : NULL;
     return 0;
 }
 
@@ -248,9 +259,9 @@ static int64_t poll_timeout(aio_loop *loop) {
  * anyway. A wakeup left unread keeps the fd readable for the next poll
  * that makes the call (drain clears it). */
 static int backend_poll(aio_loop *loop, int64_t timeout_ns) {
-    if (timeout_ns == 0 && loop->io_count <= aio__wakeup_watched(loop))
+    if (timeout_ns == 0 && loop->io.count <= aio__wakeup_watched(loop))
         return 0;
-    return loop->backend->poll(loop, timeout_ns);
+    return loop->io.backend->poll(loop, timeout_ns);
 }
 
 /* Out of line: run_once skips it while the ready queue is busy. */
@@ -260,7 +271,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
     int64_t timeout = poll_timeout(loop);
     /* Nothing could ever wake us. The wakeup fd (wakeup.c) does not count,
      * unless executor jobs or aio_loop_ref() holders may still use it. */
-    if (timeout < 0 && loop->io_count <= aio__wakeup_watched(loop) && !aio__wakeup_alive(loop))
+    if (timeout < 0 && loop->io.count <= aio__wakeup_watched(loop) && !aio__wakeup_alive(loop))
         return AIO_EDEADLOCK;
     if (loop->virtual_clock) {
         /* Real I/O is still polled, but virtual time only jumps once nothing
@@ -300,10 +311,10 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
      * delay, a virtual clock moved by aio_loop_advance) don't wait for a poll. */
     if (!aio__timers_empty(loop) && aio__timers_next(loop) <= loop->now_ns)
         aio__timers_run_due(loop);
-    uint64_t end = loop->tail;
-    while (loop->head != end) {
-        aio__ready_ent e = loop->ring[loop->head & loop->mask];
-        loop->head++;
+    uint64_t end = loop->ready.tail;
+    while (loop->ready.head != end) {
+        aio__ready_ent e = loop->ready.ring[loop->ready.head & loop->ready.mask];
+        loop->ready.head++;
         if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
             aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
         else if (e.fn)
@@ -362,16 +373,16 @@ int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result) {
         aio__fut_drop(loop, idx);
         return rc;
     }
-    while (loop->futs[idx].state == AIO__FS_PENDING) {
+    while (loop->fut.slots[idx].state == AIO__FS_PENDING) {
         if ((rc = run_once(loop)) < 0)
             break;
-        if (loop->stopping && loop->futs[idx].state == AIO__FS_PENDING) {
+        if (loop->stopping && loop->fut.slots[idx].state == AIO__FS_PENDING) {
             rc = AIO_ESTOPPED;
             break;
         }
     }
     run_end(loop);
-    if (loop->futs[idx].state != AIO__FS_PENDING) {
+    if (loop->fut.slots[idx].state != AIO__FS_PENDING) {
         aio_value v;
         rc = aio__fut_outcome(loop, idx, &v);
         if (rc == 0 && result)
@@ -394,7 +405,7 @@ int aio__run_until_no_tasks(aio_loop *loop) {
     int rc = run_begin(loop);
     if (rc < 0)
         return rc;
-    while (loop->ntasks > 0 && (rc = run_once(loop)) == 0) {
+    while (loop->task.count > 0 && (rc = run_once(loop)) == 0) {
     }
     run_end(loop);
     return rc;

@@ -10,7 +10,9 @@
  * stays exactly what it touches. aio_loop_options.huge_pages turns this off.
  * From 256 KiB a table is a mapping of its own either way, grown by mremap:
  * a realloc that copies touches every page of the copy again. */
-#include "internal.h"
+#include "core/compiler.h"
+#include "core/loop.h"
+#include "core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,11 @@
  * that means (gather: cancel the children and finish once they are done;
  * wait: stop waiting). States sit on a loop list so that closing the loop
  * frees those still alive. */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/futures.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/owner.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,10 +47,10 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
     }
     aio__fut_set_owner(loop, *fut, o);
     o->ops = ops;
-    o->next = loop->owners;
+    o->next = loop->own.live;
     if (o->next)
         o->next->prev = o;
-    loop->owners = o;
+    loop->own.live = o;
     return o;
 }
 
@@ -54,15 +58,15 @@ void aio__owner_free(aio_loop *loop, aio__owner *o) {
     if (o->prev)
         o->prev->next = o->next;
     else
-        loop->owners = o->next;
+        loop->own.live = o->next;
     if (o->next)
         o->next->prev = o->prev;
     owner_release(o);
 }
 
 void aio__owners_free_all(aio_loop *loop) {
-    aio__owner *o = loop->owners;
-    loop->owners = NULL;
+    aio__owner *o = loop->own.live;
+    loop->own.live = NULL;
     while (o) {
         aio__owner *next = o->next;
         owner_release(o);
@@ -87,7 +91,7 @@ void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
 }
 
 void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     o->cbs = s->u.p.cbs; /* the list moves from the slot to the owner */
     s->flags |= AIO__FF_OWNED;
     s->u.owner = o;
@@ -97,6 +101,6 @@ void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding) {
     for (size_t i = 0; i < n && *outstanding != 0; i++)
-        if (loop->futs[children[i].idx].state == AIO__FS_PENDING)
+        if (loop->fut.slots[children[i].idx].state == AIO__FS_PENDING)
             *outstanding -= (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
 }

@@ -5,7 +5,9 @@
  * at its sequence number modulo the new size, so sequence numbers (and the
  * handles built from them) stay valid. Cancelling an entry clears its fn:
  * the loop skips it. */
-#include "internal.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/ready.h"
 
 #include <stdlib.h>
 
@@ -16,30 +18,30 @@
  * position changes: those whose sequence number has the old capacity's bit
  * set move up by the old capacity. */
 int aio__ready_grow(aio_loop *loop) {
-    uint64_t old_cap = loop->ring ? loop->mask + 1 : 0;
+    uint64_t old_cap = loop->ready.ring ? loop->ready.mask + 1 : 0;
     uint64_t cap = old_cap ? old_cap * 2 : AIO__RING_MIN;
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
         return -ENOMEM;
-    void *p = loop->ring;
+    void *p = loop->ready.ring;
     size_t old = (size_t)old_cap * sizeof(aio__ready_ent); /* full: every entry is live */
     if (aio__table_resize(loop, &p, old, old, (size_t)cap * sizeof(aio__ready_ent)) < 0)
         return -ENOMEM;
     aio__ready_ent *ring = p;
-    for (uint64_t s = loop->head; s != loop->tail; s++)
+    for (uint64_t s = loop->ready.head; s != loop->ready.tail; s++)
         if (s & old_cap)
             ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
-    loop->ring = ring;
-    loop->mask = cap - 1;
-    loop->ring_cap = cap;
+    loop->ready.ring = ring;
+    loop->ready.mask = cap - 1;
+    loop->ready.cap = cap;
     return 0;
 }
 
 int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
-    if (seq >= loop->tail)
+    if (seq >= loop->ready.tail)
         return AIO_ESTALE; /* never issued by this loop */
-    if (seq < loop->head)
+    if (seq < loop->ready.head)
         return 0; /* already ran (or was skipped) */
-    aio__ready_ent *e = &loop->ring[seq & loop->mask];
+    aio__ready_ent *e = &loop->ready.ring[seq & loop->ready.mask];
     if (!e->fn)
         return 0;
     e->fn = NULL;
@@ -47,11 +49,11 @@ int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
 }
 
 void aio__ready_free(aio_loop *loop) {
-    aio__table_free(loop, loop->ring, loop->ring ? (size_t)(loop->mask + 1) * sizeof *loop->ring : 0);
-    loop->ring = NULL;
-    loop->head = loop->tail = 0;
-    loop->mask = 0;
-    loop->ring_cap = 0;
-    loop->start_seq = UINT64_MAX;
-    loop->start_tail = NULL;
+    aio__table_free(loop, loop->ready.ring, loop->ready.ring ? (size_t)(loop->ready.mask + 1) * sizeof *loop->ready.ring : 0);
+    loop->ready.ring = NULL;
+    loop->ready.head = loop->ready.tail = 0;
+    loop->ready.mask = 0;
+    loop->ready.cap = 0;
+    loop->task.start_seq = UINT64_MAX;
+    loop->task.start_tail = NULL;
 }

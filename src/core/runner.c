@@ -1,5 +1,6 @@
 /* aio_run: asyncio.run for a coroutine. */
-#include "internal.h"
+#include "core/loop.h"
+#include "core/task.h"
 
 int aio_run_coro(aio_coro_fn fn, const void *frame, size_t frame_size, aio_value *result) {
     if (!fn || (!frame && frame_size))

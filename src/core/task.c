@@ -5,7 +5,7 @@
  * its memory safe without reference counting:
  *   - the ready queue (to start, or after AIO_YIELD), or
  *   - one future's callback list (awaiting it; aio__u.w.awaiting says which), or
- *   - running (loop->current).
+ *   - running (loop->task.current).
  * It is freed when its coroutine finishes, from aio__task_run, never from inside
  * the coroutine.
  *
@@ -15,7 +15,14 @@
  * the next resume see AIO_ECANCELLED instead. When the coroutine finishes,
  * cancelling > 0 means the task ends cancelled, whatever it returned: a
  * coroutine opts out with aio_task_uncancel(). */
-#include "internal.h"
+#include "core/callbacks.h"
+#include "core/compiler.h"
+#include "core/coro_fns.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/ready.h"
+#include "core/task.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,21 +50,21 @@ aio_loop *aio_task_loop(const aio_task *t) { return t ? aio__running_loop() : NU
  * in the task header (it is rare, and the header is per task). Out of
  * memory, the message is dropped; the cancellation itself never is. */
 static void set_cancel_msg(aio_loop *loop, const aio_task *t, const char *msg) {
-    struct aio__extra *x = msg ? aio__extras(loop) : loop->extras;
+    struct aio__extra *x = msg ? aio__extras(loop) : loop->fut.extras;
     if (x)
         x[t->aio__slot].cancel_msg = msg;
 }
 
 static const char *cancel_msg(const aio_loop *loop, const aio_task *t) {
-    return loop->extras ? loop->extras[t->aio__slot].cancel_msg : NULL;
+    return loop->fut.extras ? loop->fut.extras[t->aio__slot].cancel_msg : NULL;
 }
 
 aio_future aio_task_handle(const aio_task *t) {
     aio_loop *loop = aio__running_loop();
     /* Only inside the task's coroutine: its loop runs here, and its slot
      * names it. */
-    if (!t || !loop || t->aio__slot >= loop->nfuts || loop->futs[t->aio__slot].state != AIO__FS_PENDING ||
-        !(loop->futs[t->aio__slot].flags & AIO__FF_TASK) || loop->futs[t->aio__slot].u.task != t)
+    if (!t || !loop || t->aio__slot >= loop->fut.n || loop->fut.slots[t->aio__slot].state != AIO__FS_PENDING ||
+        !(loop->fut.slots[t->aio__slot].flags & AIO__FF_TASK) || loop->fut.slots[t->aio__slot].u.task != t)
         return aio__error_handle(-EINVAL);
     return aio__fut_handle(loop, t->aio__slot);
 }
@@ -86,7 +93,7 @@ void aio__task_complete(aio_loop *loop, aio_task *t) {
         state = AIO__FS_ERROR;
         v.i = err;
     }
-    loop->ntasks--;
+    loop->task.count--;
     aio__fut_finish(loop, idx, state, v); /* takes the callback list out of the task */
     aio__task_free(loop, t);
     aio__fut_drop(loop, idx); /* the loop's hold: fire-and-forget tasks go now */
@@ -123,21 +130,21 @@ static void start_batch(aio_loop *loop, void *arg) {
         t->aio__u.v.u = 0;                /* no result: a new task, or AIO_YIELD's none */
         loop->pub.err = 0;
         aio__task_run(loop, t);
-        t = next == AIO__NIL ? NULL : loop->futs[next].u.task;
+        t = next == AIO__NIL ? NULL : loop->fut.slots[next].u.task;
     }
 }
 
 /* Queue a task to start or resume: join the open batch or open one. */
 static int queue_start(aio_loop *loop, aio_task *t) {
     t->aio__u.w.next = AIO__NIL;
-    if (aio__ready_is_last(loop, loop->start_seq)) {
-        loop->start_tail->aio__u.w.next = t->aio__slot;
+    if (aio__ready_is_last(loop, loop->task.start_seq)) {
+        loop->task.start_tail->aio__u.w.next = t->aio__slot;
     } else {
-        int rc = aio__ready_push(loop, start_batch, t, &loop->start_seq);
+        int rc = aio__ready_push(loop, start_batch, t, &loop->task.start_seq);
         if (rc < 0)
             return rc;
     }
-    loop->start_tail = t;
+    loop->task.start_tail = t;
     return 0;
 }
 
@@ -171,16 +178,16 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     frame_copy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0xffffffu;
     t->aio__cbs = AIO__NIL;
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     s->flags |= AIO__FF_TASK;
     s->u.task = t;
     aio__fut_hold_new(loop, idx); /* the loop's, until the task finishes */
-    loop->ntasks++;
+    loop->task.count++;
     return aio__fut_handle(loop, idx);
 }
 
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
-    aio_task *t = loop->futs[idx].u.task;
+    aio_task *t = loop->fut.slots[idx].u.task;
     if (t->aio__cancelling < CANCELLING_MAX) /* beyond, nobody undoes them all anyway */
         t->aio__cancelling++;
     set_cancel_msg(loop, t, msg);
@@ -198,7 +205,7 @@ int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
 /* Look up a handle that must be a task's. */
 static int task_lookup(aio_loop *loop, aio_future task, uint32_t *idx) {
     int rc = aio__fut_lookup(loop, task, idx);
-    if (rc == 0 && !(loop->futs[*idx].flags & AIO__FF_TASK))
+    if (rc == 0 && !(loop->fut.slots[*idx].flags & AIO__FF_TASK))
         rc = AIO_ENOTTASK;
     return rc;
 }
@@ -248,7 +255,7 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
         t->aio__u.v.p = (void *)(uintptr_t)cancel_msg(loop, t);
         return 0;
     }
-    if (loop->futs[idx].state == AIO__FS_PENDING) {
+    if (loop->fut.slots[idx].state == AIO__FS_PENDING) {
         /* Pending, and aio__await's inline hold could not be taken: the
          * out-of-line one (past 16 bits of holds; it may need memory). */
         if ((rc = aio__fut_add_waiter(loop, idx, t)) == 0)
@@ -258,7 +265,7 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
         return 0;
     }
     /* Left: the future is done already. */
-    bool yield = (loop->futs[idx].flags & AIO__FF_YIELD) != 0;
+    bool yield = (loop->fut.slots[idx].flags & AIO__FF_YIELD) != 0;
     loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__fut_consume(loop, idx);
     if (!yield)
@@ -272,11 +279,11 @@ int aio__await(aio_task *t, aio_future f) {
     AIO__ASSUME(loop != NULL); /* a task always has its loop */
     uint32_t idx;
     if (!aio__fut_lookup_fast(loop, f, &idx) || idx == t->aio__slot || t->aio__must_cancel ||
-        loop->futs[idx].state != AIO__FS_PENDING || !aio__fut_add_waiter_fast(loop, idx, t))
+        loop->fut.slots[idx].state != AIO__FS_PENDING || !aio__fut_add_waiter_fast(loop, idx, t))
         return await_now(t, f); /* looks the handle up again, for its error if bad */
     /* The usual case, with no allocation (the link is in the task) and no
      * call (a tail call above: this path saves no registers). */
-    aio__fut *s = &loop->futs[idx];
+    aio__fut *s = &loop->fut.slots[idx];
     if (s->refs > 0)
         s->refs--; /* the caller's reference (16-bit counts here); our hold keeps the slot */
     t->aio__u.w.awaiting = idx;
@@ -318,16 +325,16 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
 int aio_future_is_task(aio_loop *loop, aio_future f) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    return rc < 0 ? rc : (loop->futs[idx].flags & AIO__FF_TASK) != 0;
+    return rc < 0 ? rc : (loop->fut.slots[idx].flags & AIO__FF_TASK) != 0;
 }
 
 aio_future aio_current_task(aio_loop *loop) {
-    if (!loop || !loop->current)
+    if (!loop || !loop->task.current)
         return (aio_future){0};
-    return aio__fut_handle(loop, loop->current->aio__slot);
+    return aio__fut_handle(loop, loop->task.current->aio__slot);
 }
 
-size_t aio_loop_pending_tasks(const aio_loop *loop) { return loop ? loop->ntasks : 0; }
+size_t aio_loop_pending_tasks(const aio_loop *loop) { return loop ? loop->task.count : 0; }
 
 int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
     uint32_t idx;
@@ -347,15 +354,15 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
 
 const char *aio_task_get_name(aio_loop *loop, aio_future task) {
     uint32_t idx;
-    if (aio__fut_lookup(loop, task, &idx) < 0 || !loop->extras)
+    if (aio__fut_lookup(loop, task, &idx) < 0 || !loop->fut.extras)
         return NULL;
-    return loop->extras[idx].name;
+    return loop->fut.extras[idx].name;
 }
 
 void aio__task_destroy(aio_loop *loop, aio_task *t) { aio__task_free(loop, t); }
 
 void aio__cancel_all_tasks(aio_loop *loop) {
-    for (uint32_t i = 0; i < loop->nfuts; i++)
-        if (loop->futs[i].state == AIO__FS_PENDING && (loop->futs[i].flags & AIO__FF_TASK))
+    for (uint32_t i = 0; i < loop->fut.n; i++)
+        if (loop->fut.slots[i].state == AIO__FS_PENDING && (loop->fut.slots[i].flags & AIO__FF_TASK))
             aio__task_cancel_idx(loop, i, NULL);
 }

@@ -19,7 +19,9 @@
  * of 16, and the arenas of those classes hand out blocks at 16k + 8. The
  * other classes (16k + 8 bytes each) only ever hold frames that need at
  * most 8, and 8-aligned blocks are enough for them. */
-#include "internal.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/task.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +61,8 @@ aio_task *aio__task_alloc(aio_loop *loop, size_t size) {
         char *p = aligned_alloc(16, (size + 15) & ~(size_t)15);
         return p ? task_init(p + 8, AIO__TM_MALLOC_8) : NULL;
     }
-    aio__task_mem *m = loop->tmem;
-    if (!m && !(m = loop->tmem = task_mem_new()))
+    aio__task_mem *m = loop->task.mem;
+    if (!m && !(m = loop->task.mem = task_mem_new()))
         return NULL;
     unsigned c = (unsigned)(size - AIO__TM_MIN + 7) / 8; /* size >= the header's */
     void *p = aio__arena_alloc(loop, &m->arena[c], class_size(c));
@@ -77,15 +79,15 @@ void aio__task_free(aio_loop *loop, aio_task *t) {
         free((char *)t - 8);
         return;
     }
-    aio__arena_put(&loop->tmem->arena[c], t, class_size(c));
+    aio__arena_put(&loop->task.mem->arena[c], t, class_size(c));
 }
 
 void aio__task_mem_free(aio_loop *loop) {
-    aio__task_mem *m = loop->tmem;
+    aio__task_mem *m = loop->task.mem;
     if (!m)
         return;
     for (unsigned c = 0; c < AIO__TM_CLASSES; c++)
         aio__arena_free(loop, &m->arena[c]);
     free(m);
-    loop->tmem = NULL;
+    loop->task.mem = NULL;
 }

@@ -1,6 +1,7 @@
 /* Backend selection: compiled in by CMake where the platform has them,
  * chosen by name at run time (tests run the suite once per backend). */
-#include "internal.h"
+#include "core/loop.h"
+#include "io/io.h"
 
 #include <limits.h>
 #include <stdlib.h>

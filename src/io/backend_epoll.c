@@ -1,6 +1,7 @@
 /* epoll backend (Linux). Level-triggered; one epoll_event per fd carries
  * both directions. */
-#include "internal.h"
+#include "core/loop.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -23,21 +24,21 @@ static int epoll_init(aio_loop *loop) {
         free(s);
         return err;
     }
-    loop->bstate = s;
+    loop->io.bstate = s;
     return 0;
 }
 
 static void epoll_fini(aio_loop *loop) {
-    epoll_state *s = loop->bstate;
+    epoll_state *s = loop->io.bstate;
     if (!s)
         return;
     close(s->epfd);
     free(s);
-    loop->bstate = NULL;
+    loop->io.bstate = NULL;
 }
 
 static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
-    epoll_state *s = loop->bstate;
+    epoll_state *s = loop->io.bstate;
     struct epoll_event ev = {0};
     ev.events = ((new_ev & AIO__EV_READ) ? EPOLLIN : 0u) | ((new_ev & AIO__EV_WRITE) ? EPOLLOUT : 0u);
     ev.data.fd = fd;
@@ -54,7 +55,7 @@ static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev)
 }
 
 static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
-    epoll_state *s = loop->bstate;
+    epoll_state *s = loop->io.bstate;
     int ms = aio__timeout_ms(timeout_ns);
     int n = epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
     if (n < 0)

@@ -1,7 +1,8 @@
 /* kqueue backend (BSD, macOS). Read and write interest are two filters per
  * fd; changes are applied at once with one kevent() call per change of an
  * fd (both filters together), and a poll reports each fd once per filter. */
-#include "internal.h"
+#include "core/loop.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <sys/event.h>
@@ -26,21 +27,21 @@ static int kq_init(aio_loop *loop) {
         free(s);
         return err;
     }
-    loop->bstate = s;
+    loop->io.bstate = s;
     return 0;
 }
 
 static void kq_fini(aio_loop *loop) {
-    kq_state *s = loop->bstate;
+    kq_state *s = loop->io.bstate;
     if (!s)
         return;
     close(s->kq);
     free(s);
-    loop->bstate = NULL;
+    loop->io.bstate = NULL;
 }
 
 static int kq_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
-    kq_state *s = loop->bstate;
+    kq_state *s = loop->io.bstate;
     struct kevent ch[2];
     int n = 0;
     unsigned added = new_ev & ~old_ev, removed = old_ev & ~new_ev;
@@ -60,7 +61,7 @@ static int kq_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
 }
 
 static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
-    kq_state *s = loop->bstate;
+    kq_state *s = loop->io.bstate;
     struct timespec ts, *tsp = NULL;
     if (timeout_ns >= 0) {
         ts.tv_sec = (time_t)(timeout_ns / 1000000000);
@@ -81,6 +82,6 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
 
 /* The kqueue itself, for the cross-thread wakeup's EVFILT_USER (wakeup.c). */
 int aio__kqueue_fd(const aio_loop *loop);
-int aio__kqueue_fd(const aio_loop *loop) { return ((const kq_state *)loop->bstate)->kq; }
+int aio__kqueue_fd(const aio_loop *loop) { return ((const kq_state *)loop->io.bstate)->kq; }
 
 const aio__backend aio__backend_kqueue = {"kqueue", kq_init, kq_fini, kq_watch, kq_poll};

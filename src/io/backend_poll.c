@@ -1,7 +1,8 @@
 /* poll(2) backend: the portable fallback, and a test oracle for the others.
  * A dense pollfd array; each watched fd remembers its index (io[fd].bk) so
  * that removal is O(1) by moving the last entry into the hole. */
-#include "internal.h"
+#include "core/loop.h"
+#include "io/io.h"
 
 #include <poll.h>
 #include <stdlib.h>
@@ -15,17 +16,17 @@ static int poll_init(aio_loop *loop) {
     poll_state *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    loop->bstate = s;
+    loop->io.bstate = s;
     return 0;
 }
 
 static void poll_fini(aio_loop *loop) {
-    poll_state *s = loop->bstate;
+    poll_state *s = loop->io.bstate;
     if (!s)
         return;
     free(s->fds);
     free(s);
-    loop->bstate = NULL;
+    loop->io.bstate = NULL;
 }
 
 static short poll_mask(unsigned ev) {
@@ -33,15 +34,15 @@ static short poll_mask(unsigned ev) {
 }
 
 static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
-    poll_state *s = loop->bstate;
-    aio__io *w = &loop->io[fd];
+    poll_state *s = loop->io.bstate;
+    aio__io *w = &loop->io.fds[fd];
     (void)old_ev;
     if (!new_ev) {
         if (w->bk >= 0) {
             int last = --s->n;
             if (w->bk != last) {
                 s->fds[w->bk] = s->fds[last];
-                loop->io[s->fds[w->bk].fd].bk = w->bk;
+                loop->io.fds[s->fds[w->bk].fd].bk = w->bk;
             }
             w->bk = -1;
         }
@@ -65,7 +66,7 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
 }
 
 static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
-    poll_state *s = loop->bstate;
+    poll_state *s = loop->io.bstate;
     int ms = aio__timeout_ms(timeout_ns);
     int n = poll(s->fds, (nfds_t)s->n, ms);
     if (n < 0)

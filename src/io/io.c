@@ -6,26 +6,30 @@
  * entry naming (fd, direction), and the entry looks the watcher up when it
  * runs. So a watcher removed (or replaced) between the poll and its turn
  * never runs stale. */
-#include "internal.h"
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/loop.h"
+#include "core/ready.h"
+#include "io/io.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int io_reserve(aio_loop *loop, int fd) {
-    if (fd < loop->io_cap)
+    if (fd < loop->io.cap)
         return 0;
-    int cap = loop->io_cap ? loop->io_cap : 64;
+    int cap = loop->io.cap ? loop->io.cap : 64;
     while (cap <= fd)
         cap *= 2;
-    aio__io *io = realloc(loop->io, (size_t)cap * sizeof *io);
+    aio__io *io = realloc(loop->io.fds, (size_t)cap * sizeof *io);
     if (!io)
         return -ENOMEM;
-    memset(io + loop->io_cap, 0, (size_t)(cap - loop->io_cap) * sizeof *io);
-    for (int i = loop->io_cap; i < cap; i++)
+    memset(io + loop->io.cap, 0, (size_t)(cap - loop->io.cap) * sizeof *io);
+    for (int i = loop->io.cap; i < cap; i++)
         io[i].bk = -1;
-    loop->io = io;
-    loop->io_cap = cap;
+    loop->io.fds = io;
+    loop->io.cap = cap;
     return 0;
 }
 
@@ -35,7 +39,7 @@ static unsigned wanted_events(const aio__io *w) {
 
 /* Install (fn != NULL) or clear the watcher of one direction. */
 static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
-    aio__io *w = &loop->io[fd];
+    aio__io *w = &loop->io.fds[fd];
     unsigned old_ev = w->events;
     aio_callback old_fn = w->fn[dir];
     void *old_arg = w->arg[dir];
@@ -46,7 +50,7 @@ static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
      * may have been closed and its number reused since (epoll forgets closed
      * files, so only a fresh registration watches the new one). */
     if (new_ev != old_ev || fn) {
-        int rc = loop->backend->watch(loop, fd, old_ev, new_ev);
+        int rc = loop->io.backend->watch(loop, fd, old_ev, new_ev);
         if (rc < 0 && new_ev != 0) {
             w->fn[dir] = old_fn;
             w->arg[dir] = old_arg;
@@ -54,9 +58,9 @@ static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
         }
         w->events = new_ev;
         if (!old_ev && new_ev)
-            loop->io_count++;
+            loop->io.count++;
         else if (old_ev && !new_ev)
-            loop->io_count--;
+            loop->io.count--;
     }
     return 0;
 }
@@ -77,7 +81,7 @@ static int io_add(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
 static int io_remove(aio_loop *loop, int fd, int dir) {
     if (!loop)
         return -EINVAL;
-    if (fd < 0 || fd >= loop->io_cap || !loop->io[fd].fn[dir])
+    if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].fn[dir])
         return 0;
     io_set(loop, fd, dir, NULL, NULL); /* errors (fd already closed) don't matter */
     return 1;
@@ -96,23 +100,23 @@ int aio_remove_writer(aio_loop *loop, int fd) { return io_remove(loop, fd, 1); }
 static void io_dispatch(aio_loop *loop, void *arg) {
     uintptr_t v = (uintptr_t)arg;
     int fd = (int)(v >> 1), dir = (int)(v & 1);
-    if (fd < loop->io_cap && loop->io[fd].fn[dir])
-        loop->io[fd].fn[dir](loop, loop->io[fd].arg[dir]);
+    if (fd < loop->io.cap && loop->io.fds[fd].fn[dir])
+        loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
 }
 
 void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
-    if (fd < 0 || fd >= loop->io_cap)
+    if (fd < 0 || fd >= loop->io.cap)
         return;
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
-        if ((events & bit) && loop->io[fd].fn[dir] &&
+        if ((events & bit) && loop->io.fds[fd].fn[dir] &&
             aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
             aio__report(loop, "out of memory: fd event dropped", -ENOMEM, AIO__NIL);
     }
 }
 
 void aio__io_closed(aio_loop *loop, int fd) {
-    if (fd < 0 || fd >= loop->io_cap || !loop->io[fd].events)
+    if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].events)
         return;
     aio__report(loop, "fd closed while watched: its watchers were removed", -EBADF, AIO__NIL);
     io_remove(loop, fd, 0);
@@ -120,8 +124,8 @@ void aio__io_closed(aio_loop *loop, int fd) {
 }
 
 void aio__io_free(aio_loop *loop) {
-    free(loop->io);
-    loop->io = NULL;
-    loop->io_cap = 0;
-    loop->io_count = 0;
+    free(loop->io.fds);
+    loop->io.fds = NULL;
+    loop->io.cap = 0;
+    loop->io.count = 0;
 }

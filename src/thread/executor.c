@@ -25,7 +25,12 @@
  *
  * Memory: one malloc per job only while the free list is empty; up to
  * AIO__FREE_MAX job records are kept for reuse. */
-#include "internal.h"
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/owner.h"
+#include "thread/thread.h"
 
 #include <math.h>
 #include <signal.h>

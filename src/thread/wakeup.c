@@ -16,7 +16,11 @@
  * under `mu`, so a write always precedes the read that clears it and the fd
  * is never left readable with `pending` clear (which would spin a
  * level-triggered poll). The loop's drain is one atomic load when idle. */
-#include "internal.h"
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/loop.h"
+#include "core/ready.h"
+#include "thread/thread.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -77,7 +81,7 @@ static void on_readable(aio_loop *loop, void *arg) {
 
 static int wake_open(aio_loop *loop, aio__xs *xs) {
 #ifdef AIO_HAVE_KQUEUE
-    if (strcmp(loop->backend->name, "kqueue") == 0) {
+    if (strcmp(loop->io.backend->name, "kqueue") == 0) {
         struct kevent ev;
         xs->kq = aio__kqueue_fd(loop);
         EV_SET(&ev, AIO__KQ_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);

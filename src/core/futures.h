@@ -1,0 +1,299 @@
+/* The futures table: loop-owned 16-byte slots named by generational
+ * handles, their reference counts and outcomes (futures.c), and the queue
+ * of cancellations in progress (cancel.c). */
+#ifndef AIO_CORE_FUTURES_H_STATE
+#define AIO_CORE_FUTURES_H_STATE
+#include "aio/aio.h"
+#include "core/compiler.h"
+#include "core/handles.h"
+
+/* ---- futures table ------------------------------------------------------ */
+enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
+enum {
+    AIO__FF_TASK = 1,        /* the slot is a task's future */
+    AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
+    AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
+    AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.p.timer */
+    AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
+};
+
+/* A future's slot: 16 bytes. The callback list of a pending future is in
+ * the slot for a plain future (or a sleep), in the task for a task's, in the
+ * owner for a combinator's (aio__fut_cbs): the slot keeps 8 bytes for a
+ * pointer to either, and the list leaves at completion, when the 8 bytes
+ * become the outcome. */
+#define AIO__CNT_BIG                                                                                         \
+    0xffffu /* refs and holds both read this: the counts are                                                 \
+               in loop->fut.bigc[idx] (futures.c) */
+typedef struct aio__fut {
+    uint32_t gen : AIO__GEN_BITS;
+    uint32_t state : 3;
+    uint32_t flags : 7;
+    uint16_t refs;  /* the users' references (handles owned by code outside) */
+    uint16_t holds; /* the library's: each awaiter or done callback, a sleep's
+                       timer, a running task's loop, a dispatch under way.
+                       The slot is freed when both counts reach 0. */
+    union {
+        aio_value value; /* RESULT: result; ERROR: .i = error; CANCELLED: .p = message */
+        struct {
+            uint32_t cbs;   /* PENDING plain future: done-callback list, newest first */
+            uint32_t timer; /* PENDING sleep (AIO__FF_TIMER): its timer slot */
+        } p;
+        aio_task *task;           /* PENDING task (its list: aio__cbs) */
+        struct aio__owner *owner; /* PENDING combinator future (AIO__FF_OWNED; its list: cbs) */
+        uint32_t next_free;
+    } u;
+} aio__fut;
+/* The real counts of a slot that outgrew 16 bits (AIO__CNT_BIG). */
+typedef struct aio__bigc {
+    uint32_t refs, holds;
+} aio__bigc;
+/* Rarely used per-slot data, allocated on first use (calloc'd, so the
+ * pages of untouched slots are never faulted in). */
+struct aio__extra {
+    char *name;             /* a task's name (aio_task_set_name) */
+    const char *cancel_msg; /* a task's pending cancel message */
+};
+
+typedef struct aio__futures {
+    aio__fut *slots;
+    /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
+     * and aio__fut_alloc_grow refuses a closed loop): aio__fut_lookup
+     * relies on it. */
+    uint32_t n, cap, free;
+    uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
+    struct aio__extra *extras;
+    aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
+} aio__futures;
+
+/* Cancellations queued while one is being processed (cancel.c). */
+typedef struct aio__cancel_queue {
+    struct aio__cancel_req {
+        uint32_t idx;
+        const char *msg;
+    } * q;
+    size_t n, cap;
+    unsigned depth;
+} aio__cancel_queue;
+#endif /* AIO_CORE_FUTURES_H_STATE */
+
+#if !defined(AIO__LOOP_STATE_PASS) && !defined(AIO_CORE_FUTURES_H)
+#define AIO_CORE_FUTURES_H
+#include "core/loop.h"
+#include "core/owner.h"
+
+/* futures.c */
+int aio__fut_alloc_grow(aio_loop *loop, uint32_t *idx);       /* aio__fut_alloc with no free slot */
+void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx);   /* report, clear extras, recycle */
+int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a failed lookup */
+
+/* The hot handle operations are inline: a future handoff makes several. */
+static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
+    aio_future f;
+    f.id = loop->fut.tag_bits | ((uint64_t)loop->fut.slots[idx].gen << AIO__IDX_BITS) | idx;
+    return f;
+}
+
+/* A valid handle of this (open) loop: 0 and its slot; else the error. One
+ * comparison covers tag and generation: what is above the index must be
+ * the loop's tag and the live slot's generation. A closed loop has no
+ * slots (nfuts is 0), so its handles fail here too. The _fast form only
+ * says whether the handle is good (a caller with nothing to do after a
+ * failure but to hand it on keeps its hot path free of calls). */
+static inline bool aio__fut_lookup_fast(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
+    if (AIO__LIKELY(loop && i < loop->fut.n)) {
+        const aio__fut *s = &loop->fut.slots[i];
+        if (AIO__LIKELY(s->state != AIO__FS_FREE &&
+                        ((f.id ^ loop->fut.tag_bits) >> AIO__IDX_BITS) == s->gen)) {
+            *idx = i;
+            return true;
+        }
+    }
+    return false;
+}
+static inline int aio__fut_lookup(const aio_loop *loop, aio_future f, uint32_t *idx) {
+    if (AIO__LIKELY(aio__fut_lookup_fast(loop, f, idx)))
+        return 0;
+    *idx = AIO__NIL; /* never used: the slow path always returns an error */
+    return aio__fut_lookup_slow(loop, f);
+}
+
+/* A new future in slot s: PENDING, refs = 1 (the caller's), no holds, no
+ * callbacks. The generation is the slot's own (bumped when it was freed). */
+static inline void aio__fut_init(aio__fut *s) {
+    s->state = AIO__FS_PENDING;
+    s->flags = 0;
+    s->refs = 1;
+    s->holds = 0;
+    s->u.p.cbs = AIO__NIL;
+    s->u.p.timer = 0;
+}
+
+/* Allocate a PENDING slot, refs = 1. Inline: a slot from the free list is
+ * the usual case (every handoff makes one); growing the table is not. The
+ * _fast form only takes from the free list (false if it is empty). */
+static inline bool aio__fut_alloc_fast(aio_loop *loop, uint32_t *idx) {
+    uint32_t i = loop->fut.free;
+    if (i == AIO__NIL)
+        return false;
+    aio__fut *s = &loop->fut.slots[i];
+    loop->fut.free = s->u.next_free;
+    aio__fut_init(s);
+    *idx = i;
+    return true;
+}
+static inline int aio__fut_alloc(aio_loop *loop, uint32_t *idx) {
+    return aio__fut_alloc_fast(loop, idx) ? 0 : aio__fut_alloc_grow(loop, idx);
+}
+
+/* Put a slot on the free list. Its generation moves on, so that every
+ * handle to it is stale from now on; it wraps after 2^22 reuses of the
+ * slot: a handle kept across exactly that many reuses would look fresh
+ * again. Retiring worn slots instead would leak memory in a long-running
+ * daemon, so we accept the wrap. */
+static inline void aio__fut_recycle(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    s->state = AIO__FS_FREE;
+    s->gen = (s->gen + 1) & AIO__GEN_MASK;
+    s->u.next_free = loop->fut.free;
+    loop->fut.free = idx;
+}
+
+/* Free a slot both of whose counts reached 0. Inline for the usual slot;
+ * an error nobody retrieved (reported now) or per-slot extras to clear (a
+ * task's name) take the slow path. */
+static inline void aio__fut_free_slot(aio_loop *loop, uint32_t idx) {
+    const aio__fut *s = &loop->fut.slots[idx];
+    if (loop->fut.extras || (s->flags & AIO__FF_UNRETRIEVED))
+        aio__fut_free_slot_slow(loop, idx);
+    else
+        aio__fut_recycle(loop, idx);
+}
+
+/* Counts are 16 bits in the slot. One that would reach AIO__CNT_BIG moves
+ * both to loop->fut.bigc[idx] (futures.c): a hundred thousand tasks awaiting
+ * one future is fine, it just takes the out-of-line path. */
+static inline bool aio__fut_big(const aio__fut *s) { return s->holds == AIO__CNT_BIG; }
+int aio__fut_hold_slow(aio_loop *loop, uint32_t idx);   /* 0, -ENOMEM or -EOVERFLOW */
+int aio__fut_retain_slow(aio_loop *loop, uint32_t idx); /* 0, -ENOMEM or -EOVERFLOW */
+void aio__fut_drop_slow(aio_loop *loop, uint32_t idx);
+void aio__fut_consume_slow(aio_loop *loop, uint32_t idx, bool held);
+uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx); /* the users' references */
+
+/* Take one of the library's holds: 0, or -ENOMEM / -EOVERFLOW (only past
+ * 16 bits of them). */
+static inline int aio__fut_hold(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(s->holds < AIO__CNT_BIG - 1)) {
+        s->holds++;
+        return 0;
+    }
+    return aio__fut_hold_slow(loop, idx);
+}
+/* The first hold of a slot allocated just now: cannot overflow. */
+static inline void aio__fut_hold_new(aio_loop *loop, uint32_t idx) { loop->fut.slots[idx].holds++; }
+
+/* A consuming call (AIO_AWAIT, aio_run_until_complete) takes the caller's
+ * reference if there is one left: awaiting a future someone else owns (a
+ * second awaiter without aio_future_retain) borrows it instead, and the
+ * awaiter's own hold keeps it alive meanwhile. */
+static inline void aio__fut_consume(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (s->refs > 0 && --s->refs == 0 && s->holds == 0)
+            aio__fut_free_slot(loop, idx);
+    } else {
+        aio__fut_consume_slow(loop, idx, false);
+    }
+}
+
+/* aio__fut_consume on a slot one of the library's holds keeps alive: it
+ * cannot free it. */
+static inline void aio__fut_consume_held(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (s->refs > 0)
+            s->refs--;
+    } else {
+        aio__fut_consume_slow(loop, idx, true);
+    }
+}
+
+/* Drop one of the library's holds. */
+static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(!aio__fut_big(s))) {
+        if (--s->holds == 0 && s->refs == 0)
+            aio__fut_free_slot(loop, idx);
+    } else {
+        aio__fut_drop_slow(loop, idx);
+    }
+}
+
+/* Where a pending slot's callback list is: in the slot, the task or the
+ * owner (see aio__fut). */
+static inline uint32_t *aio__fut_cbs(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(!(s->flags & (AIO__FF_TASK | AIO__FF_OWNED))))
+        return &s->u.p.cbs; /* one test for the usual case */
+    return (s->flags & AIO__FF_TASK) ? &s->u.task->aio__cbs : &s->u.owner->cbs;
+}
+/* Link an awaiting task into a pending slot's callback list (allocates
+ * nothing): the entry is the task's own slot with AIO__WAITER_BIT, the link
+ * its aio__u.w.next. 0, or the error of aio__fut_hold. */
+static inline void aio__fut_link_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    uint32_t *cbs = aio__fut_cbs(loop, idx);
+    t->aio__u.w.next = *cbs;
+    *cbs = AIO__WAITER_BIT | t->aio__slot;
+}
+static inline int aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    int rc = aio__fut_hold(loop, idx);
+    if (AIO__LIKELY(rc == 0))
+        aio__fut_link_waiter(loop, idx, t);
+    return rc;
+}
+/* The same without a call: false (and nothing done) when the hold needs the
+ * out-of-line path. A slot it succeeds on has 16-bit counts. */
+static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_task *t) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (!AIO__LIKELY(s->holds < AIO__CNT_BIG - 1))
+        return false;
+    s->holds++;
+    aio__fut_link_waiter(loop, idx, t);
+    return true;
+}
+int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+/* The outcome of a done slot as (status, value), marking an error
+ * retrieved. Inline: every wake-up takes one. */
+static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
+    aio__fut *s = &loop->fut.slots[idx];
+    aio_value none = {0};
+    if (AIO__LIKELY(s->state == AIO__FS_RESULT)) { /* first: the usual outcome */
+        if (v)
+            *v = s->u.value;
+        return 0;
+    }
+    if (s->state == AIO__FS_CANCELLED) {
+        if (v)
+            *v = s->u.value; /* .p: the cancel message */
+        return AIO_ECANCELLED;
+    }
+    if (v)
+        *v = none;
+    if (s->state == AIO__FS_ERROR) {
+        s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+        return (int)s->u.value.i;
+    }
+    return AIO_ENOTDONE;
+}
+void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
+void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+/* The per-slot extras, allocating them on first use; NULL if out of memory. */
+struct aio__extra *aio__extras(aio_loop *loop);
+/* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how
+ * many (their holds are dropped). */
+int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
+/* Look up n handles at once: 0, or the first bad handle's code. */
+int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, uint32_t *idx_out);
+#endif /* AIO_CORE_FUTURES_H */

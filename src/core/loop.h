@@ -1,0 +1,82 @@
+/* The loop: struct aio_loop, made of one sub-struct per module. Each
+ * sub-struct is written only by its own module (its header says which file
+ * that is); the loop's own fields are written by loop.c and run.c.
+ *
+ * How the headers fit together: every module header has two parts, its
+ * state (the sub-struct embedded here) and its functions (many inline,
+ * which need the complete loop). This header includes every module header
+ * with AIO__LOOP_STATE_PASS defined, which takes only the state parts, then
+ * defines the loop; a module header's function part includes this header
+ * first. So any src/ file includes just the headers of the modules it
+ * uses, in any order. */
+#ifndef AIO_CORE_LOOP_H
+#define AIO_CORE_LOOP_H
+
+#include "aio/aio.h"
+
+#define AIO__LOOP_STATE_PASS
+#include "core/callbacks.h"
+#include "core/coro_fns.h"
+#include "core/futures.h"
+#include "core/owner.h"
+#include "core/ready.h"
+#include "core/task.h"
+#include "core/timers.h"
+#include "io/io.h"
+#undef AIO__LOOP_STATE_PASS
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct aio__xs; /* thread/thread.h: cross-thread state (wakeup, executor) */
+
+/* Where reports go (aio_loop_set_exception_handler; report.c). */
+typedef struct aio__reporting {
+    aio_exception_handler handler;
+    void *arg;
+} aio__reporting;
+
+struct aio_loop {
+    struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
+    uint16_t tag;
+    bool closed, running, stopping, virtual_clock;
+    bool huge_pages; /* big tables ask for transparent huge pages (mem.c) */
+    unsigned poll_budget;
+    /* stats.callbacks at which poll_budget callbacks will have run since the
+     * last poll (or since creation): counting them costs nothing more. */
+    uint64_t poll_at;
+    int64_t now_ns;
+
+    /* The hot modules first: a future handoff touches these. */
+    aio__ready_q ready;       /* ready.c */
+    aio__tasks task;          /* task.c, task_mem.c */
+    aio__callbacks cb;        /* callbacks.c */
+    aio__futures fut;         /* futures.c */
+    aio__coro_fns fns;        /* coro_fns.c */
+    aio__timers tm;           /* timers.c */
+    aio__wheel wheel;         /* wheel.c */
+    aio__io_state io;         /* io.c and the backends */
+    aio__owners own;          /* owner.c */
+    aio__cancel_queue cancel; /* cancel.c */
+    aio__reporting report;    /* report.c */
+    aio_loop_stats stats;     /* run.c */
+    struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
+};
+
+/* The loop running on this thread (NULL if none): a coroutine's. */
+static inline aio_loop *aio__running_loop(void) { return (aio_loop *)(void *)aio__running; }
+
+/* 0, -EINVAL (NULL) or AIO_ECLOSED: inline, as every creating call checks it. */
+static inline int aio__loop_usable(const aio_loop *loop) {
+    if (!loop)
+        return -EINVAL;
+    return loop->closed ? AIO_ECLOSED : 0;
+}
+
+/* loop.c */
+int64_t aio__clock_ns(void);
+int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
+int aio__run_until_no_tasks(aio_loop *loop);
+bool aio__thread_running(void); /* a loop is running on this thread */
+
+#endif /* AIO_CORE_LOOP_H */

@@ -1,0 +1,68 @@
+/* Memory: the loop's growing tables, bulk blocks and fixed-size arenas.
+ * Every allocation of the library goes through here (see aio__alloc). */
+#ifndef AIO_CORE_MEM_H
+#define AIO_CORE_MEM_H
+
+#include "aio/aio.h"
+#include "core/compiler.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* An arena of objects of one size: carved one after another from chunks
+ * that double from 4 KiB to 8 MiB (the big ones with huge pages), reused
+ * through a free list linked by their first word, all freed at once.
+ * Zero-initialised = empty. */
+typedef struct aio__arena {
+    void *free;                /* objects given back, poisoned under ASan */
+    char *bump, *end;          /* the untouched rest of the newest chunk */
+    struct aio__chunk *chunks; /* mem.c */
+    unsigned nchunks;
+    unsigned skew; /* objects start this far past a 16-byte boundary (0 or 8) */
+} aio__arena;
+
+/* Grow a loop table (*p, NULL at first) from old_len to new_len bytes,
+ * keeping its first `keep` bytes (the rest may be lost when it moves):
+ * realloc, or from 8 MiB on a mapping of its own that asks for transparent
+ * huge pages (unless the loop's huge_pages is off). 0 or -ENOMEM (*p
+ * unchanged). */
+int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len);
+/* Free a table of len bytes (its current size) from aio__table_resize. */
+void aio__table_free(const aio_loop *loop, void *p, size_t len);
+/* len zeroed bytes that the caller writes whole at once (a combinator's
+ * state with an entry per child): from AIO__BULK_MIN on a mapping of its
+ * own that asks for huge pages (*mapped says so), as no page of it stays
+ * untouched; else calloc. NULL if out of memory. */
+#define AIO__BULK_MIN ((size_t)2 << 20)
+void *aio__bulk_alloc(const aio_loop *loop, size_t len, bool *mapped);
+void aio__bulk_free(void *p, size_t len, bool mapped);
+/* An object of the arena's `size` bytes (a multiple of 16 keeps them
+ * 16-aligned, of 8 8-aligned): one given back, else a new one; NULL if out
+ * of memory. Inline: a spawn takes one per task. */
+void *aio__arena_alloc_chunk(const aio_loop *loop, aio__arena *a, size_t size);
+static inline void *aio__arena_alloc(const aio_loop *loop, aio__arena *a, size_t size) {
+    void *p = a->free;
+    if (p) {
+        AIO__UNPOISON(p, size);
+        a->free = *(void **)p;
+        return p;
+    }
+    if ((size_t)(a->end - a->bump) < size)
+        return aio__arena_alloc_chunk(loop, a, size);
+    p = a->bump;
+    a->bump += size;
+    AIO__UNPOISON(p, size);
+    return p;
+}
+/* Give an object of `size` bytes back for reuse. */
+static inline void aio__arena_put(aio__arena *a, void *p, size_t size) {
+    *(void **)p = a->free;
+    a->free = p;
+    AIO__POISON(p, size);
+}
+void aio__arena_free(const aio_loop *loop, aio__arena *a);
+/* The loop's setting from aio_loop_options.huge_pages (0: $AIO_HUGE_PAGES,
+ * on unless it is "0"). */
+bool aio__huge_pages_default(int option);
+
+#endif /* AIO_CORE_MEM_H */

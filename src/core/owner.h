@@ -1,0 +1,64 @@
+/* The extension interface: how a module other than the futures table owns,
+ * completes and cancels a future (owner.c). Combinators, the executor and
+ * every later module (streams, sync primitives, groups) use it. */
+#ifndef AIO_CORE_OWNER_H_STATE
+#define AIO_CORE_OWNER_H_STATE
+#include "aio/aio.h"
+#include <stdint.h>
+
+/* The state of a combinator (gather, wait, ...) that owns a pending future:
+ * its cancel decides what cancelling that future means. Every live owner is
+ * on the loop's list so that closing the loop frees it. */
+typedef struct aio__owner aio__owner;
+typedef struct aio__owner_ops {
+    /* Cancel request on the owned future: 1 if accepted, 0 if already done. */
+    int (*cancel)(aio_loop *loop, aio__owner *owner, const char *msg);
+} aio__owner_ops;
+struct aio__owner {
+    const aio__owner_ops *ops;
+    aio__owner *prev, *next;
+    uint32_t cbs; /* the owned future's callback list while it is pending */
+    uint32_t aux; /* the owner's own use (a job's slot) */
+};
+typedef struct aio__owners {
+    aio__owner *live; /* live owner states, freed at close */
+} aio__owners;
+#endif /* AIO_CORE_OWNER_H_STATE */
+
+#if !defined(AIO__LOOP_STATE_PASS) && !defined(AIO_CORE_OWNER_H)
+#define AIO_CORE_OWNER_H
+#include "core/loop.h"
+
+/* combinators (src/owner.c) */
+/* Allocate `size` bytes of owner state, link it, and make a new pending
+ * future it owns (refs = 1, for the caller). */
+void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uint32_t *fut);
+/* Unlink and free an owner state. */
+void aio__owner_free(aio_loop *loop, aio__owner *o);
+void aio__owners_free_all(aio_loop *loop); /* at close */
+/* Make a pending slot allocated just now owned by `o` (not linked on the
+ * loop's list: the caller frees it; the executor's jobs do). */
+void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o);
+/* One child of a combinator that listens to several: the child's slot and
+ * its index in the state's trailing array of children, so that the state is
+ * found from the entry its callback gets. */
+typedef struct aio__child {
+    uint32_t idx;
+    uint32_t pos;
+} aio__child;
+/* The combinator state of type T whose trailing array `member` holds child
+ * entry e (e->pos is its index there). */
+#define AIO__CHILD_OWNER(e, T, member) ((T *)(void *)((char *)((e) - (e)->pos) - offsetof(T, member)))
+/* Remove the (cb, &children[i]) callbacks of the children still pending
+ * (their callbacks will not run), taking them off *outstanding, the count
+ * of callbacks registered and not yet run. When that is 0 already (the
+ * last child's callback is what finished the combinator, the usual case)
+ * there is nothing to scan: a million-child gather does not walk its
+ * children again. */
+void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
+                          uint32_t *outstanding);
+/* Complete a future owned by a combinator (it stops being owned), and drop
+ * the owner's hold; the _complete form keeps the hold (drop it after). */
+void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);
+void aio__owned_complete(aio_loop *loop, uint32_t idx, int err, aio_value v);
+#endif /* AIO_CORE_OWNER_H */

@@ -1,0 +1,58 @@
+/* The ready queue: a FIFO ring of (callback, argument) entries addressed
+ * by 64-bit sequence numbers (ready.c). */
+#ifndef AIO_CORE_READY_H_STATE
+#define AIO_CORE_READY_H_STATE
+#include "aio/aio.h"
+#include <stdint.h>
+
+/* ---- ready queue: a FIFO ring of (fn, arg), indexed by sequence numbers.
+ * Entry seq lives at ring[seq & mask]; a cancelled entry has fn == NULL. */
+typedef struct aio__ready_ent {
+    aio_callback fn;
+    void *arg;
+} aio__ready_ent;
+typedef struct aio__ready_q {
+    aio__ready_ent *ring;
+    uint64_t head, tail, mask;
+    uint64_t cap; /* mask + 1, or 0 while there is no ring: one test for "full" */
+} aio__ready_q;
+#endif /* AIO_CORE_READY_H_STATE */
+
+#if !defined(AIO__LOOP_STATE_PASS) && !defined(AIO_CORE_READY_H)
+#define AIO_CORE_READY_H
+#include "core/loop.h"
+
+int aio__ready_grow(aio_loop *loop);
+int aio__ready_cancel(aio_loop *loop, uint64_t seq);
+static inline bool aio__ready_full(const aio_loop *loop) {
+    return loop->ready.tail - loop->ready.head >= loop->ready.cap;
+}
+/* Queue fn(loop, arg) at the back of a ring that is not full; returns its
+ * sequence number. */
+static inline uint64_t aio__ready_put(aio_loop *loop, aio_callback fn, void *arg) {
+    aio__ready_ent *e = &loop->ready.ring[loop->ready.tail & loop->ready.mask];
+    e->fn = fn;
+    e->arg = arg;
+    return loop->ready.tail++;
+}
+/* Queue fn(loop, arg) at the back; *seq (if not NULL) gets its sequence
+ * number. Inline: two pushes per task in a spawn, one per call_soon. */
+static inline int aio__ready_push(aio_loop *loop, aio_callback fn, void *arg, uint64_t *seq) {
+    if (aio__ready_full(loop)) {
+        int rc = aio__ready_grow(loop);
+        if (rc < 0)
+            return rc;
+    }
+    uint64_t s = aio__ready_put(loop, fn, arg);
+    if (seq)
+        *seq = s;
+    return 0;
+}
+void aio__ready_free(aio_loop *loop);
+/* Entry `seq` is the last one queued: a batch entry (task starts, dispatch)
+ * may still grow without changing the order relative to other entries. */
+static inline bool aio__ready_is_last(const aio_loop *loop, uint64_t seq) {
+    return loop->ready.tail > loop->ready.head && loop->ready.tail - 1 == seq;
+}
+static inline bool aio__ready_empty(const aio_loop *loop) { return loop->ready.head == loop->ready.tail; }
+#endif /* AIO_CORE_READY_H */
