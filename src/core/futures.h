@@ -288,7 +288,11 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     return AIO_ENOTDONE;
 }
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
+/* report.c: tell the exception handler (or stderr); idx names the future
+ * concerned, or is AIO__NIL. */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+/* Report a failed future's error if nobody retrieved it, exactly once. */
+void aio__report_unretrieved(aio_loop *loop, uint32_t idx);
 /* The per-slot extras, allocating them on first use; NULL if out of memory. */
 struct aio__extra *aio__extras(aio_loop *loop);
 /* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how

@@ -73,9 +73,14 @@ static inline int aio__loop_usable(const aio_loop *loop) {
     return loop->closed ? AIO_ECLOSED : 0;
 }
 
-/* loop.c */
-int64_t aio__clock_ns(void);
-int64_t aio__delay_ns(double seconds); /* rounded up, clamped, >= 0 */
+/* clock.c */
+int64_t aio__clock_ns(void); /* CLOCK_MONOTONIC in ns */
+/* Seconds to nanoseconds, rounded up (a timer never fires early) and
+ * clamped to +-4e18 ns (126 years), far from overflow. */
+int64_t aio__seconds_to_ns(double seconds);
+int64_t aio__delay_ns(double seconds); /* the same, and >= 0 */
+
+/* run.c */
 int aio__run_until_no_tasks(aio_loop *loop);
 bool aio__thread_running(void); /* a loop is running on this thread */
 

@@ -49,7 +49,8 @@ int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
 }
 
 void aio__ready_free(aio_loop *loop) {
-    aio__table_free(loop, loop->ready.ring, loop->ready.ring ? (size_t)(loop->ready.mask + 1) * sizeof *loop->ready.ring : 0);
+    aio__table_free(loop, loop->ready.ring,
+                    loop->ready.ring ? (size_t)(loop->ready.mask + 1) * sizeof *loop->ready.ring : 0);
     loop->ready.ring = NULL;
     loop->ready.head = loop->ready.tail = 0;
     loop->ready.mask = 0;

@@ -63,7 +63,8 @@ aio_future aio_task_handle(const aio_task *t) {
     aio_loop *loop = aio__running_loop();
     /* Only inside the task's coroutine: its loop runs here, and its slot
      * names it. */
-    if (!t || !loop || t->aio__slot >= loop->fut.n || loop->fut.slots[t->aio__slot].state != AIO__FS_PENDING ||
+    if (!t || !loop || t->aio__slot >= loop->fut.n ||
+        loop->fut.slots[t->aio__slot].state != AIO__FS_PENDING ||
         !(loop->fut.slots[t->aio__slot].flags & AIO__FF_TASK) || loop->fut.slots[t->aio__slot].u.task != t)
         return aio__error_handle(-EINVAL);
     return aio__fut_handle(loop, t->aio__slot);

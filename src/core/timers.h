@@ -37,12 +37,12 @@ typedef struct aio__timer {
 /* A timer's key, in the heap or in a wheel bucket: everything firing it
  * needs, so that a million timers firing in deadline order don't each miss
  * the cache on a record elsewhere. */
-#define AIO__TK_SLEEP 0x80000000u                /* in `slot`: completes a sleep future */
+#define AIO__TK_RESULT 0x80000000u               /* in `slot`: calls tm.fire_result */
 #define AIO__TK_NOSLOT ((uint32_t)AIO__IDX_MASK) /* in `slot`: not cancellable */
 typedef struct aio__heap_ent {
     int64_t when;  /* deadline, ns of loop time */
     uint32_t seq;  /* arming order: breaks ties between equal deadlines */
-    uint32_t slot; /* its slot (low 26 bits) or AIO__TK_NOSLOT, | AIO__TK_SLEEP */
+    uint32_t slot; /* its slot (low 26 bits) or AIO__TK_NOSLOT, | AIO__TK_RESULT */
     union {
         aio_callback fn;  /* a callback timer */
         aio_value result; /* a sleep's timer: the result its future gets */
@@ -59,6 +59,8 @@ typedef struct aio__timers {
     bool due_queued;  /* a fire_due entry is in the ready queue */
     uint32_t due_seq; /* ...for the timers armed before this sequence */
     int64_t due_now;  /* ...and due by this time */
+    /* What a result timer (AIO__TK_RESULT) calls when it fires. */
+    void (*fire_result)(aio_loop *loop, uint32_t fut, aio_value result);
 } aio__timers;
 
 typedef struct aio__wheel {
@@ -85,9 +87,12 @@ typedef struct aio__wheel {
  * and *slot names it; with NULL it has no slot and cannot be cancelled. */
 int aio__timer_arm(aio_loop *loop, int64_t when, aio_callback fn, void *arg, uint32_t *slot);
 /* A timer that completes sleep future `fut` with `result`. */
-int aio__timer_arm_sleep(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *slot);
-void aio__sleep_fire(aio_loop *loop, uint32_t fut, aio_value result); /* futures.c */
-int aio__timer_cancel(aio_loop *loop, uint32_t slot);                 /* 1 cancelled, 0 already gone */
+/* A timer that hands `result` to the loop's result hook for future slot
+ * `fut` (tm.fire_result: a key holds no room for a function as well as a
+ * result). The module that arms such timers installs the hook first: so
+ * timers call up into it without knowing it (sleep.c is the one user). */
+int aio__timer_arm_result(aio_loop *loop, int64_t when, uint32_t fut, aio_value result, uint32_t *slot);
+int aio__timer_cancel(aio_loop *loop, uint32_t slot); /* 1 cancelled, 0 already gone */
 int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
 void aio__timers_run_due(aio_loop *loop); /* queue the running of the due timers */
@@ -125,6 +130,20 @@ static inline bool aio__timers_empty(aio_loop *loop) {
         aio__timers_prune_top(loop);
     return false;
 }
+/* Inside the timers module (timers.c <-> wheel.c). */
+/* Push a key on the heap, whose capacity covers every key armed. */
+void aio__heap_push(aio_loop *loop, aio__heap_ent e);
+/* Put a key in the wheel (or the heap, if it is due within the current
+ * level-0 slot, or if no chunk can be had); the start of its bucket, or
+ * INT64_MAX for the heap. */
+int64_t aio__wheel_place(aio_loop *loop, aio__heap_ent e);
+/* Move time to the earliest non-empty bucket and empty it downwards. */
+void aio__wheel_advance(aio_loop *loop);
+void aio__wheel_start(aio_loop *loop);    /* at the first timer */
+void aio__wheel_compact(aio_loop *loop);  /* drop stale keys */
+void aio__wheel_drop_all(aio_loop *loop); /* drop every key */
+void aio__wheel_free(aio_loop *loop);
+
 /* Move wheel buckets down until the earliest key is in the heap or the
  * sorted run (timers.c). */
 void aio__timers_normalize(aio_loop *loop);

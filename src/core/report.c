@@ -1,0 +1,40 @@
+/* Reports (asyncio's call_exception_handler): what the loop tells the
+ * exception handler, or stderr when none is set. */
+#include "core/compiler.h"
+#include "core/futures.h"
+#include "core/loop.h"
+
+#include <stdio.h>
+
+static const char *slot_name(const aio_loop *loop, uint32_t idx) {
+    return loop->fut.extras ? loop->fut.extras[idx].name : NULL;
+}
+
+void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
+    aio_report r;
+    r.message = msg;
+    r.error = err;
+    r.future = idx != AIO__NIL ? aio__fut_handle(loop, idx) : (aio_future){0};
+    r.task_name = idx != AIO__NIL ? slot_name(loop, idx) : NULL;
+    if (loop->report.handler) {
+        loop->report.handler(loop, &r, loop->report.arg);
+        return;
+    }
+    fprintf(stderr, "libaio: %s", msg);
+    if (r.task_name)
+        fprintf(stderr, " (task %s)", r.task_name);
+    if (err)
+        fprintf(stderr, ": %s", aio_strerror(err));
+    fputc('\n', stderr);
+}
+
+void aio__report_unretrieved(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (!(s->flags & AIO__FF_UNRETRIEVED))
+        return;
+    s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
+    aio__report(loop,
+                (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"
+                                          : "Future exception was never retrieved",
+                (int)s->u.value.i, idx);
+}
