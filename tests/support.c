@@ -1,7 +1,24 @@
 #include "support.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+char *test_code_mismatch(char *buf, size_t size, long long got, int expected) {
+    /* A value outside int (a byte count, say) has no name. */
+    int code = got >= INT_MIN && got <= INT_MAX ? (int)got : INT_MIN;
+    snprintf(buf, size, "expected %s (%d), got %s (%lld: %s)", aio_err_name(expected), expected,
+             aio_err_name(code), got, aio_strerror(code));
+    return buf;
+}
+
+void test_assert_code(long long got, int expected, const char *expr, const char *file, int line) {
+    if (got == expected)
+        return;
+    char msg[256];
+    print_error("%s: %s\n", expr, test_code_mismatch(msg, sizeof msg, got, expected));
+    _fail(file, line);
+}
 
 aio_loop *test_loop_new(int virtual_clock) {
     aio_loop_options opts = {0};
@@ -19,8 +36,7 @@ static void collect(aio_loop *loop, const aio_report *report, void *arg) {
     r->count++;
     snprintf(r->last_message, sizeof r->last_message, "%s", report->message);
     r->last_error = report->error;
-    snprintf(r->last_task_name, sizeof r->last_task_name, "%s",
-             report->task_name ? report->task_name : "");
+    snprintf(r->last_task_name, sizeof r->last_task_name, "%s", report->task_name ? report->task_name : "");
 }
 
 void test_collect_reports(aio_loop *loop, test_reports *r) {

@@ -11,6 +11,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+/* Error assertions that print codes by name (aio_err_name), not by number.
+ * assert_aio_ok(expr): expr is exactly 0. assert_aio_err(expr, code): expr is
+ * exactly `code`. On failure, e.g.
+ *   aio_wait_for(...): expected AIO_ECANCELLED (-125), got AIO_ETIMEDOUT (-110: timed out)
+ * then the test fails at the caller's file and line. */
+#define assert_aio_ok(expr) test_assert_code((long long)(expr), 0, #expr, __FILE__, __LINE__)
+#define assert_aio_err(expr, code) test_assert_code((long long)(expr), (code), #expr, __FILE__, __LINE__)
+void test_assert_code(long long got, int expected, const char *expr, const char *file, int line);
+/* The "expected ..., got ..." part of that message, into buf (truncated to
+ * size); returns buf. */
+char *test_code_mismatch(char *buf, size_t size, long long got, int expected);
+
 /* A loop on the backend under test; virtual != 0 gives the virtual clock. */
 aio_loop *test_loop_new(int virtual_clock);
 

@@ -99,7 +99,7 @@ static void LOOP_09_run_propagates_error(void **state) {
     v.i = 5;
     assert_int_equal(aio_run_coro(main_fail, &(struct main_fail){-EINVAL}, sizeof(struct main_fail), &v),
                      -EINVAL);
-    assert_int_equal(aio_run(main_fail, &(struct main_fail){-EPROTO}), -EPROTO);
+    assert_aio_err(aio_run(main_fail, &(struct main_fail){-EPROTO}), -EPROTO);
 }
 
 /* ---- LOOP-09: leftover tasks ---------------------------------------------- */
@@ -260,8 +260,8 @@ static void LOOP_09_run_from_running_loop(void **state) {
     const char *printed = capture_end(&cap);
     close_loop(loop);
     assert_int_equal(rc, 0);
-    assert_int_equal(out.rc_run, AIO_ERUNNING);
-    assert_int_equal(out.rc_run_until, AIO_ERUNNING);
+    assert_aio_err(out.rc_run, AIO_ERUNNING);
+    assert_aio_err(out.rc_run_until, AIO_ERUNNING);
     assert_int_equal(inner_ran, 0);
     assert_string_equal(printed, ""); /* the refused run reports nothing */
 }
@@ -276,8 +276,8 @@ static void LOOP_09_run_from_inside_run(void **state) {
     int rc = aio_run(nested_run, &(struct nested_run_task){&out});
     const char *printed = capture_end(&cap);
     assert_int_equal(rc, 0);
-    assert_int_equal(out.rc_run, AIO_ERUNNING);
-    assert_int_equal(out.rc_run_until, AIO_ERUNNING);
+    assert_aio_err(out.rc_run, AIO_ERUNNING);
+    assert_aio_err(out.rc_run_until, AIO_ERUNNING);
     assert_int_equal(inner_ran, 0);
     assert_string_equal(printed, "");
 }
@@ -307,7 +307,7 @@ static void LOOP_09_run_from_callback(void **state) {
     /* once the loop has stopped, aio_run works again from this thread */
     int rc = aio_run(main42, (&(struct main42){0, &inner_ran}));
     close_loop(loop);
-    assert_int_equal(c.rc, AIO_ERUNNING);
+    assert_aio_err(c.rc, AIO_ERUNNING);
     assert_int_equal(rc, 0);
     assert_int_equal(inner_ran, 1); /* only the second run ran main */
     assert_string_equal(printed, "");
@@ -329,7 +329,7 @@ static void run_argument_checks(void **state) {
     (void)state;
     aio_value v;
     v.i = -1;
-    assert_int_equal(aio_run_coro(NULL, NULL, 0, &v), -EINVAL);
+    assert_aio_err(aio_run_coro(NULL, NULL, 0, &v), -EINVAL);
     assert_int_equal(aio_run_coro(noframe, NULL, 0, &v), 0);
     assert_int_equal(v.i, 9);
     assert_int_equal(aio_run_coro(noframe, NULL, 0, NULL), 0);

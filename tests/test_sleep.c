@@ -297,9 +297,9 @@ static void sleep_cancel_task_removes_timer(void **state) {
     aio_future task = aio_create_task(loop, long_sleep, &(struct long_sleep){&err});
     test_run_iterations(loop, 2);
     assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
-    assert_int_equal(aio_run_until_complete(loop, task, NULL), AIO_ECANCELLED);
-    assert_int_equal(err, AIO_ECANCELLED);
-    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_aio_err(aio_run_until_complete(loop, task, NULL), AIO_ECANCELLED);
+    assert_aio_err(err, AIO_ECANCELLED);
+    assert_aio_err(aio_run_forever(loop), AIO_EDEADLOCK);
     assert_int_equal(aio_loop_time_ns(loop), 0);
     close_loop(loop);
 }
@@ -316,9 +316,9 @@ static void sleep_cancel_future_removes_timer(void **state) {
     assert_int_equal(aio_future_cancelled(loop, s), 1);
     assert_string_equal(aio_future_cancel_message(loop, s), "stop");
     assert_int_equal(aio_future_cancel(loop, s, NULL), 0);
-    assert_int_equal(aio_run_forever(loop), AIO_EDEADLOCK);
+    assert_aio_err(aio_run_forever(loop), AIO_EDEADLOCK);
     assert_int_equal(aio_loop_time_ns(loop), 0);
-    assert_int_equal(aio_run_until_complete(loop, s, NULL), AIO_ECANCELLED);
+    assert_aio_err(aio_run_until_complete(loop, s, NULL), AIO_ECANCELLED);
     close_loop(loop);
 }
 
@@ -354,22 +354,22 @@ static void sleep_nan_and_infinite_delays_are_errors(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     aio_future h = aio_sleep(loop, NAN);
-    assert_int_equal(aio_future_check(h), -EINVAL);
-    assert_int_equal(aio_future_done(loop, h), -EINVAL);
-    assert_int_equal(aio_future_cancel(loop, h, NULL), -EINVAL);
-    assert_int_equal(aio_future_release(loop, h), -EINVAL);
-    assert_int_equal(aio_future_check(aio_sleep(loop, INFINITY)), -EINVAL);
-    assert_int_equal(aio_future_check(aio_sleep_value(loop, -INFINITY, 3)), -EINVAL);
-    assert_int_equal(aio_run_until_complete(loop, aio_sleep(loop, NAN), NULL), -EINVAL);
+    assert_aio_err(aio_future_check(h), -EINVAL);
+    assert_aio_err(aio_future_done(loop, h), -EINVAL);
+    assert_aio_err(aio_future_cancel(loop, h, NULL), -EINVAL);
+    assert_aio_err(aio_future_release(loop, h), -EINVAL);
+    assert_aio_err(aio_future_check(aio_sleep(loop, INFINITY)), -EINVAL);
+    assert_aio_err(aio_future_check(aio_sleep_value(loop, -INFINITY, 3)), -EINVAL);
+    assert_aio_err(aio_run_until_complete(loop, aio_sleep(loop, NAN), NULL), -EINVAL);
 
     struct bad_delay out;
     memset(&out, 0, sizeof out);
     assert_int_equal(aio_run_until_complete(
                          loop, aio_create_task(loop, bad_delay, &(struct bad_delay_task){&out}), NULL),
                      0);
-    assert_int_equal(out.errs[0], -EINVAL);
-    assert_int_equal(out.errs[1], -EINVAL);
-    assert_int_equal(out.errs[2], -EINVAL);
+    assert_aio_err(out.errs[0], -EINVAL);
+    assert_aio_err(out.errs[1], -EINVAL);
+    assert_aio_err(out.errs[2], -EINVAL);
     assert_int_equal(out.gap, 0);
     close_loop(loop);
 }
@@ -379,8 +379,8 @@ static void sleep_on_closed_loop(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_future_check(aio_sleep(loop, 1.0)), AIO_ECLOSED);
-    assert_int_equal(aio_future_check(aio_sleep(loop, 0)), AIO_ECLOSED);
+    assert_aio_err(aio_future_check(aio_sleep(loop, 1.0)), AIO_ECLOSED);
+    assert_aio_err(aio_future_check(aio_sleep(loop, 0)), AIO_ECLOSED);
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
@@ -417,7 +417,7 @@ static void sleep_huge_finite_delay_does_not_wrap(void **state) {
     for (int i = 0; i < 3; i++) {
         assert_int_equal(resumed[i], 0);
         assert_int_equal(aio_task_cancel(loop, tasks[i], NULL), 1);
-        assert_int_equal(aio_run_until_complete(loop, tasks[i], NULL), AIO_ECANCELLED);
+        assert_aio_err(aio_run_until_complete(loop, tasks[i], NULL), AIO_ECANCELLED);
         assert_int_equal(resumed[i], 2);
     }
     assert_int_equal(aio_loop_time_ns(loop), 100000000);

@@ -3,7 +3,15 @@
  * Every public function returns 0 (or a non-negative count) on success and a
  * negative code on failure. Codes are either negated errno values (-EINVAL,
  * -ENOMEM, -EBADF, ...) or one of the library's own codes below, which live in
- * a range no errno value uses. aio_strerror() names any of them.
+ * a range no errno value uses. aio_strerror() describes any of them and
+ * aio_err_name() names it.
+ *
+ * Both come from two tables, so a code, its name and its message are written
+ * once: AIO_ERROR_MAP (the library's named codes, which become the enum
+ * constants AIO_ESTALE, ...) and AIO_ERRNO_MAP (the errno values libaio
+ * returns or passes on, by name). Users may expand them too, e.g. to build a
+ * table of their own; NAME may itself be an errno macro (ESTALE, ETIMEDOUT,
+ * EDEADLOCK), so use it only with # or ## (#NAME, AIO_##NAME).
  *
  * Errors you set on a future yourself (aio_future_set_error) should be
  * negated errno values or your own negative codes outside [-4199, -4096].
@@ -17,44 +25,153 @@
 extern "C" {
 #endif
 
-/* asyncio.CancelledError: the future or task was cancelled. */
-#define AIO_ECANCELLED (-ECANCELED)
-/* asyncio.TimeoutError. */
-#define AIO_ETIMEDOUT (-ETIMEDOUT)
-
-/* The library's own codes. */
+/* The library's own codes take [AIO_E_LAST, AIO_E_BASE]: 104 values, of
+ * which the table below uses the first ones. A new code takes the next
+ * unused value; a code is never renumbered or reused, and the range never
+ * moves (it is part of the ABI). */
 #define AIO_E_BASE (-4096)
-/* The handle's slot has been freed (and maybe reused): the handle is stale. */
-#define AIO_ESTALE (AIO_E_BASE - 0)
-/* The handle belongs to another loop. */
-#define AIO_EFOREIGN (AIO_E_BASE - 1)
-/* asyncio.InvalidStateError: result()/error() of a future still pending. */
-#define AIO_ENOTDONE (AIO_E_BASE - 2)
-/* asyncio.InvalidStateError: set_result()/set_error() of a future already done. */
-#define AIO_EDONE (AIO_E_BASE - 3)
-/* Operation not allowed on a task or a combinator's future (a task is
- * completed only by its coroutine, a gather only by its children). */
-#define AIO_EISTASK (AIO_E_BASE - 4)
-/* The handle is not a task (task-only operation on a plain future). */
-#define AIO_ENOTTASK (AIO_E_BASE - 5)
-/* The loop is closed. */
-#define AIO_ECLOSED (AIO_E_BASE - 6)
-/* The loop is already running (nested run, close from inside a callback). */
-#define AIO_ERUNNING (AIO_E_BASE - 7)
-/* Nothing left could ever complete the awaited future: no ready callbacks,
- * no timers, no watched file descriptors. asyncio would hang forever. */
-#define AIO_EDEADLOCK (AIO_E_BASE - 8)
-/* A release without a matching reference. */
-#define AIO_ENOREF (AIO_E_BASE - 9)
-/* The null handle (a zero-initialised aio_future or aio_handle). */
-#define AIO_ENULL (AIO_E_BASE - 10)
-/* The loop was stopped (aio_loop_stop) before the future completed. */
-#define AIO_ESTOPPED (AIO_E_BASE - 11)
-/* Lowest library code; codes in [AIO_E_LAST, AIO_E_BASE] are reserved. */
 #define AIO_E_LAST (AIO_E_BASE - 103)
 
-/* A short, static, human-readable description of `code` (never NULL). */
+/* AIO_ERROR_MAP(X) calls X(NAME, value, message) for every code with a
+ * library name; the constant is AIO_NAME. AIO_ECANCELLED and AIO_ETIMEDOUT
+ * are negated errno values (asyncio's CancelledError and TimeoutError); every
+ * other value lies in [AIO_E_LAST, AIO_E_BASE]. */
+#define AIO_ERROR_MAP(X)                                                                                     \
+    /* asyncio.CancelledError: the future or task was cancelled. */                                          \
+    X(ECANCELLED, -ECANCELED, "cancelled")                                                                   \
+    /* asyncio.TimeoutError. */                                                                              \
+    X(ETIMEDOUT, -ETIMEDOUT, "timed out")                                                                    \
+    /* The handle's slot has been freed (and maybe reused): the handle is stale. */                          \
+    X(ESTALE, AIO_E_BASE - 0, "stale handle: the future or callback was freed")                              \
+    /* The handle belongs to another loop. */                                                                \
+    X(EFOREIGN, AIO_E_BASE - 1, "handle belongs to another loop")                                            \
+    /* asyncio.InvalidStateError: result()/error() of a future still pending. */                             \
+    X(ENOTDONE, AIO_E_BASE - 2, "invalid state: the future is not done yet")                                 \
+    /* asyncio.InvalidStateError: set_result()/set_error() of a future already done. */                      \
+    X(EDONE, AIO_E_BASE - 3, "invalid state: the future is already done")                                    \
+    /* Operation not allowed on a task or a combinator's future (a task is                                   \
+     * completed only by its coroutine, a gather only by its children). */                                   \
+    X(EISTASK, AIO_E_BASE - 4, "a task or combinator future is completed only by its own code")              \
+    /* The handle is not a task (task-only operation on a plain future). */                                  \
+    X(ENOTTASK, AIO_E_BASE - 5, "not a task")                                                                \
+    /* The loop is closed. */                                                                                \
+    X(ECLOSED, AIO_E_BASE - 6, "the loop is closed")                                                         \
+    /* The loop is already running (nested run, close from inside a callback). */                            \
+    X(ERUNNING, AIO_E_BASE - 7, "the loop is already running")                                               \
+    /* Nothing left could ever complete the awaited future: no ready callbacks,                              \
+     * no timers, no watched file descriptors. asyncio would hang forever. */                                \
+    X(EDEADLOCK, AIO_E_BASE - 8, "deadlock: nothing left could complete the awaited future")                 \
+    /* A release without a matching reference. */                                                            \
+    X(ENOREF, AIO_E_BASE - 9, "release without a reference")                                                 \
+    /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
+    X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
+    /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")
+
+/* The library's codes. They are enum constants (usable in switch and in
+ * constant expressions, not in #if). */
+enum aio_err_code {
+#define AIO__ERROR_ENUM(name, value, message) AIO_##name = (value),
+    AIO_ERROR_MAP(AIO__ERROR_ENUM)
+#undef AIO__ERROR_ENUM
+};
+
+/* AIO_ERRNO_MAP(X) calls X(NAME, message) for every errno value libaio
+ * returns or passes on from the system, as the negated code -NAME. All are
+ * POSIX names; aliases of one value are listed once (EAGAIN, not
+ * EWOULDBLOCK; EDEADLK, not EDEADLOCK; EOPNOTSUPP, not ENOTSUP).
+ * ECANCELED and ETIMEDOUT are not here: their negations are the library's
+ * AIO_ECANCELLED and AIO_ETIMEDOUT. */
+#define AIO_ERRNO_MAP(X)                                                                                     \
+    /* Bad arguments and resources. */                                                                       \
+    X(EINVAL, "invalid argument")                                                                            \
+    X(ENOMEM, "out of memory")                                                                               \
+    X(EOVERFLOW, "value too large for its type")                                                             \
+    X(ERANGE, "result out of range")                                                                         \
+    X(EFAULT, "bad address")                                                                                 \
+    X(ENOSYS, "function not implemented")                                                                    \
+    X(EOPNOTSUPP, "operation not supported")                                                                 \
+    X(EPERM, "operation not permitted")                                                                      \
+    X(EACCES, "permission denied")                                                                           \
+    X(EAGAIN, "resource temporarily unavailable, try again")                                                 \
+    X(EINTR, "interrupted by a signal")                                                                      \
+    X(EBUSY, "device or resource busy")                                                                      \
+    X(EDEADLK, "resource deadlock avoided")                                                                  \
+    X(EALREADY, "operation already in progress")                                                             \
+    X(EINPROGRESS, "operation in progress")                                                                  \
+    /* File descriptors and files. */                                                                        \
+    X(EBADF, "bad file descriptor")                                                                          \
+    X(EMFILE, "too many open files in this process")                                                         \
+    X(ENFILE, "too many open files in the system")                                                           \
+    X(ENOENT, "no such file or directory")                                                                   \
+    X(EEXIST, "file exists")                                                                                 \
+    X(ENOTDIR, "not a directory")                                                                            \
+    X(EISDIR, "is a directory")                                                                              \
+    X(ENOTEMPTY, "directory not empty")                                                                      \
+    X(ENAMETOOLONG, "file name too long")                                                                    \
+    X(ELOOP, "too many levels of symbolic links")                                                            \
+    X(EXDEV, "cross-device link")                                                                            \
+    X(EROFS, "read-only file system")                                                                        \
+    X(ENOSPC, "no space left on device")                                                                     \
+    X(EFBIG, "file too large")                                                                               \
+    X(ESPIPE, "invalid seek")                                                                                \
+    X(ENOTTY, "inappropriate ioctl for device")                                                              \
+    X(ENODEV, "no such device")                                                                              \
+    X(ENXIO, "no such device or address")                                                                    \
+    X(ETXTBSY, "text file busy")                                                                             \
+    X(EIO, "input/output error")                                                                             \
+    X(EPIPE, "broken pipe")                                                                                  \
+    /* Processes. */                                                                                         \
+    X(ESRCH, "no such process")                                                                              \
+    X(ECHILD, "no child processes")                                                                          \
+    X(E2BIG, "argument list too long")                                                                       \
+    X(ENOEXEC, "executable format error")                                                                    \
+    /* Sockets and networks. */                                                                              \
+    X(ENOTSOCK, "not a socket")                                                                              \
+    X(EDESTADDRREQ, "destination address required")                                                          \
+    X(EMSGSIZE, "message too long")                                                                          \
+    X(EPROTOTYPE, "protocol wrong type for socket")                                                          \
+    X(ENOPROTOOPT, "protocol not available")                                                                 \
+    X(EPROTONOSUPPORT, "protocol not supported")                                                             \
+    X(EAFNOSUPPORT, "address family not supported")                                                          \
+    X(EADDRINUSE, "address already in use")                                                                  \
+    X(EADDRNOTAVAIL, "address not available")                                                                \
+    X(ENETDOWN, "network is down")                                                                           \
+    X(ENETUNREACH, "network is unreachable")                                                                 \
+    X(ENETRESET, "connection reset by the network")                                                          \
+    X(ECONNABORTED, "connection aborted")                                                                    \
+    X(ECONNRESET, "connection reset by peer")                                                                \
+    X(ENOBUFS, "no buffer space available")                                                                  \
+    X(EISCONN, "socket is already connected")                                                                \
+    X(ENOTCONN, "socket is not connected")                                                                   \
+    X(ECONNREFUSED, "connection refused")                                                                    \
+    X(EHOSTUNREACH, "host is unreachable")                                                                   \
+    X(EPROTO, "protocol error")
+
+/* aio_strerror: a short human-readable description of `code`.
+ * Returns: a static string, never NULL, the same pointer on every call:
+ *   "success" for 0; the table's message for a code of AIO_ERROR_MAP or the
+ *   negation of a code of AIO_ERRNO_MAP; for any other code a string that
+ *   says which kind it is: "unknown libaio error" (unused value of the
+ *   library's range), "system error not in libaio's table" (any other value
+ *   in (-4096, 0): call strerror(-code)), "unknown error" (below the
+ *   library's range), or, for a positive value (a count, or an errno value
+ *   passed without its minus sign), "not an error code: libaio's error codes
+ *   are negative". Thread-safe, no allocation, not localised.
+ * Errors: none.  Consumes: nothing. */
 const char *aio_strerror(int code);
+
+/* aio_err_name: the code's symbolic name, spelled as the C expression that
+ * gives the code, so it can be grepped for and pasted into a comparison.
+ * Returns: a static string, never NULL, the same pointer on every call:
+ *   "0" for 0; "AIO_ECANCELLED", "AIO_ESTALE", ... for a code of
+ *   AIO_ERROR_MAP (also for -ECANCELED and -ETIMEDOUT, which are
+ *   AIO_ECANCELLED and AIO_ETIMEDOUT); "-EINVAL", "-ENOMEM", ... for the
+ *   negation of a code of AIO_ERRNO_MAP; "unknown" for anything else,
+ *   including every positive value (an errno value passed without its minus
+ *   sign is not a libaio code). Thread-safe, no allocation.
+ * Errors: none.  Consumes: nothing. */
+const char *aio_err_name(int code);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,6 @@ static aio_status answer(aio_task *t, void *frame) {
 int main(void) {
     aio_value v;
     int rc = aio_run_coro(answer, NULL, 0, &v);
-    printf("consumer: %s, %lld\n", aio_strerror(rc), (long long)v.i);
+    printf("consumer: %s (%s), %lld\n", aio_err_name(rc), aio_strerror(rc), (long long)v.i);
     return rc == 0 && v.i == 42 ? 0 : 1;
 }
