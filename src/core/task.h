@@ -21,6 +21,7 @@ typedef struct aio__tasks {
 #include "core/loop.h"
 #include "core/futures.h"
 #include "core/coro_fns.h"
+#include "core/ready.h"
 
 /* Frames start right after the 24-byte header; the task's memory
  * (task_mem.c) is placed so that the frame is aligned for its type. */
@@ -61,6 +62,26 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
+/* The message of the cancellation pending on t, or NULL. */
+const char *aio__task_cancel_msg(const aio_loop *loop, const aio_task *t);
+/* The ready-queue entry that starts (or resumes after a yield) a batch of
+ * tasks linked through aio__u.w.next. */
+void aio__task_start_batch(aio_loop *loop, void *arg);
+/* Queue t to start (or resume after a yield): it joins the open start batch
+ * if that is still the last ready entry. 0 or -ENOMEM. Inline: a spawn and
+ * a yield make one each. */
+static inline int aio__task_queue_start(aio_loop *loop, aio_task *t) {
+    t->aio__u.w.next = AIO__NIL;
+    if (aio__ready_is_last(loop, loop->task.start_seq)) {
+        loop->task.start_tail->aio__u.w.next = t->aio__slot;
+    } else {
+        int rc = aio__ready_push(loop, aio__task_start_batch, t, &loop->task.start_seq);
+        if (rc < 0)
+            return rc;
+    }
+    loop->task.start_tail = t;
+    return 0;
+}
 
 /* task_mem.c: tasks (header + frame) from the loop's per-size chunks */
 #define AIO__TM_MIN 24u     /* the smallest class: a header alone */
