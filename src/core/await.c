@@ -50,16 +50,20 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
          * what it awaits is cancelled, then waited for, and the await ends
          * with that future's outcome (a task that handles the cancel and
          * returns 5 gives 5). A plain future or a sleep is cancelled at once,
-         * so the await ends at once, cancelled. */
+         * so the await ends at once, cancelled. Were the cancel refused (no
+         * future refuses one today), it would stay pending and land at the
+         * wakeup. */
         if (aio__fut_cancel_idx(loop, idx, aio__task_cancel_msg(loop, t)) == 1) {
             t->aio__must_cancel = 0;
             t->aio__cancel_sent = 1; /* a further request only counts */
-        } /* else refused: the cancel stays pending and lands at the wakeup */
+        }
         if (loop->fut.slots[idx].state == AIO__FS_PENDING) {
             if ((rc = aio__fut_add_waiter(loop, idx, t)) == 0)
                 return suspended(loop, t, idx);
+            /* No hold to be had (past 16 bits of them, out of memory): the
+             * cancel is delivered here, without waiting. */
             t->aio__cancel_sent = 0;
-            t->aio__must_cancel = 0; /* out of memory: deliver the cancel here */
+            t->aio__must_cancel = 0;
             aio__fut_consume(loop, idx);
             loop->pub.err = AIO_ECANCELLED;
             t->aio__u.v.p = (void *)(uintptr_t)aio__task_cancel_msg(loop, t);
