@@ -291,6 +291,118 @@ static void pending_cancel_lands_after_sleep_zero(void **state) {
     close_loop(loop);
 }
 
+/* ---- AIO_CANCEL_HANDLED ---- */
+
+struct handled_out {
+    int handled;    /* what AIO_CANCEL_HANDLED returned at the first await */
+    int cancelling; /* aio_task_cancelling after it */
+};
+
+struct handler {
+    int use_macro;
+    struct handled_out *out;
+};
+
+static aio_status handler(aio_task *t, void *frame) {
+    struct handler *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 10.0));
+    if (f->use_macro) {
+        f->out->handled = AIO_CANCEL_HANDLED(t);
+        f->out->cancelling = aio_task_cancelling(t);
+        if (f->out->handled)
+            AIO_RETURN(t, 42);
+    } else if (AIO_ERR(t) == AIO_ECANCELLED) {
+        AIO_RETURN(t, 42); /* a literal port of `except CancelledError: return 42` */
+    }
+    AIO_RETURN(t, 1);
+    AIO_END(t);
+}
+
+static void cancel_cb(aio_loop *loop, void *arg) { aio_task_cancel(loop, *(aio_future *)arg, NULL); }
+
+/* `except CancelledError: return 42`: with AIO_CANCEL_HANDLED the task ends
+ * with 42; without it (the literal port) it ends cancelled. */
+static void cancel_handled_task_returns_value(void **state) {
+    (void)state;
+    for (int use_macro = 0; use_macro < 2; use_macro++) {
+        aio_loop *loop = test_loop_new(1);
+        struct handled_out out = {-1, -1};
+        aio_future task = aio_create_task(loop, handler, &(struct handler){use_macro, &out});
+        assert_aio_ok(aio_call_later(loop, 0.5, cancel_cb, &task, NULL));
+        aio_value v = {0};
+        int rc = aio_run_until_complete(loop, aio_future_retain(loop, task), &v);
+        if (use_macro) {
+            assert_aio_ok(rc);
+            assert_int_equal(v.i, 42);
+            assert_int_equal(out.handled, 1);
+            assert_int_equal(out.cancelling, 0);
+            assert_int_equal(aio_future_cancelled(loop, task), 0);
+        } else {
+            assert_aio_err(rc, AIO_ECANCELLED);
+            assert_int_equal(aio_future_cancelled(loop, task), 1);
+        }
+        assert_int_equal(aio_loop_time_ns(loop), 500000000);
+        assert_aio_ok(aio_future_release(loop, task));
+        close_loop(loop);
+    }
+}
+
+/* Two requests delivered at one await (asyncio: one CancelledError) are
+ * both handled. */
+static void cancel_handled_undoes_every_delivered_request(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct handled_out out = {-1, -1};
+    aio_future task = aio_create_task(loop, handler, &(struct handler){1, &out});
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    assert_int_equal(aio_task_cancel(loop, task, NULL), 1);
+    aio_value v = {0};
+    assert_aio_ok(aio_run_until_complete(loop, aio_future_retain(loop, task), &v));
+    assert_int_equal(out.handled, 1);
+    assert_int_equal(out.cancelling, 0);
+    assert_int_equal(v.i, 42);
+    assert_aio_ok(aio_future_release(loop, task));
+    close_loop(loop);
+}
+
+struct not_cancelled {
+    struct handled_out *out;
+};
+
+static aio_status not_cancelled(aio_task *t, void *frame) {
+    struct not_cancelled *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.1));
+    f->out->handled = AIO_CANCEL_HANDLED(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.1)); /* cancelled here, after the check */
+    f->out->cancelling = aio_task_cancelling(t);
+    AIO_RETURN(t, 3);
+    AIO_END(t);
+}
+
+/* False after an await that was not cancelled, and a later cancel is not
+ * undone by it: the task still ends cancelled. */
+static void cancel_handled_false_without_cancel(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct handled_out out = {-1, -1};
+    aio_future task = aio_create_task(loop, not_cancelled, &(struct not_cancelled){&out});
+    assert_aio_ok(aio_call_later(loop, 0.15, cancel_cb, &task, NULL));
+    assert_aio_err(aio_run_until_complete(loop, aio_future_retain(loop, task), NULL), AIO_ECANCELLED);
+    assert_int_equal(out.handled, 0);
+    assert_int_equal(out.cancelling, 1);
+    assert_aio_ok(aio_future_release(loop, task));
+    close_loop(loop);
+}
+
+/* Outside a coroutine (no loop running) it is false. */
+static void cancel_handled_outside_coroutine_is_false(void **state) {
+    (void)state;
+    assert_int_equal(aio_task_cancel_handled(NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pending_cancel_waits_for_awaited_task_blocked_on_future),
@@ -301,6 +413,10 @@ int main(void) {
         cmocka_unit_test(pending_cancel_cancels_awaited_sleep),
         cmocka_unit_test(pending_cancel_kept_over_await_of_done_future),
         cmocka_unit_test(pending_cancel_lands_after_sleep_zero),
+        cmocka_unit_test(cancel_handled_task_returns_value),
+        cmocka_unit_test(cancel_handled_undoes_every_delivered_request),
+        cmocka_unit_test(cancel_handled_false_without_cancel),
+        cmocka_unit_test(cancel_handled_outside_coroutine_is_false),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
