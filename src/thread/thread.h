@@ -1,5 +1,6 @@
 /* Threads and the loop: the cross-thread state each loop owns (wakeup.c),
- * call_soon_threadsafe, and the executor's loop side (executor.c). */
+ * call_soon_threadsafe, and the executor's loop side (executor.c). The
+ * thread pool itself has its own header, thread/pool.h. */
 #ifndef AIO_THREAD_THREAD_H
 #define AIO_THREAD_THREAD_H
 
@@ -11,13 +12,13 @@
 #include <time.h>
 
 /* ---- threads: wakeup, call_soon_threadsafe, executor -----------------------
- * (src/wakeup.c, src/executor.c). Each loop owns one aio__xs from creation
+ * (wakeup.c, executor.c, pool.c). Each loop owns one aio__xs from creation
  * to aio_loop_free. It is reference counted (the loop's reference plus one
  * per job submitted from the loop) because an abandoned job may finish after
  * the loop is gone. Fields under `mu` are shared with other threads; the
  * ones marked "loop" are touched by the loop thread only. */
 
-typedef struct aio__job aio__job; /* executor.c */
+typedef struct aio__job aio__job; /* thread/pool.h */
 typedef struct aio__tcall {
     aio_callback fn;
     void *arg;
