@@ -128,6 +128,8 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
         return aio__error_handle(-EINVAL);
     aio__xs *xs = loop->xs;
     if (!pool) {
+        if (xs->default_shut)
+            return aio__error_handle(AIO_ECLOSED); /* aio_shutdown_default_executor was called */
         if (!xs->pool && (rc = aio_pool_create(&xs->pool, NULL)) < 0)
             return aio__error_handle(rc);
         pool = xs->pool;
@@ -166,6 +168,17 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
         return aio__error_handle(rc);
     }
     return f;
+}
+
+void aio__executor_cancel_unsent(aio_loop *loop, aio_pool *pool) {
+    aio__xs *xs = loop->xs;
+    for (aio__job *j = xs->sub_head, *next; j; j = next) {
+        next = j->next;
+        if (j->pool == pool) {
+            unsubmit(xs, j);
+            fail_unsubmitted(loop, j, AIO_ECANCELLED);
+        }
+    }
 }
 
 void aio__executor_flush(aio_loop *loop) {
@@ -233,6 +246,8 @@ void aio__executor_collect(aio_loop *loop, aio__job *done) {
         loop_list_remove(loop->xs, j);
         if (!j->orphan && !loop->closed)
             complete_future(loop, j);
+        if (loop->xs->shutdown)
+            aio__shutdown_job_collected(loop, j);
         aio__xs_unref(j->xs);
         if (pool && j->pool != pool) { /* jobs of several pools: one batch each */
             release_batch(loop->xs, pool, batch, n);
@@ -297,11 +312,17 @@ void aio__executor_close(aio_loop *loop) {
     }
     xs->closed = true; /* workers discard from now on */
     pthread_mutex_unlock(&xs->mu);
+    char msg[200]; /* which bound expired, and how long it was */
+    snprintf(msg, sizeof msg,
+             "executor job abandoned at loop close: still running after the executor timeout "
+             "(aio_loop_set_executor_timeout, %g s); its result will be discarded",
+             xs->close_timeout);
     for (aio__job *j = xs->jobs; j; j = AIO__JOB_NEXT(j))
-        aio__report(loop, "executor job abandoned at close: still running, its result will be discarded",
-                    AIO_ETIMEDOUT, AIO__NIL);
+        aio__report(loop, msg, AIO_ETIMEDOUT, AIO__NIL);
     xs->jobs = NULL; /* the workers own them now */
     xs->njobs = 0;
+    if (xs->shutdown)
+        aio__shutdown_close(loop);
     if (xs->pool) {
         aio_pool_free(xs->pool, 0);
         xs->pool = NULL;

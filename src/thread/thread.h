@@ -50,6 +50,8 @@ typedef struct aio__xs {
     unsigned nspare_jobs;
     double close_timeout; /* seconds aio_loop_close waits for running jobs */
     bool may_spin;        /* more than one CPU: spin briefly before blocking */
+    bool default_shut;    /* the default pool was shut down: no new one (shutdown.c) */
+    struct aio__shutdown *shutdown; /* aio_shutdown_default_executor waiting (shutdown.c) */
 } aio__xs;
 
 enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
@@ -82,5 +84,14 @@ void aio__executor_close(aio_loop *loop);                   /* at close, first: 
 void aio__executor_collect(aio_loop *loop, aio__job *done); /* loop thread: completions */
 /* Hand the jobs submitted since the last poll to their pools (executor.c). */
 void aio__executor_flush(aio_loop *loop);
+/* Jobs of `pool` still in the loop's batch end cancelled without reaching it. */
+void aio__executor_cancel_unsent(aio_loop *loop, struct aio_pool *pool);
 void aio__executor_free_spares(aio__xs *xs); /* when the xs goes */
+
+/* shutdown.c, while xs->shutdown is set */
+/* Collect saw job j finish: the shutdown completes after the last of its
+ * pool's. */
+void aio__shutdown_job_collected(aio_loop *loop, const aio__job *j);
+/* At close, after the executor's own wait: release the pool. */
+void aio__shutdown_close(aio_loop *loop);
 #endif                                       /* AIO_THREAD_THREAD_H */
