@@ -97,6 +97,12 @@ enum {
  * Without AIO_GATHER_RETURN_ERRORS the first child to fail (or be
  * cancelled) makes the gather fail with that error at once; AS IN ASYNCIO
  * THE OTHER CHILDREN KEEP RUNNING unless AIO_GATHER_CANCEL_ON_ERROR is set.
+ * A cancelled child ends the gather cancelled (asyncio instead fails it
+ * with a CancelledError, so that its cancelled() is false): C has one code,
+ * AIO_ECANCELLED, for both, and a future failed with AIO_ECANCELLED but not
+ * cancelled would be a state nothing else has. The awaiting task tells "a
+ * child was cancelled" from "I was cancelled" by aio_task_cancelling(t),
+ * which is 0 in the first case.
  * Cancelling the gather cancels every child not yet done; the gather then
  * ends cancelled once they have finished, whatever the flags (a gather's own
  * cancellation always propagates). A pending gather always accepts the

@@ -35,8 +35,9 @@
  * removed (never run); running jobs get their cancel flag and the close waits
  * up to the executor timeout (aio_loop_set_executor_timeout, 5 s by default)
  * for them; each one still running then is reported ("executor job abandoned
- * at close", error AIO_ETIMEDOUT) and its late result is discarded by the
- * worker. Nothing is ever posted into a closed or freed loop.
+ * at loop close: still running after the executor timeout
+ * (aio_loop_set_executor_timeout, 5 s) ...", error AIO_ETIMEDOUT) and its
+ * late result is discarded by the worker. Nothing is ever posted into a closed or freed loop.
  *
  * Deadlock detection (AIO_EDEADLOCK) stays on for loops that use no
  * threads. A loop with executor jobs in flight waits for them instead; a loop
