@@ -73,7 +73,7 @@ static aio_status awaiter(aio_task *t, void *frame) {
     AIO_AWAIT(t, f->f);
     *f->err = AIO_ERR(t);
     *f->value = AIO_RESULT(t).i;
-    *f->at_ns = aio_loop_time_ns(aio_task_loop(t));
+    *f->at_ns = aio_loop_time_ns(t);
     if (f->watch)
         *f->watch_seen = *f->watch;
     if (AIO_ERR(t) < 0)

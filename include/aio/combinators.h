@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "aio/future.h"
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -108,6 +109,14 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
                          unsigned flags);
 #define aio_gather(x, futs, n, results, flags) aio_gather_on(AIO__LOOP(x), (futs), (n), (results), (flags))
 
+/* aio_gather_of(loop_or_task, results, flags, fut1, fut2, ...): aio_gather
+ * of the futures listed, without a local array (asyncio.gather(*aws)):
+ *     AIO_AWAIT(t, aio_gather_of(t, f->res, 0, aio_sleep(t, 1), aio_create_task(t, work)));
+ * `results` needs as many entries as futures are listed (or NULL). */
+#define aio_gather_of(x, results, flags, ...)                                                      \
+    aio_gather_on(AIO__LOOP(x), (const aio_future[]){__VA_ARGS__},                                 \
+                  sizeof((aio_future[]){__VA_ARGS__}) / sizeof(aio_future), (results), (flags))
+
 /* asyncio.shield: a future with the child's outcome; cancelling it (or the
  * task awaiting it) does not cancel the child, which keeps running.
  * Consumes the reference to `fut`. */
@@ -131,6 +140,13 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
 #define aio_as_completed(x, futs, n, timeout) aio_as_completed_on(AIO__LOOP(x), (futs), (n), (timeout))
 aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it);
 #define aio_as_completed_next(x, it) aio_as_completed_next_on(AIO__LOOP(x), (it))
+
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_wait_partition(x, ...) aio_wait_partition(AIO__LOOP(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #ifndef AIO_FUTURE_H
 #define AIO_FUTURE_H
 
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -77,6 +78,9 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
  * were removed (0 after completion: the callbacks are already scheduled). */
 int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg);
 
+/* 1 if the handle is a task, 0 if a plain future, or a bad handle code. */
+int aio_future_is_task(aio_loop *loop, aio_future f);
+
 /* Take one more reference; returns f (or an error handle), so that
  * AIO_AWAIT(t, aio_future_retain(loop, f)) keeps f usable afterwards. */
 aio_future aio_future_retain(aio_loop *loop, aio_future f);
@@ -96,21 +100,25 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 #define aio_sleep_value(loop_or_task, delay, value)                                                \
     aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_VALUE(value))
 
-/* The loop of a task, for use inside its coroutine: the loop running on
- * this thread (NULL for a NULL task, or when no loop is running here). */
-aio_loop *aio_task_loop(const aio_task *t);
 
-/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. Inline (as
- * aio_task_loop): coroutines make futures with it on every await. A task
- * is only ever used inside its coroutine, which runs inside its loop's run
- * functions: its loop is the one running on this thread (aio/types.h). */
-static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
-static inline aio_loop *aio__loop_of_task(const aio_task *t) {
-    return t ? (aio_loop *)(void *)aio__running : NULL;
-}
-#define AIO__LOOP(x)                                                                               \
-    _Generic((x), aio_task *: aio__loop_of_task, const aio_task *: aio__loop_of_task,              \
-        default: aio__loop_of_loop)(x)
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_future_done(x, ...) aio_future_done(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancelled(x, ...) aio_future_cancelled(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_result(x, ...) aio_future_result(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_error(x, ...) aio_future_error(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_set_result(x, ...) aio_future_set_result(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_set_error(x, ...) aio_future_set_error(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancel(x, ...) aio_future_cancel(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancel_message(x, ...) aio_future_cancel_message(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_add_done_callback(x, ...) aio_future_add_done_callback(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_remove_done_callback(x, ...) aio_future_remove_done_callback(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_retain(x, ...) aio_future_retain(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_release(x, ...) aio_future_release(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_is_task(x, ...) aio_future_is_task(AIO__LOOP(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }
