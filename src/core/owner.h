@@ -1,6 +1,21 @@
 /* The extension interface: how a module other than the futures table owns,
- * completes and cancels a future (owner.c). Combinators, the executor and
- * every later module (streams, sync primitives, groups) use it. */
+ * completes and cancels a future (owner.c). Combinators and the executor
+ * use it; so does every later module (streams, sync primitives, groups).
+ *
+ *   1. Allocate the state with its future (aio__owner_new), or embed an
+ *      aio__owner in a record of yours and aio__fut_set_owner a new slot.
+ *   2. Complete the future exactly once, with aio__owned_finish (which
+ *      drops the owner's hold); nobody else can: set_result on an owned
+ *      future is refused (AIO_EISTASK).
+ *   3. The owner decides what cancel means (ops->cancel): cancel children
+ *      and finish once they are done (gather), stop waiting (wait), or
+ *      finish cancelled at once.
+ *   4. The state lives until the future is done AND every callback it
+ *      registered has run or been removed (aio__children_detach).
+ *   5. States still live at close are freed by the loop (aio__owner_new's
+ *      list); their futures are freed with the table.
+ * A module that makes tasks wait for something it hands out (a lock, an
+ * item, bytes) uses plain futures in a wait queue instead: waitq.h. */
 #ifndef AIO_CORE_OWNER_H_STATE
 #define AIO_CORE_OWNER_H_STATE
 #include "aio/aio.h"
