@@ -14,12 +14,14 @@
  * cancelled gather) never runs its body.
  *
  * References: gather, wait_for and shield consume the caller's reference to
- * each child (like AIO_AWAIT); wait and as_completed do not (you look at the
- * children afterwards: release them yourself).
+ * each child (like AIO_AWAIT), on every path, failure included (the
+ * ownership rule, aio/future.h); wait and as_completed do not (you look at
+ * the children afterwards: release them yourself).
  *
  * Children must belong to the same loop: another loop's handle, a stale or
  * a null one makes the call return an error handle (AIO_EFOREIGN,
- * AIO_ESTALE, AIO_ENULL) and consume nothing.
+ * AIO_ESTALE, AIO_ENULL); the good children's references are consumed all
+ * the same, and a pending child nobody else holds is cancelled.
  */
 #ifndef AIO_COMBINATORS_H
 #define AIO_COMBINATORS_H
@@ -104,7 +106,7 @@ enum {
  * The same handle may appear several times. Consumes one reference per
  * entry of futs. Memory: one allocation of O(n), nothing per child.
  * Errors (error handle): -EINVAL (NULL futs with n > 0, unknown flags),
- * -ENOMEM, AIO_ECLOSED, bad handles (then nothing is consumed). */
+ * -ENOMEM, AIO_ECLOSED, bad handles (the good ones are consumed all the same). */
 aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
                          unsigned flags);
 #define aio_gather(x, futs, n, results, flags) aio_gather_on(AIO__LOOP(x), (futs), (n), (results), (flags))
