@@ -8,13 +8,16 @@
 #include "core/handles.h"
 
 /* ---- futures table ------------------------------------------------------ */
-enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
+/* WOKEN: done, but what it brings is taken by its consumer when it reads
+ * the outcome (waitq.h: "wake, then take"); u.value.p is the aio__taker. */
+enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED, AIO__FS_WOKEN };
 enum {
     AIO__FF_TASK = 1,        /* the slot is a task's future */
     AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
     AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
     AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.p.timer */
     AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
+    AIO__FF_WAITQ = 32,      /* pending, linked in a wait queue (waitq.h) */
 };
 
 /* A future's slot: 16 bytes. The callback list of a pending future is in
@@ -63,6 +66,7 @@ typedef struct aio__futures {
     uint32_t n, cap, free;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
+    struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
     aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
 } aio__futures;
 
@@ -264,6 +268,8 @@ static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_ta
     return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+/* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
+int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);
 /* The outcome of a done slot as (status, value), marking an error
  * retrieved. Inline: every wake-up takes one. */
 static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
@@ -285,6 +291,8 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
         s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
         return (int)s->u.value.i;
     }
+    if (s->state == AIO__FS_WOKEN)
+        return aio__fut_take(loop, idx, v); /* waitq.c */
     return AIO_ENOTDONE;
 }
 void aio__futures_free(aio_loop *loop); /* at close: report and free everything */

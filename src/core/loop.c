@@ -76,16 +76,6 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     return 0;
 }
 
-aio_loop *aio_loop_new(void) {
-    aio_loop *loop;
-    int rc = aio_loop_create(&loop, NULL);
-    if (rc < 0) {
-        errno = -rc;
-        return NULL;
-    }
-    return loop;
-}
-
 int aio_loop_close(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
