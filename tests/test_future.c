@@ -795,7 +795,6 @@ static void error_read_then_cancel_reports_nothing(void **state) {
     assert_int_equal(r.count, 0);
     assert_aio_ok(aio_loop_free(loop));
 }
-
 static void read_error_done(aio_loop *loop, aio_future f, void *arg) {
     int *out = arg;
     *out = aio_future_error(loop, f);

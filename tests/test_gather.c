@@ -657,9 +657,10 @@ static void gather_child_cancelled_ends_gather_cancelled(void **state) {
     aio_loop *loop = test_loop_new(1);
     aio_future a = aio_future_new(loop), b = aio_future_new(loop);
     int err = 1, cancelling = -1;
-    aio_future task = aio_create_task(
-        loop, await_gather,
-        (&(struct await_gather){{aio_future_retain(loop, a), aio_future_retain(loop, b)}, &err, &cancelling}));
+    aio_future task =
+        aio_create_task(loop, await_gather,
+                        (&(struct await_gather){
+                            {aio_future_retain(loop, a), aio_future_retain(loop, b)}, &err, &cancelling}));
     test_run_iterations(loop, 2);
     assert_int_equal(aio_future_cancel(loop, a, "child"), 1);
     aio_value v = {0};
@@ -681,7 +682,6 @@ static void gather_child_cancelled_ends_gather_cancelled(void **state) {
     assert_aio_ok(aio_future_release(loop, c));
     close_loop(loop);
 }
-
 /* ---- cancellation racing with completion ----------------------------------------------- */
 
 struct race {

@@ -328,7 +328,6 @@ static void run_no_report_for_leftover_never_started(void **state) {
         assert_int_equal(r.count, 0);
     }
 }
-
 /* ---- LOOP-09 / LOOP-06: refusal inside a running loop ------------------------ */
 
 struct nested_run {

@@ -452,8 +452,8 @@ static void wait_result_has_no_count_partition_counts_at_resume(void **state) {
     struct set_a_then_b s = {{out.futs[0], ACT_RESULT, 1, -99}, {out.futs[1], ACT_RESULT, 2, -99}};
     assert_int_equal(aio_call_later(loop, 0.1, set_a_then_b_cb, &s, NULL), 0);
     assert_int_equal(
-        aio_run_until_complete(loop, aio_create_task(loop, count_at_resume, &(struct count_at_resume_task){&out}),
-                               NULL),
+        aio_run_until_complete(
+            loop, aio_create_task(loop, count_at_resume, &(struct count_at_resume_task){&out}), NULL),
         0);
     assert_int_equal(s.a.rc, 0);
     assert_int_equal(s.b.rc, 0);
@@ -463,7 +463,6 @@ static void wait_result_has_no_count_partition_counts_at_resume(void **state) {
     assert_int_equal(aio_future_release(loop, out.futs[1]), 0);
     close_loop(loop);
 }
-
 /* ---- cancellation ------------------------------------------------------------------ */
 
 struct await_one {

@@ -111,7 +111,7 @@ extern "C" {
  *         AIO_RETURN(t, 42);              // ends with 42, not cancelled
  * A cancel requested after that await (still pending) is not undone. */
 int aio_task_cancel_handled(aio_task *t);
-#define AIO_CANCEL_HANDLED(t) aio_task_cancel_handled(t)
+#define AIO_CANCEL_HANDLED(t) aio_task_cancel_handled(AIO__TASK_ONLY(t))
 
 /* Storage for an inline child coroutine inside your frame:
  *     struct parent { AIO_CHILD(struct child) sub; };

@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 struct aio__shutdown {
     aio__owner owner;
@@ -43,22 +44,44 @@ static void finish(aio_loop *loop, struct aio__shutdown *s, int err, aio_value v
     aio__owner_free(loop, &s->owner);
 }
 
-/* The bound expired: report each job still running, then give up on them. */
+/* The bound expired: give up on the jobs still running, and report each.
+ * The shutdown completes first and the reports name the jobs from a copy of
+ * their futures: a report handler may call back into the loop (cancel a
+ * job, even the shutdown), and must find neither the state nor a list it
+ * is walking. Out of memory for the copy, one report counts them. */
 static void expired(aio_loop *loop, void *arg) {
     struct aio__shutdown *s = arg;
     s->has_timer = false;
+    double timeout = s->timeout;
+    size_t n = 0;
+    for (aio__job *j = loop->xs->jobs; j; j = AIO__JOB_NEXT(j))
+        n += j->pool == s->pool && aio__pool_job_running(j);
+    aio_future *futs = n ? malloc(n * sizeof *futs) : NULL;
+    size_t k = 0;
+    for (aio__job *j = loop->xs->jobs; futs && j && k < n; j = AIO__JOB_NEXT(j))
+        if (j->pool == s->pool && aio__pool_job_running(j))
+            futs[k++] =
+                j->orphan ? AIO_FUTURE_NULL : aio__fut_handle(loop, j->owner.aux); /* an orphan's is gone */
+    aio_value abandoned = {0};
+    abandoned.u = n;
+    finish(loop, s, 0, abandoned); /* s is freed */
     char msg[200];
     snprintf(msg, sizeof msg,
              "executor job abandoned by aio_shutdown_default_executor: still running after its timeout "
              "(%g s); its future completes when it finishes",
-             s->timeout);
-    aio_value abandoned = {0};
-    for (aio__job *j = loop->xs->jobs; j; j = AIO__JOB_NEXT(j))
-        if (j->pool == s->pool && aio__pool_job_running(j)) {
-            abandoned.u++;
-            aio__report(loop, msg, AIO_ETIMEDOUT, j->orphan ? AIO__NIL : j->owner.aux);
-        }
-    finish(loop, s, 0, abandoned);
+             timeout);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t idx; /* still that job's future (an earlier report's handler may have freed it) */
+        aio__report(loop, msg, AIO_ETIMEDOUT, aio__fut_lookup(loop, futs[i], &idx) == 0 ? idx : AIO__NIL);
+    }
+    if (n && !futs) {
+        snprintf(msg, sizeof msg,
+                 "%zu executor jobs abandoned by aio_shutdown_default_executor: still running after its "
+                 "timeout (%g s)",
+                 n, timeout);
+        aio__report(loop, msg, AIO_ETIMEDOUT, AIO__NIL);
+    }
+    free(futs);
 }
 
 /* Cancelling the shutdown stops the wait: the pool is released at once,

@@ -50,8 +50,10 @@ typedef struct aio__xs {
     unsigned nspare_jobs;
     double close_timeout; /* seconds aio_loop_close waits for running jobs */
     bool may_spin;        /* more than one CPU: spin briefly before blocking */
-    bool default_shut;    /* the default pool was shut down: no new one (shutdown.c) */
-    struct aio__shutdown *shutdown; /* aio_shutdown_default_executor waiting (shutdown.c) */
+    /* the default pool was shut down: no new one (shutdown.c) */
+    bool default_shut;
+    /* aio_shutdown_default_executor waiting, or NULL (shutdown.c) */
+    struct aio__shutdown *shutdown;
 } aio__xs;
 
 enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
