@@ -124,14 +124,15 @@ int aio_task_cancel_handled(aio_task *t);
 
 /* Declare a typed coroutine `name` (static) whose body sees its frame as
  * `frame_type *f` and its task as `aio_task *t`. Spawn it with aio_spawn(),
- * which checks the frame's type; it is also a plain aio_coro_fn. */
+ * which checks the frame's type; it is also a plain aio_coro_fn. The frame
+ * type may be an anonymous struct: AIO_CORO(w, struct { int n; }). */
 #define AIO_CORO(name, frame_type)                                                                 \
     typedef frame_type aio__frame_of_##name;                                                       \
-    static aio_status aio__body_of_##name(aio_task *t, frame_type *f AIO__MAYBE_UNUSED);           \
+    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED); \
     static aio_status name(aio_task *t, void *aio__frame) {                                        \
-        return aio__body_of_##name(t, (frame_type *)aio__frame);                                   \
+        return aio__body_of_##name(t, (aio__frame_of_##name *)aio__frame);                         \
     }                                                                                              \
-    static aio_status aio__body_of_##name(aio_task *t, frame_type *f AIO__MAYBE_UNUSED)
+    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED)
 
 #define AIO_BEGIN(t)                                                                               \
     uint32_t *const aio__lcp = AIO__LCP(AIO__TASK_ONLY(t));                                        \
