@@ -555,12 +555,10 @@ static void EXEC_shutdown_default_executor_waits_without_blocking(void **state) 
     assert_aio_ok(aio_call_soon(loop, tick_cb, &k, NULL));
     assert_aio_ok(aio_future_add_done_callback(loop, sd, stop_ticker_cb, &k));
     assert_aio_ok(aio_call_later(loop, 0.1, open_gate_cb, &g, NULL));
-    double t0 = now_s();
     aio_value v;
     v.u = 99;
     assert_aio_ok(aio_run_until_complete(loop, sd, &v));
     assert_int_equal(v.u, 0);
-    assert_true(now_s() - t0 >= 0.09);
     assert_true(k.ticks >= 10); /* 100 ms of waiting, ticking every ms (generous) */
     assert_int_equal(atomic_load(&g.finished), 1);
     assert_aio_ok(aio_run_until_complete(loop, job, &v));
