@@ -129,7 +129,8 @@ static void connect_all(conn *cs, int n, const addr *a) {
             watch(c, EPOLL_CTL_ADD, EPOLLIN);
             continue;
         }
-        if (errno != EINPROGRESS && errno != EAGAIN)
+        /* A Unix socket whose backlog is full says EAGAIN: not connecting. */
+        if (errno != EINPROGRESS)
             die("connect");
         watch(c, EPOLL_CTL_ADD, EPOLLOUT);
         c->want_out = 1;
