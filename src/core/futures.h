@@ -308,6 +308,8 @@ void aio__futures_free(aio_loop *loop); /* at close: report and free everything 
 /* report.c: tell the exception handler (or stderr); idx names the future
  * concerned, or is AIO__NIL. */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
+/* The same with the report's location given (NULL: none). */
+void aio__report_at(aio_loop *loop, const char *msg, int err, uint32_t idx, const char *location);
 /* Report a failed future's error if nobody retrieved it, exactly once. */
 void aio__report_unretrieved(aio_loop *loop, uint32_t idx);
 /* The per-slot extras, allocating them on first use; NULL if out of memory. */

@@ -22,6 +22,7 @@
 #include "core/ready.h"
 #include "core/task.h"
 #include "core/timers.h"
+#include "debug/debug.h"
 #include "io/io.h"
 #undef AIO__LOOP_STATE_PASS
 
@@ -61,6 +62,7 @@ struct aio_loop {
     aio__reporting report;    /* report.c */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
+    aio__debug dbg;           /* debug/: where mode, debug mode */
 };
 
 /* The loop running on this thread (NULL if none): a coroutine's. */

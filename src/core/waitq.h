@@ -23,6 +23,7 @@
 #include "aio/aio.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct aio__taker aio__taker;
@@ -35,12 +36,24 @@ struct aio__taker {
     void (*decline)(aio_loop *loop, aio__taker *tk, uint32_t idx);
 };
 
+typedef struct aio__waitq aio__waitq;
+/* What waiting in a queue means, for the task dumps (aio/debug.h): a
+ * module sets its queue's `kind` to a static one of these. */
+typedef struct aio__waitq_kind {
+    const char *what; /* "lock", "queue get", "stream read", ... */
+    /* Optional: a few words about the queue's owner ("3 of 3 permits
+     * taken"), written into buf. Reads, never changes, state. */
+    void (*describe)(aio_loop *loop, const aio__waitq *q, char *buf, size_t len);
+} aio__waitq_kind;
+
 /* A FIFO of waiting futures, embedded in the module's state. Zeroed:
- * empty (head and tail are slot indices + 1, 0 meaning none). */
-typedef struct aio__waitq {
+ * empty (head and tail are slot indices + 1, 0 meaning none), of no kind
+ * (the dumps then say "wait queue"). */
+struct aio__waitq {
     uint32_t head, tail;
     uint32_t count;
-} aio__waitq;
+    const aio__waitq_kind *kind; /* optional, for the task dumps */
+};
 
 /* A queued waiter's links, by slot (loop->fut.links). */
 struct aio__wlink {

@@ -104,13 +104,16 @@ static void io_dispatch(aio_loop *loop, void *arg) {
         loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
 }
 
+/* So that debug mode can tell a watcher's entry (and time the watcher). */
+void aio__io_dispatch(aio_loop *loop, void *arg) { io_dispatch(loop, arg); }
+
 void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
     if (fd < 0 || fd >= loop->io.cap)
         return;
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
         if ((events & bit) && loop->io.fds[fd].fn[dir] &&
-            aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
+            aio__ready_push(loop, aio__io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
             aio__report(loop, "out of memory: fd event dropped", -ENOMEM, AIO__NIL);
     }
 }

@@ -49,6 +49,8 @@ typedef struct aio__io_state {
 
 /* io.c */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events);
+/* The ready-queue entry running fd watchers: arg is fd * 2 + (writer). */
+void aio__io_dispatch(aio_loop *loop, void *arg);
 void aio__io_closed(aio_loop *loop, int fd); /* backend saw a closed fd */
 void aio__io_free(aio_loop *loop);
 #endif /* AIO_IO_IO_H */
