@@ -129,7 +129,8 @@ const char *aio__debug_location(aio_loop *loop, uint32_t idx, char *buf, size_t 
         at = w > 0 ? (size_t)w : 0;
     }
     if (c && at < len)
-        snprintf(buf + at, len - at, "%screated at %s:%u", at ? "; " : "", c->file, c->line);
+        snprintf(buf + at, len - at, "%screated at %s:%u", at ? "; " : "",
+                 aio__site_file(&(aio_site){c->file, NULL, 0}, false), c->line);
     return buf[0] ? buf : NULL;
 }
 
