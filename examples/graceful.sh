@@ -30,7 +30,14 @@ out=$dir/out
 ) &
 watcher=$!
 
-sh -c 'echo $$ > "$1"; exec "$2"' sh "$dir/pid" "$prog" >"$out" 2>&1
+# Were this script itself started with SIGINT ignored (ctest in the
+# background of a non-interactive shell), the program would inherit that:
+# env --default-signal (GNU coreutils 8.31+) gives it the default back.
+launch=
+if env --default-signal=INT true 2>/dev/null; then
+  launch="env --default-signal=INT"
+fi
+sh -c 'echo $$ > "$1"; shift; exec "$@"' sh "$dir/pid" $launch "$prog" >"$out" 2>&1
 status=$?
 wait $watcher
 cat "$out"
