@@ -62,6 +62,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->cb.batch_seq = UINT64_MAX;   /* no dispatch batch open */
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
+    aio__tasks_init(loop);
     int rc = backend->init(loop);
     if (rc < 0) {
         free(loop);
