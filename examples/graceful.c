@@ -19,8 +19,8 @@ AIO_CORO(worker, struct worker) {
     AIO_BEGIN(t);
     for (;;) {
         AIO_AWAIT(t, aio_sleep(t, 0.01)); /* one request */
-        if (AIO_ERR(t) == AIO_ECANCELLED)
-            break;
+        if (AIO_CANCEL_HANDLED(t))
+            break; /* the shutdown was asked for: not a failure */
         f->served++;
     }
     /* Cancelled: finish cleanly. Flushing what is buffered takes an await,
@@ -28,7 +28,6 @@ AIO_CORO(worker, struct worker) {
      * output has a fixed order). */
     AIO_AWAIT(t, aio_sleep(t, 0.02 * (f->id + 1)));
     printf("worker %d: flushed and closed\n", f->id);
-    aio_task_uncancel(t); /* the shutdown was asked for: not a failure */
     AIO_RETURN(t, f->served);
     AIO_END(t);
 }
@@ -46,10 +45,14 @@ AIO_CORO(server, struct server) {
     printf("ready\n");
     fflush(stdout); /* whoever waits for this line may send the signal now */
 
-    /* Serve (an accept loop would be here) until aio_run cancels us. */
-    AIO_AWAIT(t, aio_sleep(t, 3600));
-    if (AIO_ERR(t) != AIO_ECANCELLED)
-        AIO_FAIL(t, AIO_ERR(t));
+    /* Serve until aio_run cancels us (an accept loop would be here; this
+     * one does housekeeping once a second). Handled, the cancel is a
+     * requested stop: the program then ends normally. */
+    for (;;) {
+        AIO_AWAIT(t, aio_sleep(t, 1.0));
+        if (AIO_CANCEL_HANDLED(t))
+            break;
+    }
     printf("server: %s received, stopping %d workers\n", AIO_CANCEL_MESSAGE(t), NWORKERS);
 
     for (f->i = 0; f->i < NWORKERS; f->i++)
@@ -63,7 +66,6 @@ AIO_CORO(server, struct server) {
         aio_future_release(t, f->workers[f->i]);
     }
     printf("served %ld requests with %d workers; all closed cleanly\n", f->total, NWORKERS);
-    aio_task_uncancel(t); /* handled: the program ends normally */
     AIO_RETURN(t, f->total);
     AIO_END(t);
 }

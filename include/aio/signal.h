@@ -7,9 +7,10 @@
  * descriptor of each loop concerned (both async-signal-safe).
  *
  * Sharing, since dispositions belong to the process, not to a loop:
- *   - every loop that registered a signal (a handler or a waiter) receives
- *     each delivery of it, whichever thread the kernel picks to run the
- *     signal handler on; loops on other threads are woken as needed;
+ *   - Every loop that registered a signal gets each delivery (a handler or
+ *     a waiter registers it; asyncio allows only the main thread's loop),
+ *     whichever thread the kernel runs the signal handler on: loops on
+ *     other threads are woken through their fd;
  *   - deliveries that arrive before the loop gets to them are merged into
  *     one (as the kernel merges pending standard signals);
  *   - while at least one loop handles a signal, the disposition the process
@@ -77,8 +78,8 @@ aio_future aio_signal_wait(aio_loop *loop, int signo);
  * ignored (SIG_IGN: e.g. a background job of a non-interactive shell) or
  * has a handler of the application's when the run starts is left alone.
  * If the main task ends cancelled after such a signal, the run returns
- * -EINTR (asyncio raises KeyboardInterrupt); if its coroutine cleaned up
- * and returned normally (aio_task_uncancel), the run returns 0.
+ * -EINTR (asyncio raises KeyboardInterrupt); if its coroutine handled the
+ * cancel (AIO_CANCEL_HANDLED) and returned, the run returns 0.
  * The route does not keep the loop alive: a main task waiting for nothing
  * still ends the run with AIO_EDEADLOCK. */
 
