@@ -1,6 +1,6 @@
 /* Where is every task? Three tasks blocked on different things (a sleep, a
  * future nobody completes, a sleep inside an inline sub-coroutine), main
- * awaiting all three through a gather, and a timer callback that prints
+ * awaiting all three through a gather, and a SIGUSR1 handler that prints
  * the task table and tree, then cancels main so that the program ends.
  *
  * Each await is marked with a comment naming its coroutine: the example's
@@ -8,6 +8,7 @@
  * them (dump.c:LINE in NAME), the sub-coroutine's under its parent's. */
 #include <aio/aio.h>
 
+#include <signal.h>
 #include <stdio.h>
 
 struct sleeper {
@@ -49,11 +50,18 @@ AIO_CORO(client, struct client) {
     AIO_END(t);
 }
 
-/* On demand: here from a timer; a signal handler's callback would do the
- * same. */
-static void dump_then_cancel(aio_loop *loop, void *arg) {
+/* On demand: at SIGUSR1 (kill -USR1 <pid>), on the loop's thread like any
+ * callback. Here the program sends itself one, then ends. */
+static void dump_on_signal(aio_loop *loop, int signo, void *arg) {
+    (void)signo;
     aio_print_tasks(loop, stdout, AIO_PRINT_TABLE | AIO_PRINT_TREE);
     aio_task_cancel(loop, *(aio_future *)arg, "dumped");
+}
+
+static void send_usr1(aio_loop *loop, void *arg) {
+    (void)loop;
+    (void)arg;
+    raise(SIGUSR1);
 }
 
 struct main_task {
@@ -70,7 +78,8 @@ AIO_CORO(main_task, struct main_task) {
     aio_task_set_name(t, w, "waiter");
     aio_task_set_name(t, c, "client");
     aio_task_set_name(t, f->self, "main");
-    aio_call_later(t, 0.05, dump_then_cancel, &f->self, NULL);
+    aio_add_signal_handler(t, SIGUSR1, dump_on_signal, &f->self);
+    aio_call_later(t, 0.05, send_usr1, NULL, NULL);
     AIO_AWAIT(t, aio_gather_of(t, NULL, 0, s, w, c)); /* await: main */
     aio_future_release(t, f->event);
     AIO_END(t);
