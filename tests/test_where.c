@@ -137,6 +137,7 @@ static void where_every_frame_of_a_chain(void **state) {
         assert_site(ti->frames[0], lines[0], "top");
         assert_site(ti->frames[1], lines[1], "mid");
         assert_site(ti->frames[2], lines[2], "leaf");
+        assert_string_equal(aio_site_name(ti->frames[1]), "mid");
         assert_int_equal(ti->awaits, AIO_AWAITS_FUTURE);
         assert_int_equal(ti->awaited.id, fut.id);
         aio_task_graph_free(g);
@@ -645,6 +646,7 @@ static void where_errors(void **state) {
     assert_null(aio_task_graph_task(NULL, 0));
     assert_int_equal(aio_task_graph_deadlocks(NULL), 0);
     aio_task_graph_free(NULL);
+    assert_string_equal(aio_site_name(NULL), "?");
     assert_aio_err(aio_all_tasks(loop, NULL, 1), -EINVAL);
     assert_aio_err(aio_all_tasks((aio_loop *)NULL, NULL, 0), -EINVAL);
     int line;

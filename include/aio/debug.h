@@ -55,6 +55,10 @@ extern "C" {
  * and function (an AIO_CORO body's function is aio__body_of_<name>; the
  * printouts show <name>). */
 
+/* Returns: the coroutine's name of a site: its function's, without the
+ * aio__body_of_ prefix that AIO_CORO adds ("?" for NULL). */
+const char *aio_site_name(const aio_site *site);
+
 /* ---- all tasks ---- */
 
 /* asyncio.all_tasks: the handles of the loop's unfinished tasks, at most

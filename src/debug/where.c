@@ -96,6 +96,8 @@ const char *aio__site_file(const aio_site *s, bool full_paths) {
     return slash ? slash + 1 : f;
 }
 
+const char *aio_site_name(const aio_site *site) { return site ? aio__site_func(site) : "?"; }
+
 const char *aio__site_func(const aio_site *s) {
     static const char prefix[] = "aio__body_of_";
     const char *f = s->func ? s->func : "?";
