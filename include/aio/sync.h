@@ -363,9 +363,9 @@ int aio_queue_destroy(aio_loop *loop, aio_queue *q);
 aio_future aio_queue_put(aio_loop *loop, aio_queue *q, aio_value item);
 
 /* Put without waiting (asyncio's put_nowait).
- * Returns: 0.  Errors: -EAGAIN (full: asyncio's QueueFull; also while room
- * is reserved for woken putters), AIO_ESHUTDOWN, -ENOMEM, and see the top.
- * Consumes: nothing. */
+ * Returns: 0.  Errors: -EAGAIN (full: asyncio's QueueFull; also while
+ * putters wait, or were woken and have not put yet: no overtaking),
+ * AIO_ESHUTDOWN, -ENOMEM, and see the top.  Consumes: nothing. */
 int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item);
 
 /* Get an item (asyncio's Queue.get), waiting while the queue is empty.
@@ -376,8 +376,8 @@ int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item);
 aio_future aio_queue_get(aio_loop *loop, aio_queue *q);
 
 /* Get without waiting (asyncio's get_nowait): 0 and *out = the item.
- * Items reserved for getters already woken are not available here (no
- * barging), though aio_queue_qsize counts them.
+ * While getters wait, or were woken and have not taken their item yet, it
+ * fails (no overtaking), though aio_queue_qsize counts those items.
  * Errors: -EAGAIN (empty: asyncio's QueueEmpty), AIO_ESHUTDOWN (shut down
  * and empty), -EINVAL (NULL out), and see the top.  Consumes: nothing. */
 int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out);

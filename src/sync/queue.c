@@ -11,9 +11,12 @@
  *     the capacity), and its item waits in its data until it resumes;
  *   - after a shutdown, waiters woken to fail are counted in woken_shut
  *     (reserved putters move there: they fail too).
- * Invariants: avail() > 0 only while no getter queues (a free item is
- * reserved for the head getter at once), unreserved room only while no
- * putter queues (except out of memory), cap >= n + woken_put. */
+ * No barging, in item order too: a newcomer is served at once only if
+ * nobody queues and nobody woken has yet to take (a woken waiter takes
+ * when it resumes, after the caller of a call served at once); otherwise
+ * it queues, and each take wakes the next. Invariants: cap >= n +
+ * woken_put; free items (room) and queued getters (putters) together
+ * only while woken getters (putters) have yet to take, or out of memory. */
 #include "sync/sync.h"
 
 #include <stdlib.h>
@@ -143,13 +146,26 @@ static int has_room(const aio_queue *q) {
     return q->aio__maxsize == 0 || q->aio__n + q->aio__woken_put < q->aio__maxsize;
 }
 
+/* A newcomer may be served at once (no barging past queued or woken). */
+static int get_at_once(const aio_queue *q) {
+    return avail(q) > 0 && aio__waitq_empty(&q->aio__getq) && q->aio__woken_get == 0;
+}
+static int put_at_once(const aio_queue *q) {
+    return has_room(q) && aio__waitq_empty(&q->aio__putq) && q->aio__woken_put == 0;
+}
+
 /* Reserve free items for the head getters (counted before each wake: a
- * getter nobody holds is declined inside it). */
+ * getter nobody holds is declined inside it). Once the queue is shut down
+ * (no item will come), the getters left without one fail. */
 static void wake_getters(aio_loop *loop, aio_queue *q) {
     while (avail(q) > 0 && !aio__waitq_empty(&q->aio__getq)) {
         q->aio__woken_get++;
         aio__waitq_data(loop, aio__waitq_head(&q->aio__getq))->u = 1; /* reserved */
         aio__waitq_wake(loop, &q->aio__getq, &q->aio__tk_get);
+    }
+    if (q->aio__shutdown != OPEN && avail(q) == 0) {
+        q->aio__woken_shut += q->aio__getq.count; /* their data is 0: they fail */
+        aio__waitq_wake_all(loop, &q->aio__getq, &q->aio__tk_get);
     }
 }
 
@@ -180,6 +196,7 @@ static int get_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out
     if (q->aio__shutdown == SHUT_NOW)
         return AIO_ESHUTDOWN; /* its item was dropped */
     *out = remove_next(q);
+    wake_getters(loop, q); /* newcomers that queued behind it */
     wake_putters(loop, q);
     return 0;
 }
@@ -203,6 +220,7 @@ static int put_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out
     q->aio__woken_put--;
     insert(q, *aio__waitq_data(loop, idx));
     q->aio__unfinished++;
+    wake_putters(loop, q); /* newcomers that queued behind it */
     wake_getters(loop, q);
     out->u = 0;
     return 0;
@@ -287,7 +305,7 @@ aio_future aio_queue_put(aio_loop *loop, aio_queue *q, aio_value item) {
     if (q->aio__shutdown != OPEN)
         return aio__error_handle(AIO_ESHUTDOWN);
     uint32_t idx = 0;
-    if (has_room(q) && aio__waitq_empty(&q->aio__putq)) {
+    if (put_at_once(q)) {
         if ((rc = reserve(q, q->aio__n + q->aio__woken_put + 1)) == 0 &&
             (rc = aio__waitq_new_woken(loop, &q->aio__tk_put, item, &idx)) == 0)
             q->aio__woken_put++; /* room reserved: the item goes in at the await */
@@ -305,7 +323,7 @@ int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item) {
         return rc;
     if (q->aio__shutdown != OPEN)
         return AIO_ESHUTDOWN;
-    if (!has_room(q) || !aio__waitq_empty(&q->aio__putq))
+    if (!put_at_once(q))
         return -EAGAIN;
     if ((rc = reserve(q, q->aio__n + q->aio__woken_put + 1)) < 0)
         return rc;
@@ -322,12 +340,12 @@ aio_future aio_queue_get(aio_loop *loop, aio_queue *q) {
     if (rc < 0)
         return aio__error_handle(rc);
     uint32_t idx = 0;
-    if (avail(q) > 0 && aio__waitq_empty(&q->aio__getq)) {
+    if (get_at_once(q)) {
         aio_value reserved;
         reserved.u = 1;
         if ((rc = aio__waitq_new_woken(loop, &q->aio__tk_get, reserved, &idx)) == 0)
             q->aio__woken_get++; /* an item reserved: taken at the await */
-    } else if (q->aio__shutdown != OPEN) {
+    } else if (q->aio__shutdown != OPEN && avail(q) == 0) {
         rc = AIO_ESHUTDOWN; /* nothing left for us */
     } else {
         rc = aio__waitq_push(loop, &q->aio__getq, &idx);
@@ -341,8 +359,8 @@ int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) {
     int rc = queue_bind(loop, q);
     if (rc < 0)
         return rc;
-    if (avail(q) == 0 || !aio__waitq_empty(&q->aio__getq))
-        return q->aio__shutdown != OPEN ? AIO_ESHUTDOWN : -EAGAIN;
+    if (!get_at_once(q))
+        return q->aio__shutdown != OPEN && avail(q) == 0 ? AIO_ESHUTDOWN : -EAGAIN;
     *out = remove_next(q);
     wake_putters(loop, q);
     return 0;
@@ -399,10 +417,11 @@ int aio_queue_shutdown(aio_loop *loop, aio_queue *q, int immediate) {
         if (q->aio__unfinished == 0)
             wake_joiners(loop, q);
     }
-    /* Every waiting getter and putter fails (counted before the wakes). */
-    q->aio__woken_shut += q->aio__getq.count + q->aio__putq.count;
-    aio__waitq_wake_all(loop, &q->aio__getq, &q->aio__tk_get);
+    /* Every waiting putter fails, and every getter no item is left for
+     * (counted before the wakes). */
+    q->aio__woken_shut += q->aio__putq.count;
     aio__waitq_wake_all(loop, &q->aio__putq, &q->aio__tk_put);
+    wake_getters(loop, q);
     return 0;
 }
 
