@@ -342,6 +342,59 @@ static void lock_close_with_waiters(void **state) {
     assert_int_equal(log.n, 0);
 }
 
+/* acquire_nowait: only when free and nobody waits. AIO_LOCK_ACQUIRE: the
+ * same outcome as the await, served at once without a future when it can
+ * (a pending cancel then arrives at the next await), else awaited. */
+struct fast_locker {
+    aio_lock *lock;
+    test_log *log;
+    int tag;
+    int self_cancel;
+};
+AIO_CORO(fast_locker, struct fast_locker) {
+    AIO_BEGIN(t);
+    if (f->self_cancel)
+        aio_task_cancel(t, aio_task_handle(t), NULL);
+    AIO_LOCK_ACQUIRE(t, f->lock);
+    if (AIO_ERR(t) < 0)
+        AIO_FAIL(t, AIO_ERR(t));
+    assert_int_equal(AIO_RESULT(t).i, 1);
+    assert_int_equal(aio_lock_locked(f->lock), 1);
+    log_add(f->log, f->tag);
+    AIO_YIELD(t); /* a pending cancel lands here: we hold the lock */
+    assert_aio_ok(aio_lock_release(t, f->lock));
+    if (AIO_ERR(t) < 0)
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_END(t);
+}
+
+static void lock_acquire_nowait_and_fast_form(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_lock lock = AIO_LOCK_INIT;
+    test_log log = {0};
+    assert_aio_ok(aio_lock_acquire_nowait(loop, &lock));
+    assert_aio_err(aio_lock_acquire_nowait(loop, &lock), -EAGAIN);
+    aio_future w = spawn_locker(loop, &lock, &log, 1, 1);
+    yield_once(loop);
+    assert_aio_ok(aio_lock_release(loop, &lock));                  /* reserved for w */
+    assert_aio_err(aio_lock_acquire_nowait(loop, &lock), -EAGAIN); /* no barging */
+    assert_aio_ok(aio_run_until_complete(loop, w, NULL));
+    /* the fast form: at once, then contended */
+    aio_future a = aio_spawn(loop, fast_locker, &(struct fast_locker){&lock, &log, 2, 0});
+    aio_future b = aio_spawn(loop, fast_locker, &(struct fast_locker){&lock, &log, 3, 0});
+    assert_aio_ok(aio_run_until_complete(loop, a, NULL));
+    assert_aio_ok(aio_run_until_complete(loop, b, NULL));
+    assert_log(&log, 1, 2, 3);
+    /* served at once while a cancel is pending: it holds the lock, and the
+     * cancel arrives at the next await */
+    aio_future c = aio_spawn(loop, fast_locker, &(struct fast_locker){&lock, &log, 4, 1});
+    assert_aio_err(aio_run_until_complete(loop, c, NULL), AIO_ECANCELLED);
+    assert_log(&log, 1, 2, 3, 4);
+    assert_int_equal(aio_lock_locked(&lock), 0);
+    aio_loop_free(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(LOCK_01_fifo),
@@ -353,6 +406,7 @@ int main(void) {
         cmocka_unit_test(LOCK_03_finished_waiter_cancelled),
         cmocka_unit_test(lock_woken_then_cancelled_passes_the_lock_on),
         cmocka_unit_test(lock_immediate_acquire_taken_at_the_await),
+        cmocka_unit_test(lock_acquire_nowait_and_fast_form),
         cmocka_unit_test(lock_binds_to_one_loop),
         cmocka_unit_test(lock_close_with_waiters),
     };

@@ -577,6 +577,64 @@ static void queue_destroy(void **state) {
     aio_loop_free(other);
 }
 
+/* AIO_QUEUE_PUT / AIO_QUEUE_GET: the outcome of the awaits they stand for;
+ * `item` evaluated once; served at once without a future when they can. */
+struct fast_pc {
+    aio_queue *q;
+    int n, i, next;
+    int64_t *got;
+    int *err;
+};
+AIO_CORO(fast_producer, struct fast_pc) {
+    AIO_BEGIN(t);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AIO_QUEUE_PUT(t, f->q, f->next++); /* evaluated once */
+        if (AIO_ERR(t) < 0) {
+            *f->err = AIO_ERR(t);
+            AIO_FAIL(t, AIO_ERR(t));
+        }
+    }
+    AIO_END(t);
+}
+AIO_CORO(fast_consumer, struct fast_pc) {
+    AIO_BEGIN(t);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AIO_QUEUE_GET(t, f->q);
+        if (AIO_ERR(t) < 0) {
+            *f->err = AIO_ERR(t);
+            AIO_FAIL(t, AIO_ERR(t));
+        }
+        f->got[f->i] = AIO_RESULT(t).i;
+    }
+    AIO_END(t);
+}
+
+static void queue_fast_forms(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    for (size_t maxsize = 1; maxsize <= 64; maxsize *= 8) {
+        aio_queue q = AIO_QUEUE_INIT(maxsize);
+        enum { N = 500 };
+        static int64_t got[N];
+        int perr = 0, gerr = 0;
+        aio_future p = aio_spawn(loop, fast_producer, &(struct fast_pc){&q, N, 0, 0, NULL, &perr});
+        aio_future g = aio_spawn(loop, fast_consumer, &(struct fast_pc){&q, N, 0, 0, got, &gerr});
+        assert_aio_ok(aio_run_until_complete(loop, g, NULL));
+        assert_aio_ok(aio_run_until_complete(loop, p, NULL));
+        for (int i = 0; i < N; i++)
+            assert_int_equal(got[i], i);
+        /* errors come through as the await's would */
+        assert_aio_ok(aio_queue_shutdown(loop, &q, 0));
+        aio_future g2 = aio_spawn(loop, fast_consumer, &(struct fast_pc){&q, 1, 0, 0, got, &gerr});
+        assert_aio_err(aio_run_until_complete(loop, g2, NULL), AIO_ESHUTDOWN);
+        assert_aio_err(gerr, AIO_ESHUTDOWN);
+        aio_future p2 = aio_spawn(loop, fast_producer, &(struct fast_pc){&q, 1, 0, 0, NULL, &perr});
+        assert_aio_err(aio_run_until_complete(loop, p2, NULL), AIO_ESHUTDOWN);
+        assert_aio_ok(aio_queue_destroy(loop, &q));
+    }
+    aio_loop_free(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(QUEUE_01_order),
@@ -594,6 +652,7 @@ int main(void) {
         cmocka_unit_test(QUEUE_05_join_and_task_done),
         cmocka_unit_test(QUEUE_06_shutdown),
         cmocka_unit_test(QUEUE_07_shutdown_immediate),
+        cmocka_unit_test(queue_fast_forms),
         cmocka_unit_test(queue_destroy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,45 @@ static void semaphore_binds_to_one_loop(void **state) {
     aio_loop_free(a);
 }
 
+/* acquire_nowait and AIO_SEMAPHORE_ACQUIRE. */
+struct fast_sem {
+    aio_semaphore *sem;
+    test_log *log;
+    int tag;
+};
+AIO_CORO(fast_sem, struct fast_sem) {
+    AIO_BEGIN(t);
+    AIO_SEMAPHORE_ACQUIRE(t, f->sem);
+    assert_aio_ok(AIO_ERR(t));
+    assert_int_equal(AIO_RESULT(t).i, 1);
+    log_add(f->log, f->tag);
+    AIO_YIELD(t);
+    assert_aio_ok(aio_semaphore_release(t, f->sem));
+    AIO_END(t);
+}
+
+static void semaphore_acquire_nowait_and_fast_form(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_semaphore sem = AIO_SEMAPHORE_INIT(2);
+    test_log log = {0};
+    assert_aio_ok(aio_semaphore_acquire_nowait(loop, &sem));
+    assert_aio_ok(aio_semaphore_acquire_nowait(loop, &sem));
+    assert_aio_err(aio_semaphore_acquire_nowait(loop, &sem), -EAGAIN);
+    assert_aio_ok(aio_semaphore_release(loop, &sem));
+    assert_aio_ok(aio_semaphore_release(loop, &sem));
+    aio_future t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = aio_spawn(loop, fast_sem, &(struct fast_sem){&sem, &log, i + 1});
+    yield_once(loop);
+    assert_log(&log, 1, 2); /* two permits: two at once, two wait */
+    for (int i = 0; i < 4; i++)
+        assert_aio_ok(aio_run_until_complete(loop, t[i], NULL));
+    assert_log(&log, 1, 2, 3, 4);
+    assert_int_equal(aio_semaphore_value(&sem), 2);
+    aio_loop_free(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(SEM_01_acquire),
@@ -298,6 +337,7 @@ int main(void) {
         cmocka_unit_test(SEM_03_acquire_hang),
         cmocka_unit_test(SEM_03_gh90155_woken_then_cancelled_gives_the_permit_back),
         cmocka_unit_test(semaphore_acquire_cancel),
+        cmocka_unit_test(semaphore_acquire_nowait_and_fast_form),
         cmocka_unit_test(semaphore_binds_to_one_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,8 @@
  *     the order of the calls (tickets), and items leave in the order of
  *     the puts that put them.
  * At the end every item put was got exactly once (the rest drained after
- * a shutdown). Several seeds; every backend. */
+ * a shutdown). Each call is made at random in its future form (AIO_AWAIT)
+ * or its fast form (AIO_LOCK_ACQUIRE, ...). Several seeds; every backend. */
 #include "sync_support.h"
 
 #include <string.h>
@@ -61,7 +62,10 @@ AIO_CORO(worker, struct worker) {
         f->op = (int)(rnd() % 4);
         if (f->op == 0) { /* the semaphore */
             f->ticket = ++M.next_ticket;
-            AIO_AWAIT(t, aio_semaphore_acquire(t, &M.sem));
+            if (rnd() & 1) /* the future form or the fast form */
+                AIO_AWAIT(t, aio_semaphore_acquire(t, &M.sem));
+            else
+                AIO_SEMAPHORE_ACQUIRE(t, &M.sem);
             if (cancelled_here(t, AIO_ERR(t)))
                 continue;
             assert_aio_ok(AIO_ERR(t));
@@ -77,7 +81,10 @@ AIO_CORO(worker, struct worker) {
             assert_aio_ok(aio_semaphore_release(t, &M.sem));
         } else if (f->op == 1) { /* the lock */
             f->ticket = ++M.next_ticket;
-            AIO_AWAIT(t, aio_lock_acquire(t, &M.lock));
+            if (rnd() & 1)
+                AIO_AWAIT(t, aio_lock_acquire(t, &M.lock));
+            else
+                AIO_LOCK_ACQUIRE(t, &M.lock);
             if (cancelled_here(t, AIO_ERR(t)))
                 continue;
             assert_aio_ok(AIO_ERR(t));
@@ -96,7 +103,10 @@ AIO_CORO(worker, struct worker) {
         } else if (f->op == 2) { /* put */
             f->item = ++M.next_item;
             M.in_queue_op++;
-            AIO_AWAIT(t, aio_queue_put(t, &M.q, f->item));
+            if (rnd() & 1)
+                AIO_AWAIT(t, aio_queue_put(t, &M.q, f->item));
+            else
+                AIO_QUEUE_PUT(t, &M.q, f->item);
             M.in_queue_op--;
             if (cancelled_here(t, AIO_ERR(t)) || AIO_ERR(t) == AIO_ESHUTDOWN)
                 continue;
@@ -106,7 +116,10 @@ AIO_CORO(worker, struct worker) {
         } else { /* get */
             f->ticket = ++M.next_ticket;
             M.in_queue_op++;
-            AIO_AWAIT(t, aio_queue_get(t, &M.q));
+            if (rnd() & 1)
+                AIO_AWAIT(t, aio_queue_get(t, &M.q));
+            else
+                AIO_QUEUE_GET(t, &M.q);
             M.in_queue_op--;
             if (cancelled_here(t, AIO_ERR(t)) || AIO_ERR(t) == AIO_ESHUTDOWN)
                 continue;

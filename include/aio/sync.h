@@ -122,6 +122,12 @@ int aio_lock_init(aio_lock *lock);
  * Consumes: nothing. */
 aio_future aio_lock_acquire(aio_loop *loop, aio_lock *lock);
 
+/* Acquire only if that needs no wait: the lock is free and nobody waits
+ * (threading's acquire(blocking=False); asyncio has none).
+ * Returns: 0 (you hold it now).  Errors: -EAGAIN (it would wait), and see
+ * the top.  Consumes: nothing. */
+int aio_lock_acquire_nowait(aio_loop *loop, aio_lock *lock);
+
 /* Release the lock (asyncio's Lock.release), waking the first waiter.
  * Returns: 0.  Errors: AIO_ENOTLOCKED (not acquired), and see the top.
  * Consumes: nothing. */
@@ -168,6 +174,11 @@ int aio_bounded_semaphore_init(aio_semaphore *sem, long value);
  * Errors: see the top; AIO_ECANCELLED at the await: you hold none.
  * Consumes: nothing. */
 aio_future aio_semaphore_acquire(aio_loop *loop, aio_semaphore *sem);
+
+/* Take a permit only if that needs no wait (aio_semaphore_locked is 0).
+ * Returns: 0 (you hold one now).  Errors: -EAGAIN (it would wait), and see
+ * the top.  Consumes: nothing. */
+int aio_semaphore_acquire_nowait(aio_loop *loop, aio_semaphore *sem);
 
 /* Give a permit back (asyncio's Semaphore.release), waking a waiter. A
  * plain semaphore may be released more often than acquired.
@@ -407,14 +418,57 @@ size_t aio_queue_maxsize(const aio_queue *q);
 int aio_queue_empty(const aio_queue *q);
 int aio_queue_full(const aio_queue *q);
 
+/* ---- Fast forms, inside a coroutine ---------------------------------------
+ *
+ *   AIO_LOCK_ACQUIRE(t, lock)      AIO_AWAIT(t, aio_lock_acquire(t, lock))
+ *   AIO_SEMAPHORE_ACQUIRE(t, sem)  AIO_AWAIT(t, aio_semaphore_acquire(t, sem))
+ *   AIO_QUEUE_PUT(t, q, item)      AIO_AWAIT(t, aio_queue_put(t, q, item))
+ *   AIO_QUEUE_GET(t, q)            AIO_AWAIT(t, aio_queue_get(t, q))
+ *
+ * Each does what the await beside it does, and leaves AIO_ERR(t) and
+ * AIO_RESULT(t) as it would; but when the primitive can serve at once, it
+ * does so with no future at all (the _nowait call), as asyncio's await of a
+ * call that need not wait does not suspend. So, as in asyncio, a
+ * cancellation requested meanwhile arrives at the next await that
+ * suspends, not at this one; what was served is yours either way. The
+ * lock, queue or semaphore argument is evaluated twice, `item` once. */
+#define AIO_LOCK_ACQUIRE(t, lock)                                                                            \
+    AIO__SYNC_NOW_OR_AWAIT(t, aio__lock_acquire_now(AIO__TASK_ONLY(t), (lock)),                              \
+                           aio_lock_acquire(AIO__LOOP(t), (lock)))
+#define AIO_SEMAPHORE_ACQUIRE(t, sem)                                                                        \
+    AIO__SYNC_NOW_OR_AWAIT(t, aio__semaphore_acquire_now(AIO__TASK_ONLY(t), (sem)),                          \
+                           aio_semaphore_acquire(AIO__LOOP(t), (sem)))
+#define AIO_QUEUE_PUT(t, q, item)                                                                            \
+    do {                                                                                                     \
+        AIO__TASK_ONLY(t)->aio__u.v = AIO_VALUE(item); /* once; the result slot is free here */              \
+        AIO__SYNC_NOW_OR_AWAIT(t, aio__queue_put_now((t), (q)),                                              \
+                               aio_queue_put(AIO__LOOP(t), (q), (t)->aio__u.v));                             \
+    } while (0)
+#define AIO_QUEUE_GET(t, q)                                                                                  \
+    AIO__SYNC_NOW_OR_AWAIT(t, aio__queue_get_now(AIO__TASK_ONLY(t), (q)), aio_queue_get(AIO__LOOP(t), (q)))
+
+/* Not API: served at once (1, the outcome set as an await sets it), or 0:
+ * await the future instead. */
+#define AIO__SYNC_NOW_OR_AWAIT(t, now, fut)                                                                  \
+    do {                                                                                                     \
+        if (!(now))                                                                                          \
+            AIO_AWAIT(t, fut);                                                                               \
+    } while (0)
+int aio__lock_acquire_now(aio_task *t, aio_lock *lock);
+int aio__semaphore_acquire_now(aio_task *t, aio_semaphore *sem);
+int aio__queue_put_now(aio_task *t, aio_queue *q); /* the item in t's result slot */
+int aio__queue_get_now(aio_task *t, aio_queue *q);
+
 /* Loop or task: inside a coroutine these calls take its task `t` where a
  * loop is asked for; an item may be any value AIO_VALUE takes. */
 #ifndef AIO_BUILDING
 #define aio_event_wait(x, ...) aio_event_wait(AIO__LOOP(x), __VA_ARGS__)
 #define aio_event_set(x, ...) aio_event_set(AIO__LOOP(x), __VA_ARGS__)
 #define aio_lock_acquire(x, ...) aio_lock_acquire(AIO__LOOP(x), __VA_ARGS__)
+#define aio_lock_acquire_nowait(x, ...) aio_lock_acquire_nowait(AIO__LOOP(x), __VA_ARGS__)
 #define aio_lock_release(x, ...) aio_lock_release(AIO__LOOP(x), __VA_ARGS__)
 #define aio_semaphore_acquire(x, ...) aio_semaphore_acquire(AIO__LOOP(x), __VA_ARGS__)
+#define aio_semaphore_acquire_nowait(x, ...) aio_semaphore_acquire_nowait(AIO__LOOP(x), __VA_ARGS__)
 #define aio_semaphore_release(x, ...) aio_semaphore_release(AIO__LOOP(x), __VA_ARGS__)
 #define aio_condition_acquire(x, ...) aio_condition_acquire(AIO__LOOP(x), __VA_ARGS__)
 #define aio_condition_release(x, ...) aio_condition_release(AIO__LOOP(x), __VA_ARGS__)

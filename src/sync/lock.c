@@ -34,7 +34,7 @@ static int lock_on_cancel(aio_loop *loop, aio__waitq *q, uint32_t idx, const cha
     return aio__condition_relock_cancelled(loop, idx, msg);
 }
 
-int aio__lock_bind(aio_loop *loop, aio_lock *lock) {
+int aio__lock_bind_slow(aio_loop *loop, aio_lock *lock) {
     int rc = aio__sync_bind(loop, &lock->aio__b);
     if (rc == 1) {
         lock->aio__tk.take = lock_take;
@@ -54,6 +54,11 @@ void aio__lock_wake_next(aio_loop *loop, aio_lock *lock) {
     aio__waitq_wake(loop, &lock->aio__q, data.u ? aio__condition_relock_taker(data) : &lock->aio__tk);
 }
 
+/* Free, not reserved, nobody queued: a newcomer may have it at once. */
+static bool free_for_newcomer(const aio_lock *lock) {
+    return !lock->aio__held && !lock->aio__woken && aio__waitq_empty(&lock->aio__q);
+}
+
 int aio_lock_init(aio_lock *lock) {
     if (!lock)
         return -EINVAL;
@@ -68,7 +73,7 @@ aio_future aio_lock_acquire(aio_loop *loop, aio_lock *lock) {
     if (rc < 0)
         return aio__error_handle(rc);
     uint32_t idx = 0;
-    if (!lock->aio__held && !lock->aio__woken && aio__waitq_empty(&lock->aio__q)) {
+    if (free_for_newcomer(lock)) {
         rc = aio__waitq_new_woken(loop, &lock->aio__tk, AIO_NONE, &idx); /* free: reserved for us */
         if (rc == 0)
             lock->aio__woken = 1;
@@ -76,6 +81,23 @@ aio_future aio_lock_acquire(aio_loop *loop, aio_lock *lock) {
         rc = aio__waitq_push(loop, &lock->aio__q, &idx);
     }
     return aio__sync_future(loop, rc, idx);
+}
+
+int aio_lock_acquire_nowait(aio_loop *loop, aio_lock *lock) {
+    if (!lock)
+        return -EINVAL;
+    int rc = aio__lock_bind(loop, lock);
+    if (rc < 0)
+        return rc;
+    if (!free_for_newcomer(lock))
+        return -EAGAIN;
+    lock->aio__held = 1;
+    return 0;
+}
+
+int aio__lock_acquire_now(aio_task *t, aio_lock *lock) {
+    int rc = aio_lock_acquire_nowait(aio__running_loop(), lock);
+    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
 }
 
 int aio_lock_release(aio_loop *loop, aio_lock *lock) {

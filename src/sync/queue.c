@@ -43,11 +43,9 @@ static size_t ent_size(const aio_queue *q) {
     return q->aio__kind == PRIORITY ? sizeof(prio_ent) : sizeof(aio_value);
 }
 
-/* Capacity for `need` items: doubling (a FIFO ring stays a power of two,
- * unwrapped into the new buffer). 0 or -ENOMEM. */
-static int reserve(aio_queue *q, size_t need) {
-    if (need <= q->aio__cap)
-        return 0;
+/* Capacity for `need` items (more than there is): doubling (a FIFO ring
+ * stays a power of two, unwrapped into the new buffer). 0 or -ENOMEM. */
+AIO__NOINLINE static int grow(aio_queue *q, size_t need) {
     size_t cap = q->aio__cap ? q->aio__cap : MIN_CAP;
     while (cap < need) {
         if (cap > SIZE_MAX / 2 / sizeof(prio_ent))
@@ -79,57 +77,71 @@ static int reserve(aio_queue *q, size_t need) {
     return 0;
 }
 
+static inline int reserve(aio_queue *q, size_t need) {
+    return AIO__LIKELY(need <= q->aio__cap) ? 0 : grow(q, need);
+}
+
 static int prio_less(const prio_ent *a, const prio_ent *b) {
     return a->key < b->key || (a->key == b->key && a->seq < b->seq);
 }
 
-/* Add an item (the capacity is there). */
-static void insert(aio_queue *q, aio_value item) {
-    if (q->aio__kind == FIFO) {
-        ((aio_value *)q->aio__buf)[(q->aio__head + q->aio__n) & (q->aio__cap - 1)] = item;
-    } else if (q->aio__kind == LIFO) {
-        ((aio_value *)q->aio__buf)[q->aio__n] = item;
-    } else {
-        prio_ent *h = q->aio__buf, e;
-        e.key = q->aio__key ? q->aio__key(item) : item.i;
-        e.seq = q->aio__seq++;
-        e.item = item;
-        size_t i = q->aio__n;
-        while (i > 0 && prio_less(&e, &h[(i - 1) / 2])) { /* sift up */
-            h[i] = h[(i - 1) / 2];
-            i = (i - 1) / 2;
-        }
-        h[i] = e;
+AIO__NOINLINE static void heap_push(aio_queue *q, aio_value item) {
+    prio_ent *h = q->aio__buf, e;
+    e.key = q->aio__key ? q->aio__key(item) : item.i;
+    e.seq = q->aio__seq++;
+    e.item = item;
+    size_t i = q->aio__n;
+    while (i > 0 && prio_less(&e, &h[(i - 1) / 2])) { /* sift up */
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
+    h[i] = e;
+}
+
+/* The root out; n is the count without it. */
+AIO__NOINLINE static aio_value heap_pop(aio_queue *q, size_t n) {
+    prio_ent *h = q->aio__buf, last = h[n];
+    aio_value item = h[0].item;
+    size_t i = 0;
+    for (;;) { /* sift the last entry down from the root */
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && prio_less(&h[c + 1], &h[c]))
+            c++;
+        if (!prio_less(&h[c], &last))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n)
+        h[i] = last;
+    return item;
+}
+
+/* Add an item (the capacity is there). */
+static inline void insert(aio_queue *q, aio_value item) {
+    aio_value *buf = q->aio__buf;
+    if (q->aio__kind == FIFO)
+        buf[(q->aio__head + q->aio__n) & (q->aio__cap - 1)] = item;
+    else if (q->aio__kind == LIFO)
+        buf[q->aio__n] = item;
+    else
+        heap_push(q, item);
     q->aio__n++;
 }
 
 /* Remove the next item (there is one). */
-static aio_value remove_next(aio_queue *q) {
-    aio_value item;
-    q->aio__n--;
+static inline aio_value remove_next(aio_queue *q) {
+    aio_value *buf = q->aio__buf, item;
+    size_t n = --q->aio__n;
     if (q->aio__kind == FIFO) {
-        item = ((aio_value *)q->aio__buf)[q->aio__head];
+        item = buf[q->aio__head];
         q->aio__head = (q->aio__head + 1) & (q->aio__cap - 1);
     } else if (q->aio__kind == LIFO) {
-        item = ((aio_value *)q->aio__buf)[q->aio__n];
+        item = buf[n];
     } else {
-        prio_ent *h = q->aio__buf, last = h[q->aio__n];
-        size_t n = q->aio__n, i = 0;
-        item = h[0].item;
-        for (;;) { /* sift the last entry down from the root */
-            size_t c = 2 * i + 1;
-            if (c >= n)
-                break;
-            if (c + 1 < n && prio_less(&h[c + 1], &h[c]))
-                c++;
-            if (!prio_less(&h[c], &last))
-                break;
-            h[i] = h[c];
-            i = c;
-        }
-        if (n)
-            h[i] = last;
+        item = heap_pop(q, n);
     }
     return item;
 }
@@ -157,7 +169,7 @@ static int put_at_once(const aio_queue *q) {
 /* Reserve free items for the head getters (counted before each wake: a
  * getter nobody holds is declined inside it). Once the queue is shut down
  * (no item will come), the getters left without one fail. */
-static void wake_getters(aio_loop *loop, aio_queue *q) {
+AIO__NOINLINE static void wake_getters(aio_loop *loop, aio_queue *q) {
     while (avail(q) > 0 && !aio__waitq_empty(&q->aio__getq)) {
         q->aio__woken_get++;
         aio__waitq_data(loop, aio__waitq_head(&q->aio__getq))->u = 1; /* reserved */
@@ -170,7 +182,7 @@ static void wake_getters(aio_loop *loop, aio_queue *q) {
 }
 
 /* Reserve free room (and its capacity) for the head putters. */
-static void wake_putters(aio_loop *loop, aio_queue *q) {
+AIO__NOINLINE static void wake_putters(aio_loop *loop, aio_queue *q) {
     while (q->aio__shutdown == OPEN && has_room(q) && !aio__waitq_empty(&q->aio__putq)) {
         if (reserve(q, q->aio__n + q->aio__woken_put + 1) < 0)
             return; /* out of memory: they wait for the next get */
@@ -251,7 +263,7 @@ static void join_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     of_join(tk)->aio__woken_join--;
 }
 
-static int queue_bind(aio_loop *loop, aio_queue *q) {
+AIO__NOINLINE static int queue_bind_slow(aio_loop *loop, aio_queue *q) {
     int rc = aio__sync_bind(loop, &q->aio__b);
     if (rc == 1) {
         q->aio__tk_get = (aio__taker){get_take, get_decline, NULL};
@@ -260,6 +272,10 @@ static int queue_bind(aio_loop *loop, aio_queue *q) {
         rc = 0;
     }
     return rc;
+}
+
+static inline int queue_bind(aio_loop *loop, aio_queue *q) {
+    return aio__sync_bound(loop, &q->aio__b) ? 0 : queue_bind_slow(loop, q);
 }
 
 /* ---- the API ---- */
@@ -315,7 +331,7 @@ aio_future aio_queue_put(aio_loop *loop, aio_queue *q, aio_value item) {
     return aio__sync_future(loop, rc, idx);
 }
 
-int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item) {
+static inline int put_nowait(aio_loop *loop, aio_queue *q, aio_value item) {
     if (!q)
         return -EINVAL;
     int rc = queue_bind(loop, q);
@@ -329,8 +345,16 @@ int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item) {
         return rc;
     insert(q, item);
     q->aio__unfinished++;
-    wake_getters(loop, q);
+    if (!aio__waitq_empty(&q->aio__getq))
+        wake_getters(loop, q);
     return 0;
+}
+
+int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item) { return put_nowait(loop, q, item); }
+
+int aio__queue_put_now(aio_task *t, aio_queue *q) {
+    int rc = put_nowait(aio__running_loop(), q, t->aio__u.v); /* the item the macro stored */
+    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, AIO_NONE);
 }
 
 aio_future aio_queue_get(aio_loop *loop, aio_queue *q) {
@@ -353,7 +377,7 @@ aio_future aio_queue_get(aio_loop *loop, aio_queue *q) {
     return aio__sync_future(loop, rc, idx);
 }
 
-int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) {
+static inline int get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) {
     if (!q || !out)
         return -EINVAL;
     int rc = queue_bind(loop, q);
@@ -362,8 +386,17 @@ int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) {
     if (!get_at_once(q))
         return q->aio__shutdown != OPEN && avail(q) == 0 ? AIO_ESHUTDOWN : -EAGAIN;
     *out = remove_next(q);
-    wake_putters(loop, q);
+    if (!aio__waitq_empty(&q->aio__putq))
+        wake_putters(loop, q);
     return 0;
+}
+
+int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) { return get_nowait(loop, q, out); }
+
+int aio__queue_get_now(aio_task *t, aio_queue *q) {
+    aio_value v = AIO_NONE;
+    int rc = get_nowait(aio__running_loop(), q, &v);
+    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, v);
 }
 
 int aio_queue_task_done(aio_loop *loop, aio_queue *q) {

@@ -39,7 +39,7 @@ static void sem_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     wake_waiters(loop, sem);
 }
 
-static int sem_bind(aio_loop *loop, aio_semaphore *sem) {
+AIO__NOINLINE static int sem_bind_slow(aio_loop *loop, aio_semaphore *sem) {
     int rc = aio__sync_bind(loop, &sem->aio__b);
     if (rc == 1) {
         sem->aio__tk.take = sem_take;
@@ -48,6 +48,10 @@ static int sem_bind(aio_loop *loop, aio_semaphore *sem) {
         rc = 0;
     }
     return rc;
+}
+
+static inline int sem_bind(aio_loop *loop, aio_semaphore *sem) {
+    return aio__sync_bound(loop, &sem->aio__b) ? 0 : sem_bind_slow(loop, sem);
 }
 
 static int init(aio_semaphore *sem, long value, int bounded) {
@@ -87,6 +91,23 @@ aio_future aio_semaphore_acquire(aio_loop *loop, aio_semaphore *sem) {
         rc = aio__waitq_push(loop, &sem->aio__q, &idx);
     }
     return aio__sync_future(loop, rc, idx);
+}
+
+int aio_semaphore_acquire_nowait(aio_loop *loop, aio_semaphore *sem) {
+    if (!sem)
+        return -EINVAL;
+    int rc = sem_bind(loop, sem);
+    if (rc < 0)
+        return rc;
+    if (aio_semaphore_locked(sem))
+        return -EAGAIN;
+    sem->aio__value--;
+    return 0;
+}
+
+int aio__semaphore_acquire_now(aio_task *t, aio_semaphore *sem) {
+    int rc = aio_semaphore_acquire_nowait(aio__running_loop(), sem);
+    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
 }
 
 int aio_semaphore_release(aio_loop *loop, aio_semaphore *sem) {

@@ -26,12 +26,18 @@
 /* The primitive of type T whose member `member` is at ptr. */
 #define AIO__CONTAINER(ptr, T, member) ((T *)(void *)((char *)(ptr)-offsetof(T, member)))
 
-/* Check (and at its first use, make) b's binding to loop: 0 if bound to it
- * already, 1 if bound now (the caller then installs its takers and hooks),
- * or -EINVAL (NULL loop), AIO_EFOREIGN (another loop, or a new loop where
- * a freed one was), AIO_ECLOSED (its loop is closed). */
+/* b is bound to loop, which is open: the test every call makes first. */
+static inline bool aio__sync_bound(const aio_loop *loop, const aio__bound *b) {
+    return AIO__LIKELY(loop && b->loop == loop && b->tag == loop->tag && !loop->closed);
+}
+
+/* The rest of the check (and at its first use, the binding) of b to loop:
+ * 0 if bound to it already, 1 if bound now (the caller then installs its
+ * takers and hooks), or -EINVAL (NULL loop), AIO_EFOREIGN (another loop,
+ * or a new loop where a freed one was), AIO_ECLOSED (its loop is closed).
+ * Each primitive calls it from its own out-of-line bind. */
 static inline int aio__sync_bind(aio_loop *loop, aio__bound *b) {
-    if (AIO__LIKELY(loop && b->loop == loop && b->tag == loop->tag && !loop->closed))
+    if (aio__sync_bound(loop, b))
         return 0;
     if (!loop)
         return -EINVAL;
@@ -47,13 +53,24 @@ static inline int aio__sync_bind(aio_loop *loop, aio__bound *b) {
     return AIO_ECLOSED;
 }
 
+/* A call served at once inside a coroutine (the AIO_LOCK_ACQUIRE family of
+ * aio/sync.h): its outcome, as an await would leave it. Returns 1. */
+static inline int aio__sync_now(aio_task *t, int err, aio_value v) {
+    aio__running_loop()->pub.err = err;
+    t->aio__u.v = v;
+    return 1;
+}
+
 /* The caller's handle to slot idx, or the error handle of rc. */
 static inline aio_future aio__sync_future(aio_loop *loop, int rc, uint32_t idx) {
     return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
 }
 
 /* lock.c, for conditions (which share a lock's queue) */
-int aio__lock_bind(aio_loop *loop, aio_lock *lock);
+int aio__lock_bind_slow(aio_loop *loop, aio_lock *lock);
+static inline int aio__lock_bind(aio_loop *loop, aio_lock *lock) {
+    return aio__sync_bound(loop, &lock->aio__b) ? 0 : aio__lock_bind_slow(loop, lock);
+}
 /* If the lock is free, unreserved and has waiters: wake its head. */
 void aio__lock_wake_next(aio_loop *loop, aio_lock *lock);
 
