@@ -21,5 +21,6 @@
 #include "aio/executor.h"
 #include "aio/combinators.h"
 #include "aio/sync.h"
+#include "aio/signal.h"
 
 #endif /* AIO_AIO_H */
