@@ -26,7 +26,9 @@
  * nothing deadlocks (CPython's bpo-27585 and gh-90155). The same holds for
  * a call that succeeds at once: it is taken when the future is awaited
  * (or read by aio_future_result / aio_run_until_complete); releasing the
- * future unread gives it up, as if the call never happened.
+ * future unread gives it up, as if the call never happened. Awaiting it
+ * does not suspend, so a cancellation requested meanwhile lands at the
+ * next await that does.
  *
  * Fair: waiters are served first come, first served; a newcomer never
  * overtakes a task that waits, or that was woken and has not run yet.
@@ -227,7 +229,8 @@ int aio_condition_locked(const aio_condition *cond);
  * cancelled (AIO_ECANCELLED, as asyncio re-acquires before it raises);
  * the other errors mean nothing happened and you still hold it. A
  * notified waiter cancelled before it resumed passes its notification on
- * (gh-112202).
+ * (gh-112202); one cancelled before it was notified passes nothing on
+ * (asyncio may wake another waiter for nothing then).
  * Returns: a future; outcome 0 (result 1), or AIO_ECANCELLED.
  * Errors: AIO_ENOTLOCKED (you do not hold the lock), and see the top.
  * Consumes: nothing. */
@@ -426,12 +429,12 @@ int aio_queue_full(const aio_queue *q);
  *   AIO_QUEUE_GET(t, q)            AIO_AWAIT(t, aio_queue_get(t, q))
  *
  * Each does what the await beside it does, and leaves AIO_ERR(t) and
- * AIO_RESULT(t) as it would; but when the primitive can serve at once, it
- * does so with no future at all (the _nowait call), as asyncio's await of a
- * call that need not wait does not suspend. So, as in asyncio, a
- * cancellation requested meanwhile arrives at the next await that
- * suspends, not at this one; what was served is yours either way. The
- * lock, queue or semaphore argument is evaluated twice, `item` once. */
+ * AIO_RESULT(t) as it would; only cheaper: when the primitive can serve at
+ * once, it does so with no future at all (the _nowait call). Either way a
+ * call served at once does not suspend, so a cancellation requested
+ * meanwhile lands at the next await that does (as in asyncio), and what
+ * was served is yours. The lock, queue or semaphore argument is evaluated
+ * twice, `item` once. */
 #define AIO_LOCK_ACQUIRE(t, lock)                                                                            \
     AIO__SYNC_NOW_OR_AWAIT(t, aio__lock_acquire_now(AIO__TASK_ONLY(t), (lock)),                              \
                            aio_lock_acquire(AIO__LOOP(t), (lock)))
