@@ -3,7 +3,7 @@
  * __LINE__), what each task awaits, who waits on it, deadlocks, and the
  * printouts. Compiled twice: with labels-as-values and with
  * AIO_CORO_SWITCH (test_where_switch). White-box only for a wait queue's
- * kind (src/core/waitq.h), as the sync primitives set it. */
+ * ops (src/core/waitq.h), as the sync primitives set them. */
 #include "support.h"
 
 #include "core/futures.h"
@@ -243,13 +243,13 @@ AIO_CORO(awaiter, struct awaiter) {
     AIO_END(t);
 }
 
-/* A queue kind, as a sync primitive sets it on its wait queue. */
+/* A queue's ops, as a sync primitive sets them on its wait queue. */
 static void permit_describe(aio_loop *loop, const aio__waitq *q, char *buf, size_t len) {
     (void)loop;
     (void)q;
     snprintf(buf, len, "0 of 1 free");
 }
-static const aio__waitq_kind permit_kind = {"permit", permit_describe};
+static const aio__waitq_ops permit_ops = {.what = "permit", .describe = permit_describe};
 
 static void where_awaits_each_kind(void **state) {
     (void)state;
@@ -275,7 +275,7 @@ static void where_awaits_each_kind(void **state) {
     /* a wait queue of some kind */
     aio__waitq q;
     memset(&q, 0, sizeof q);
-    q.kind = &permit_kind;
+    q.ops = &permit_ops;
     uint32_t qidx;
     assert_aio_ok(aio__waitq_push(loop, &q, &qidx));
     aio_future waiting = aio__fut_handle(loop, qidx);
@@ -369,6 +369,33 @@ static void where_other_combinators(void **state) {
     assert_aio_ok(aio_run_until_complete(loop, s, NULL));
     aio_future_release(loop, f1);
     aio_future_release(loop, f2);
+    close_loop(loop);
+}
+
+/* The synchronisation primitives name their queues. */
+static void where_awaits_primitives(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int lines[2];
+    aio_lock lock = AIO_LOCK_INIT;
+    aio_queue q;
+    assert_aio_ok(aio_queue_init(&q, 4));
+    assert_aio_ok(aio_lock_acquire_nowait(loop, &lock));
+    aio_future on_lock =
+        aio_spawn(loop, awaiter, &(struct awaiter){aio_lock_acquire(loop, &lock), &lines[0]});
+    aio_future on_queue = aio_spawn(loop, awaiter, &(struct awaiter){aio_queue_get(loop, &q), &lines[1]});
+    test_run_iterations(loop, 2);
+    aio_task_graph *g = capture(loop);
+    assert_int_equal(info_of(g, on_lock)->awaits, AIO_AWAITS_QUEUE);
+    assert_string_equal(info_of(g, on_lock)->awaits_text, "lock (1 waiting): held");
+    assert_string_equal(info_of(g, on_queue)->awaits_text, "queue get (1 waiting): 0 items");
+    aio_task_graph_free(g);
+    assert_aio_ok(aio_lock_release(loop, &lock));
+    assert_aio_ok(aio_queue_put_nowait(loop, &q, 1));
+    assert_aio_ok(aio_run_until_complete(loop, on_lock, NULL));
+    assert_aio_ok(aio_run_until_complete(loop, on_queue, NULL));
+    assert_aio_ok(aio_lock_release(loop, &lock));
+    assert_aio_ok(aio_queue_destroy(loop, &q));
     close_loop(loop);
 }
 
@@ -681,15 +708,11 @@ static void where_errors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(where_every_frame_of_a_chain),
-        cmocka_unit_test(where_states),
-        cmocka_unit_test(where_awaits_each_kind),
-        cmocka_unit_test(where_other_combinators),
-        cmocka_unit_test(where_reports_deadlocks),
-        cmocka_unit_test(where_prints_table_and_trees),
-        cmocka_unit_test(where_runs_only_code_before_begin),
-        cmocka_unit_test(where_dumps_another_loop),
-        cmocka_unit_test(where_errors),
+        cmocka_unit_test(where_every_frame_of_a_chain), cmocka_unit_test(where_states),
+        cmocka_unit_test(where_awaits_each_kind),       cmocka_unit_test(where_other_combinators),
+        cmocka_unit_test(where_awaits_primitives),      cmocka_unit_test(where_reports_deadlocks),
+        cmocka_unit_test(where_prints_table_and_trees), cmocka_unit_test(where_runs_only_code_before_begin),
+        cmocka_unit_test(where_dumps_another_loop),     cmocka_unit_test(where_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

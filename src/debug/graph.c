@@ -273,7 +273,7 @@ static void describe_await(capture *c, size_t i, aio_task *t) {
     } else if ((s->flags & AIO__FF_WAITQ) && loop->fut.links) {
         ti->awaits = AIO_AWAITS_QUEUE;
         const aio__waitq *q = loop->fut.links[idx].q;
-        const aio__waitq_kind *k = q->kind;
+        const aio__waitq_ops *k = q->ops;
         char more[120] = "";
         if (k && k->describe)
             k->describe(loop, q, more, sizeof more);
