@@ -61,10 +61,7 @@ void aio__debug_run_entry(aio_loop *loop, aio_callback fn, void *arg);
 /* For a report about slot idx, in debug mode: where the pending task is
  * suspended, or where the future was created; NULL if unknown. */
 const char *aio__debug_location(aio_loop *loop, uint32_t idx, char *buf, size_t len);
-#endif /* AIO_DEBUG_DEBUG_H */
 
-#if !defined(AIO__LOOP_STATE_PASS) && !defined(AIO_DEBUG_DEBUG_H_GRAPH)
-#define AIO_DEBUG_DEBUG_H_GRAPH
 /* ---- graph.c (a snapshot; dump.c prints it) ---- */
 struct aio__strings; /* the snapshot's text, in chunks that never move */
 struct aio_task_graph {
@@ -79,4 +76,4 @@ struct aio_task_graph {
     size_t *cycle;
     struct aio__strings *strings;
 };
-#endif
+#endif /* AIO_DEBUG_DEBUG_H */
