@@ -9,6 +9,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/timers.h"
 
@@ -121,11 +122,11 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     if (n > (SIZE_MAX - sizeof(waiter)) / sizeof(wait_entry))
         return aio__error_handle(-ENOMEM);
     /* Distinct slots, sorted (the order of entries does not matter to wait). */
-    uint32_t *idx = malloc(n * sizeof *idx);
+    uint32_t *idx = aio__malloc(n * sizeof *idx);
     if (!idx)
         return aio__error_handle(-ENOMEM);
     if ((rc = aio__fut_lookup_all(loop, futs, n, idx)) < 0) {
-        free(idx);
+        aio__free(idx);
         return aio__error_handle(rc);
     }
     qsort(idx, n, sizeof *idx, cmp_u32);
@@ -137,7 +138,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     uint32_t fut;
     waiter *w = aio__owner_new(loop, sizeof(waiter) + distinct * sizeof(wait_entry), &wait_ops, &fut);
     if (!w) {
-        free(idx);
+        aio__free(idx);
         return aio__error_handle(-ENOMEM);
     }
     w->fut = fut;
@@ -152,7 +153,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
             any_failed |= failed(loop, idx[i]);
         }
     }
-    free(idx);
+    aio__free(idx);
     /* Already satisfied: done now, without an iteration (asyncio returns at once). */
     if (w->ndone == w->n || (when == AIO_FIRST_COMPLETED && w->ndone > 0) ||
         (when == AIO_FIRST_EXCEPTION && any_failed)) {
@@ -183,7 +184,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
 int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n) {
     if (!loop || (n > 0 && !futs))
         return -EINVAL;
-    aio_future *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    aio_future *tmp = aio__malloc((n ? n : 1) * sizeof *tmp);
     if (!tmp)
         return -ENOMEM;
     int first_err = 0;
@@ -202,6 +203,6 @@ int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n) {
     }
     for (size_t i = 0; i < n; i++)
         futs[i] = tmp[i];
-    free(tmp);
+    aio__free(tmp);
     return first_err < 0 ? first_err : (int)(ndone > INT32_MAX ? INT32_MAX : ndone);
 }

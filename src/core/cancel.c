@@ -4,6 +4,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/task.h"
 
@@ -25,7 +26,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     if (loop->cancel.depth > 0) {
         if (loop->cancel.n == loop->cancel.cap) {
             size_t cap = loop->cancel.cap ? loop->cancel.cap * 2 : 64;
-            void *q = realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
+            void *q = aio__realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
             if (!q)
                 return cancel_now(loop, idx, msg); /* out of memory: recurse instead */
             loop->cancel.q = q;

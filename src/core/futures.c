@@ -76,14 +76,14 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
          * than needed, while capfuts still tells the table's size (which
          * aio__table_free relies on). */
         if (loop->fut.extras) {
-            struct aio__extra *x = realloc(loop->fut.extras, (size_t)cap * sizeof *x);
+            struct aio__extra *x = aio__realloc(loop->fut.extras, (size_t)cap * sizeof *x);
             if (!x)
                 return -ENOMEM;
             memset(x + loop->fut.cap, 0, (size_t)(cap - loop->fut.cap) * sizeof *x);
             loop->fut.extras = x;
         }
         if (loop->fut.bigc) { /* never read before a slot is made big: no need to clear */
-            aio__bigc *b = realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
+            aio__bigc *b = aio__realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
             if (!b)
                 return -ENOMEM;
             loop->fut.bigc = b;
@@ -107,7 +107,7 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
 /* Move slot idx's counts to loop->fut.bigc (allocated on first use, like the
  * extras): 0 or -ENOMEM. */
 static int go_big(aio_loop *loop, uint32_t idx) {
-    if (!loop->fut.bigc && !(loop->fut.bigc = malloc((size_t)loop->fut.cap * sizeof *loop->fut.bigc)))
+    if (!loop->fut.bigc && !(loop->fut.bigc = aio__malloc((size_t)loop->fut.cap * sizeof *loop->fut.bigc)))
         return -ENOMEM;
     aio__fut *s = &loop->fut.slots[idx];
     loop->fut.bigc[idx].refs = s->refs;
@@ -160,14 +160,14 @@ uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx) {
 
 struct aio__extra *aio__extras(aio_loop *loop) {
     if (!loop->fut.extras)
-        loop->fut.extras = calloc(loop->fut.cap ? loop->fut.cap : 1, sizeof *loop->fut.extras);
+        loop->fut.extras = aio__calloc(loop->fut.cap ? loop->fut.cap : 1, sizeof *loop->fut.extras);
     return loop->fut.extras;
 }
 
 void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
     aio__report_unretrieved(loop, idx);
     if (loop->fut.extras) {
-        free(loop->fut.extras[idx].name);
+        aio__free(loop->fut.extras[idx].name);
         loop->fut.extras[idx].name = NULL;
         loop->fut.extras[idx].cancel_msg = NULL;
     }
@@ -265,13 +265,13 @@ void aio__futures_free(aio_loop *loop) {
     }
     if (loop->fut.extras)
         for (uint32_t i = 0; i < loop->fut.n; i++)
-            free(loop->fut.extras[i].name);
-    free(loop->fut.extras);
-    free(loop->fut.bigc);
+            aio__free(loop->fut.extras[i].name);
+    aio__free(loop->fut.extras);
+    aio__free(loop->fut.bigc);
     loop->fut.bigc = NULL;
     aio__table_free(loop, loop->fut.slots, (size_t)loop->fut.cap * sizeof *loop->fut.slots);
     aio__table_free(loop, loop->cb.nodes, (size_t)loop->cb.cap * sizeof *loop->cb.nodes);
-    free(loop->cancel.q);
+    aio__free(loop->cancel.q);
     loop->cancel.q = NULL;
     loop->cancel.n = loop->cancel.cap = 0;
     loop->fut.extras = NULL;

@@ -46,7 +46,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     const aio__backend *backend = aio__backend_find(opts->backend);
     if (!backend)
         return -EINVAL;
-    aio_loop *loop = calloc(1, sizeof *loop);
+    aio_loop *loop = aio__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
     loop->tag = next_tag();
@@ -63,13 +63,13 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->io.backend = backend;
     int rc = backend->init(loop);
     if (rc < 0) {
-        free(loop);
+        aio__free(loop);
         return rc;
     }
     if ((rc = aio__wakeup_init(loop)) < 0) { /* wakeup.c: threads -> loop */
         backend->fini(loop);
         aio__io_free(loop);
-        free(loop);
+        aio__free(loop);
         return rc;
     }
     *out = loop;
@@ -116,7 +116,7 @@ int aio_loop_free(aio_loop *loop) {
     if (rc < 0)
         return rc;
     aio__wakeup_free(loop);
-    free(loop);
+    aio__free(loop);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
 #include "core/task.h"
 
@@ -220,10 +221,10 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
     if (!name)
         return -EINVAL;
     struct aio__extra *x = aio__extras(loop);
-    char *copy = x ? strdup(name) : NULL;
+    char *copy = x ? aio__strdup(name) : NULL;
     if (!copy)
         return -ENOMEM;
-    free(x[idx].name);
+    aio__free(x[idx].name);
     x[idx].name = copy;
     return 0;
 }

@@ -45,7 +45,7 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
         loop->wheel.run = r;
         loop->wheel.run_cap = cap;
     }
-    if (!loop->wheel.run_counts && !(loop->wheel.run_counts = malloc(nb * sizeof *loop->wheel.run_counts)))
+    if (!loop->wheel.run_counts && !(loop->wheel.run_counts = aio__malloc(nb * sizeof *loop->wheel.run_counts)))
         return false;
     uint32_t *count = loop->wheel.run_counts;
     memset(count, 0, nb * sizeof *count);
@@ -270,7 +270,7 @@ void aio__timers_normalize(aio_loop *loop) {
 }
 
 void aio__wheel_start(aio_loop *loop) {
-    loop->wheel.buckets = calloc(AIO__W_BUCKETS, sizeof *loop->wheel.buckets); /* none: heap only */
+    loop->wheel.buckets = aio__calloc(AIO__W_BUCKETS, sizeof *loop->wheel.buckets); /* none: heap only */
     loop->wheel.cur = (loop->now_ns >> AIO__W_SHIFT0) << AIO__W_SHIFT0;
 }
 
@@ -301,9 +301,9 @@ void aio__wheel_drop_all(aio_loop *loop) {
 
 void aio__wheel_free(aio_loop *loop) {
     aio__arena_free(loop, &loop->wheel.blocks);
-    free(loop->wheel.buckets);
+    aio__free(loop->wheel.buckets);
     aio__table_free(loop, loop->wheel.run, (size_t)loop->wheel.run_cap * sizeof *loop->wheel.run);
-    free(loop->wheel.run_counts);
+    aio__free(loop->wheel.run_counts);
     loop->wheel.run = NULL;
     loop->wheel.run_counts = NULL;
     loop->wheel.run_cap = 0;

@@ -9,6 +9,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
 #include "io/io.h"
 
@@ -22,7 +23,7 @@ static int io_reserve(aio_loop *loop, int fd) {
     int cap = loop->io.cap ? loop->io.cap : 64;
     while (cap <= fd)
         cap *= 2;
-    aio__io *io = realloc(loop->io.fds, (size_t)cap * sizeof *io);
+    aio__io *io = aio__realloc(loop->io.fds, (size_t)cap * sizeof *io);
     if (!io)
         return -ENOMEM;
     memset(io + loop->io.cap, 0, (size_t)(cap - loop->io.cap) * sizeof *io);
@@ -124,7 +125,7 @@ void aio__io_closed(aio_loop *loop, int fd) {
 }
 
 void aio__io_free(aio_loop *loop) {
-    free(loop->io.fds);
+    aio__free(loop->io.fds);
     loop->io.fds = NULL;
     loop->io.cap = 0;
     loop->io.count = 0;

@@ -29,6 +29,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "thread/thread.h"
 
@@ -111,8 +112,8 @@ int aio_pool_create(aio_pool **out, const aio_pool_options *opts) {
     unsigned n = opts && opts->threads ? opts->threads : default_threads();
     if (n > AIO__POOL_MAX_THREADS)
         return -EINVAL;
-    aio_pool *p = calloc(1, sizeof *p);
-    worker_slot *w = calloc(n, sizeof *w);
+    aio_pool *p = aio__calloc(1, sizeof *p);
+    worker_slot *w = aio__calloc(n, sizeof *w);
     if (!p || !w) {
         free(p);
         free(w);
@@ -178,7 +179,7 @@ static aio__job *job_get(aio__xs *xs, aio_pool *p) {
         }
         pthread_mutex_unlock(&p->mu);
     }
-    if (!j && !(j = malloc(sizeof *j)))
+    if (!j && !(j = aio__malloc(sizeof *j)))
         return NULL;
     memset(j, 0, sizeof *j);
     atomic_init(&j->cancel, false);
@@ -326,7 +327,7 @@ static void *worker_main(void *arg) {
 /* With mu held: start one more worker. Signals are blocked in workers so
  * that they are delivered to the application's threads. */
 static int spawn_locked(aio_pool *p) {
-    worker_arg *a = malloc(sizeof *a);
+    worker_arg *a = aio__malloc(sizeof *a);
     if (!a)
         return -ENOMEM;
     unsigned index = p->nthreads;

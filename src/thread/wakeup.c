@@ -19,7 +19,9 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
+#include "io/sys.h"
 #include "thread/thread.h"
 
 #include <fcntl.h>
@@ -111,7 +113,14 @@ static int wake_open(aio_loop *loop, aio__xs *xs) {
     return aio_add_reader(loop, xs->rfd, on_readable, NULL);
 }
 
-/* With mu held. A failed write can only be EAGAIN (already readable). */
+/* Write the wakeup fd, again if a signal interrupted it. */
+static void write_retrying(int fd, const void *buf, size_t n) {
+    while (aio__sys_write(fd, buf, n) < 0 && errno == EINTR) {
+    }
+}
+
+/* With mu held. A write that fails otherwise can only be EAGAIN: the fd is
+ * readable already (an eventfd at its maximum, a full pipe). */
 static void wake_write(aio__xs *xs) {
     switch (xs->kind) {
 #ifdef AIO_HAVE_KQUEUE
@@ -124,26 +133,34 @@ static void wake_write(aio__xs *xs) {
 #endif
     case AIO__WAKE_EVENTFD: {
         uint64_t one = 1;
-        ssize_t n = write(xs->wfd, &one, sizeof one);
-        (void)n;
+        write_retrying(xs->wfd, &one, sizeof one);
         break;
     }
     default: {
         char c = 0;
-        ssize_t n = write(xs->wfd, &c, 1);
-        (void)n;
+        write_retrying(xs->wfd, &c, 1);
         break;
     }
     }
 }
 
-/* With mu held. EVFILT_USER with EV_CLEAR resets itself when reported. */
-static void wake_clear(aio__xs *xs) {
+/* With mu held: empty the fd (EVFILT_USER with EV_CLEAR resets itself when
+ * reported). False if a read failed otherwise than by finding it empty:
+ * the fd may still be readable, and the caller must look again later (or a
+ * level-triggered poll would report it forever with nothing to drain). */
+static bool wake_clear(aio__xs *xs) {
     if (xs->kind == AIO__WAKE_KQUEUE)
-        return;
+        return true;
     char buf[64];
-    while (read(xs->rfd, buf, xs->kind == AIO__WAKE_EVENTFD ? 8 : sizeof buf) > 0 &&
-           xs->kind == AIO__WAKE_PIPE) {
+    for (;;) {
+        ssize_t n = aio__sys_read(xs->rfd, buf, xs->kind == AIO__WAKE_EVENTFD ? 8 : sizeof buf);
+        if (n > 0 && xs->kind == AIO__WAKE_EVENTFD)
+            return true; /* one read resets the counter */
+        if (n > 0)
+            continue; /* a pipe: until it is empty */
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK;
     }
 }
 
@@ -165,7 +182,7 @@ void aio__xs_signal_locked(aio__xs *xs) {
 /* ---- lifetime ---- */
 
 int aio__wakeup_init(aio_loop *loop) {
-    aio__xs *xs = calloc(1, sizeof *xs);
+    aio__xs *xs = aio__calloc(1, sizeof *xs);
     if (!xs)
         return -ENOMEM;
     pthread_mutex_init(&xs->mu, NULL);
@@ -205,9 +222,9 @@ void aio__xs_unref(aio__xs *xs) {
     pthread_mutex_destroy(&xs->mu);
     pthread_cond_destroy(&xs->cv);
     aio__executor_free_spares(xs);
-    free(xs->calls);
-    free(xs->spare);
-    free(xs);
+    aio__free(xs->calls);
+    aio__free(xs->spare);
+    aio__free(xs);
 }
 
 void aio__wakeup_free(aio_loop *loop) {
@@ -266,7 +283,7 @@ int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg) {
         rc = AIO_ECLOSED;
     } else if (xs->ncalls == xs->capcalls) {
         size_t cap = xs->capcalls ? xs->capcalls * 2 : 64;
-        aio__tcall *c = realloc(xs->calls, cap * sizeof *c);
+        aio__tcall *c = aio__realloc(xs->calls, cap * sizeof *c);
         if (c) {
             xs->calls = c;
             xs->capcalls = cap;
