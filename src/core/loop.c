@@ -61,14 +61,20 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->cb.batch_seq = UINT64_MAX;   /* no dispatch batch open */
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
-    int rc = backend->init(loop);
+    int rc = aio__ready_init(loop); /* from now on a completion always has a slot */
     if (rc < 0) {
+        aio__free(loop);
+        return rc;
+    }
+    if ((rc = backend->init(loop)) < 0) {
+        aio__ready_free(loop);
         aio__free(loop);
         return rc;
     }
     if ((rc = aio__wakeup_init(loop)) < 0) { /* wakeup.c: threads -> loop */
         backend->fini(loop);
         aio__io_free(loop);
+        aio__ready_free(loop);
         aio__free(loop);
         return rc;
     }

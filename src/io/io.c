@@ -105,14 +105,16 @@ static void io_dispatch(aio_loop *loop, void *arg) {
         loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
 }
 
+/* A ready fd that finds no room in the ready queue (and no memory to grow
+ * it) is not lost: the backends are level-triggered, so the next poll
+ * reports it again (the queue is not empty: that poll does not wait). */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
     if (fd < 0 || fd >= loop->io.cap)
         return;
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
-        if ((events & bit) && loop->io.fds[fd].fn[dir] &&
-            aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
-            aio__report(loop, "out of memory: fd event dropped", -ENOMEM, AIO__NIL);
+        if ((events & bit) && loop->io.fds[fd].fn[dir])
+            (void)aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL);
     }
 }
 

@@ -206,7 +206,8 @@ void aio__wakeup_close(aio_loop *loop) {
     aio__xs *xs = loop->xs;
     pthread_mutex_lock(&xs->mu);
     xs->closing = xs->closed = true; /* nobody writes the fd from now on */
-    xs->ncalls = 0;                  /* calls that got in before: dropped */
+    xs->ncalls = 0; /* calls accepted and not yet run never run (as ready entries don't) */
+    xs->nspare = xs->spare_pos = 0;
     pthread_mutex_unlock(&xs->mu);
     if (xs->kind != AIO__WAKE_KQUEUE && xs->rfd >= 0)
         aio_remove_reader(loop, xs->rfd);
@@ -244,27 +245,50 @@ bool aio__wakeup_alive(const aio_loop *loop) {
 
 /* ---- the loop's side ---- */
 
+/* Queue the posted calls taken at a drain, in order, as far as the ready
+ * queue has room (it grows if it can): a call that finds none waits, with
+ * those behind it, for the next drain. */
+static void queue_posted(aio_loop *loop, aio__xs *xs) {
+    while (xs->spare_pos < xs->nspare) {
+        const aio__tcall *c = &xs->spare[xs->spare_pos];
+        if (aio__ready_push(loop, c->fn, c->arg, NULL) < 0)
+            return;
+        xs->spare_pos++;
+    }
+}
+
 void aio__wakeup_drain(aio_loop *loop) {
     aio__xs *xs = loop->xs;
     if (!xs || !atomic_load_explicit(&xs->pending, memory_order_acquire))
         return;
     pthread_mutex_lock(&xs->mu);
-    wake_clear(xs);
+    bool cleared = wake_clear(xs);
     atomic_store_explicit(&xs->pending, 0, memory_order_relaxed);
     aio__job *done = xs->done_head;
     xs->done_head = xs->done_tail = NULL;
-    /* Swap the call buffers: posters keep appending to the other one. */
-    aio__tcall *calls = xs->calls;
-    size_t ncalls = xs->ncalls, cap = xs->capcalls;
-    xs->calls = xs->spare;
-    xs->capcalls = xs->capspare;
-    xs->ncalls = 0;
-    xs->spare = calls;
-    xs->capspare = cap;
+    if (xs->spare_pos == xs->nspare) {
+        /* Swap the call buffers: posters keep appending to the other one. */
+        aio__tcall *calls = xs->calls;
+        size_t cap = xs->capcalls;
+        xs->nspare = xs->ncalls;
+        xs->spare_pos = 0;
+        xs->calls = xs->spare;
+        xs->capcalls = xs->capspare;
+        xs->ncalls = 0;
+        xs->spare = calls;
+        xs->capspare = cap;
+    }
     pthread_mutex_unlock(&xs->mu);
-    for (size_t i = 0; i < ncalls; i++)
-        if (aio__ready_push(loop, calls[i].fn, calls[i].arg, NULL) < 0)
-            aio__report(loop, "out of memory: threadsafe callback dropped", -ENOMEM, AIO__NIL);
+    queue_posted(loop, xs);
+    if (!cleared || xs->spare_pos < xs->nspare) {
+        /* Calls left over, or a wakeup fd we could not empty: signal
+         * ourselves, so that the next poll returns at once and the next
+         * drain looks again. Nothing accepted is dropped. */
+        pthread_mutex_lock(&xs->mu);
+        if (!xs->closed)
+            aio__xs_signal_locked(xs);
+        pthread_mutex_unlock(&xs->mu);
+    }
     if (done)
         aio__executor_collect(loop, done);
 }
