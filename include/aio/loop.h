@@ -96,6 +96,35 @@ int aio_loop_stop(aio_loop *loop);
 double aio_loop_time(const aio_loop *loop);
 int64_t aio_loop_time_ns(const aio_loop *loop);
 
+/* ---- times: what every call that takes one accepts ----
+ * Seconds as a double. The loop's clock and every deadline it computes stay
+ * within +-4e18 ns (126 years): a sum that would pass it stops there, so no
+ * value and no number of calls overflows the clock.
+ *
+ *                 delay              time          timeout          advance      executor waits
+ *                 aio_call_later,    aio_call_at   aio_wait,        aio_loop_    aio_loop_set_executor_
+ *                 aio_sleep                        aio_wait_for,    advance      timeout / aio_pool_free
+ *                                                  aio_as_completed
+ *   NaN           -EINVAL            -EINVAL       -EINVAL          -EINVAL      -EINVAL / -EINVAL
+ *   +infinity     -EINVAL            -EINVAL       no timeout       -EINVAL      no limit / no limit
+ *   -infinity     -EINVAL            -EINVAL       expired (1)      -EINVAL      -EINVAL / no limit
+ *   < 0           due at once (2)    past: due     expired (1)      -EINVAL      -EINVAL / no limit
+ *                                    at once
+ *   -0, 0         due at once (2)    time 0        expired (1)      no change    no wait / no wait
+ *   denormal      1 ns (3)           1 ns (3)      1 ns (3)         1 ns (3)     no wait (4)
+ *   huge (1e300)  4e18 ns: never,    4e18 ns       4e18 ns: never   the clock    1e9 s (31 years)
+ *                 in practice (5)                  in practice      stops at
+ *                                                                   4e18 ns
+ *   (1) after one look: aio_wait and aio_as_completed see what is done at
+ *       the next iteration; aio_wait_for cancels its child at once (and
+ *       ends with AIO_ETIMEDOUT unless the child completes anyway).
+ *   (2) aio_call_later: in the next iteration that runs due timers,
+ *       ordered by deadline (call_later(-1) before call_later(0));
+ *       aio_sleep: done at once, and awaiting it yields once.
+ *   (3) rounded up to whole nanoseconds: a timer never fires early.
+ *   (4) 1 ns, which no clock tells from 0.
+ *   (5) on a virtual clock advanced to its end, such a timer is due. */
+
 /* Virtual clock only: move time forward by `seconds` (>= 0). Timers that fall
  * due fire in the following iterations. -EINVAL otherwise. */
 int aio_loop_advance(aio_loop *loop, double seconds);

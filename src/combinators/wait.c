@@ -168,8 +168,9 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
         if (rc == 0)
             w->outstanding++;
     }
-    if (rc == 0 && !isinf(timeout)) {
-        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), wait_timeout, w, &w->timer);
+    int64_t deadline;
+    if (rc == 0 && aio__timeout_deadline(loop, timeout, &deadline)) {
+        rc = aio__timer_arm(loop, deadline, wait_timeout, w, &w->timer);
         w->has_timer = rc == 0;
     }
     if (rc < 0) {

@@ -135,7 +135,7 @@ int64_t aio_loop_time_ns(const aio_loop *loop) { return loop ? loop->now_ns : 0;
 int aio_loop_advance(aio_loop *loop, double seconds) {
     if (!loop || !loop->virtual_clock || !(seconds >= 0) || isinf(seconds))
         return -EINVAL;
-    loop->now_ns += aio__delay_ns(seconds);
+    loop->now_ns = aio__time_add(loop->now_ns, aio__delay_ns(seconds)); /* stops at the limit */
     return 0;
 }
 

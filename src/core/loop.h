@@ -73,12 +73,24 @@ static inline int aio__loop_usable(const aio_loop *loop) {
     return loop->closed ? AIO_ECLOSED : 0;
 }
 
-/* clock.c */
+/* clock.c: the loop's times (now_ns, every deadline) and durations, in ns,
+ * stay within +-AIO__TIME_LIMIT (4e18 ns, 126 years): the difference of two
+ * never overflows, and every sum is saturated there (aio__time_add). Every
+ * deadline is computed by aio__deadline or aio__timeout_deadline; the
+ * table in include/aio/loop.h says what each call accepts. */
+#define AIO__TIME_LIMIT INT64_C(4000000000000000000)
 int64_t aio__clock_ns(void); /* CLOCK_MONOTONIC in ns */
-/* Seconds to nanoseconds, rounded up (a timer never fires early) and
- * clamped to +-4e18 ns (126 years), far from overflow. */
+/* Seconds (not NaN: the caller refuses it) to nanoseconds, rounded up (a
+ * timer never fires early) and clamped to +-AIO__TIME_LIMIT. */
 int64_t aio__seconds_to_ns(double seconds);
 int64_t aio__delay_ns(double seconds); /* the same, and >= 0 */
+/* t + d, saturated at +-AIO__TIME_LIMIT: never overflows. */
+int64_t aio__time_add(int64_t t, int64_t d);
+/* The loop's time `seconds` from now (finite or not, not NaN), saturated. */
+int64_t aio__deadline(const aio_loop *loop, double seconds);
+/* A timeout's deadline: false for +infinity (no timeout); a timeout <= 0,
+ * -infinity included, is due now (it expires after one look). */
+bool aio__timeout_deadline(const aio_loop *loop, double timeout, int64_t *when);
 
 /* run.c */
 int aio__run_until_no_tasks(aio_loop *loop);
