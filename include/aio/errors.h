@@ -66,7 +66,11 @@ extern "C" {
     /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
-    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* Called from inside a report handler on the loop that is reporting: the                                \
+     * call could change the loop, so it is refused and changes nothing (see                                 \
+     * aio_loop_set_exception_handler for what a handler may call). */                                       \
+    X(EINREPORT, AIO_E_BASE - 12, "not allowed from inside the loop's report handler")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

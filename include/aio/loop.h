@@ -58,11 +58,16 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts);
  * ("Task was destroyed but it is pending") and freed, every failed future
  * whose error was never retrieved is reported, every watcher and timer is
  * dropped. Idempotent. After it, every scheduling call returns AIO_ECLOSED.
- * Errors: AIO_ERUNNING if called while the loop runs; -EINVAL for NULL. */
+ * All reports are made before anything is freed; from the moment the close
+ * begins, every call on the loop is refused (AIO_ECLOSED, or AIO_EINREPORT
+ * from the report handler).
+ * Errors: AIO_ERUNNING if called while the loop runs; AIO_EINREPORT from a
+ * report handler; -EINVAL for NULL. */
 int aio_loop_close(aio_loop *loop);
 
 /* Close (if needed) and free the loop. NULL is a no-op. Errors: AIO_ERUNNING
- * (the loop is running: nothing is freed). */
+ * (the loop is running: nothing is freed), AIO_EINREPORT (called from a
+ * report handler: nothing is freed). */
 int aio_loop_free(aio_loop *loop);
 
 /* 1 if closed, 0 if not, -EINVAL for NULL. */
@@ -197,7 +202,23 @@ typedef struct aio_report {
 typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, void *arg);
 
 /* Replace the report handler. NULL restores the default, which prints one
- * line to stderr. Errors: -EINVAL for a NULL loop. */
+ * line to stderr. Errors: -EINVAL for a NULL loop.
+ *
+ * What a handler may call. A report comes from the middle of the loop's
+ * own work (a future being freed, an fd found closed, the loop closing),
+ * so while the handler runs, every call on the reporting loop that could
+ * change it returns AIO_EINREPORT and changes nothing: creating, completing,
+ * cancelling, retaining or releasing futures and tasks (and looking at them
+ * through a handle), scheduling, watching fds, running, closing, freeing
+ * the loop. What works: aio_loop_stop, aio_loop_set_exception_handler,
+ * aio_call_soon_threadsafe (the call runs later, as from another thread;
+ * AIO_ECLOSED while the loop closes), the read-only queries (aio_loop_time,
+ * aio_loop_time_ns, aio_loop_get_stats, aio_loop_backend,
+ * aio_loop_is_running, aio_loop_is_closed, aio_loop_pending_tasks,
+ * aio_current_task), aio_strerror and aio_err_name, and any call on
+ * another loop. The report (and the task name it carries) is valid until
+ * the handler returns; work that must follow a report can be posted with
+ * aio_call_soon_threadsafe, which runs it once the loop's work allows. */
 int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg);
 
 #ifdef __cplusplus

@@ -56,16 +56,16 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
         return rc;
     if ((uint16_t)(f.id >> AIO__TAG_SHIFT) != loop->tag)
         return AIO_EFOREIGN;
-    if (loop->closed)
-        return AIO_ECLOSED;
+    if (loop->barred) /* closed, closing or reporting: fut.n reads 0 */
+        return aio__loop_refusal(loop);
     return AIO_ESTALE;
 }
 
 /* ---- slots ----------------------------------------------------------------- */
 
 int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
-    if (loop->closed)
-        return AIO_ECLOSED; /* a closed loop keeps no slots (aio__fut_lookup relies on it) */
+    if (loop->barred)
+        return aio__loop_refusal(loop); /* fut.n reads 0 meanwhile (aio__fut_lookup relies on it) */
     if (loop->fut.n == loop->fut.cap) {
         uint32_t cap = loop->fut.cap ? loop->fut.cap * 2 : 64;
         if (cap > AIO__IDX_MASK + 1)
@@ -250,21 +250,37 @@ int aio_future_release(aio_loop *loop, aio_future f) {
     return 0;
 }
 
-/* ---- close ------------------------------------------------------------------- */
+/* ---- the loop barred, and close ------------------------------------------------ */
+
+void aio__fut_hide(aio_loop *loop) {
+    loop->fut.hidden = loop->fut.n;
+    loop->fut.n = 0;
+}
+
+void aio__fut_unhide(aio_loop *loop) { loop->fut.n = loop->fut.hidden; }
+
+/* Collect, then report, then free: the reports come first, with every slot,
+ * name and owner intact, and the loop refusing whatever the handler calls
+ * (it is closing). */
+void aio__futures_report(aio_loop *loop) {
+    for (uint32_t i = 0; i < loop->fut.hidden; i++) {
+        const aio__fut *s = &loop->fut.slots[i];
+        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK))
+            aio__report(loop, "Task was destroyed but it is pending", 0, i);
+        else
+            aio__report_unretrieved(loop, i);
+    }
+}
 
 void aio__futures_free(aio_loop *loop) {
     aio__owners_free_all(loop);
-    for (uint32_t i = 0; i < loop->fut.n; i++) {
-        aio__fut *s = &loop->fut.slots[i];
-        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {
-            aio__report(loop, "Task was destroyed but it is pending", 0, i);
+    for (uint32_t i = 0; i < loop->fut.hidden; i++) {
+        const aio__fut *s = &loop->fut.slots[i];
+        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK))
             aio__task_destroy(loop, s->u.task);
-        } else {
-            aio__report_unretrieved(loop, i);
-        }
     }
     if (loop->fut.extras)
-        for (uint32_t i = 0; i < loop->fut.n; i++)
+        for (uint32_t i = 0; i < loop->fut.hidden; i++)
             aio__free(loop->fut.extras[i].name);
     aio__free(loop->fut.extras);
     aio__free(loop->fut.bigc);
@@ -277,7 +293,7 @@ void aio__futures_free(aio_loop *loop) {
     loop->fut.extras = NULL;
     loop->fut.slots = NULL;
     loop->cb.nodes = NULL;
-    loop->fut.n = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
+    loop->fut.n = loop->fut.hidden = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
     loop->fut.free = loop->cb.free = AIO__NIL;
     loop->task.count = 0;
 }

@@ -57,10 +57,11 @@ struct aio__extra {
 
 typedef struct aio__futures {
     aio__fut *slots;
-    /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
-     * and aio__fut_alloc_grow refuses a closed loop): aio__fut_lookup
-     * relies on it. */
-    uint32_t n, cap, free;
+    /* Slots in use or free. It reads 0 while the loop is barred (closing,
+     * closed, or inside a report: loop.h), so that every lookup fails, and
+     * aio__fut_alloc_grow refuses to grow meanwhile: aio__fut_lookup relies
+     * on it. The real count waits in `hidden` then. */
+    uint32_t n, cap, free, hidden;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
     aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
@@ -287,7 +288,14 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
     }
     return AIO_ENOTDONE;
 }
-void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
+/* While the loop is barred: fut.n reads 0 (hide), then its value again. */
+void aio__fut_hide(aio_loop *loop);
+void aio__fut_unhide(aio_loop *loop);
+/* At close, with the table hidden: first report every pending task and
+ * every error never retrieved, while everything they name is intact; then
+ * free everything (reporting nothing). */
+void aio__futures_report(aio_loop *loop);
+void aio__futures_free(aio_loop *loop);
 /* report.c: tell the exception handler (or stderr); idx names the future
  * concerned, or is AIO__NIL. */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);

@@ -92,18 +92,39 @@ aio_loop *aio_loop_new(void) {
     return loop;
 }
 
+uint8_t aio__loop_bar(aio_loop *loop, uint8_t why) {
+    uint8_t was = loop->barred;
+    if (!was)
+        aio__fut_hide(loop); /* every handle's lookup fails from now on */
+    loop->barred = was | why;
+    return was;
+}
+
+void aio__loop_unbar(aio_loop *loop, uint8_t was) {
+    loop->barred = was;
+    if (!was)
+        aio__fut_unhide(loop);
+}
+
 int aio_loop_close(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
+    if (loop->barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT; /* from the handler: the loop's own work is under way */
     if (loop->running)
         return AIO_ERUNNING;
     if (loop->closed)
         return 0;
-    /* Reports and frees first (they may look at the futures table), then the
-     * structures. Nothing queued runs any more. Executor jobs first: the
-     * close waits (bounded) for running ones and must see the futures. */
+    /* Closing: from now on every call on the loop is refused (a report
+     * handler's included), so nothing changes what is reported and freed.
+     * Collect, then report, then free: executor jobs first (the close waits,
+     * bounded, for running ones, and their completions must find the
+     * futures), then the reports, with everything they name intact, then
+     * the structures. Nothing queued runs any more. */
+    aio__loop_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
     aio__wakeup_close(loop);
+    aio__futures_report(loop);
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
     aio__coro_fns_free(loop);
@@ -112,12 +133,15 @@ int aio_loop_close(aio_loop *loop) {
     loop->io.backend->fini(loop);
     aio__io_free(loop);
     loop->closed = true;
+    loop->barred = AIO__BAR_CLOSED; /* for good: the table is gone, fut.n is 0 */
     return 0;
 }
 
 int aio_loop_free(aio_loop *loop) {
     if (!loop)
         return 0;
+    if (loop->barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT; /* nothing is freed: the report's caller still uses the loop */
     int rc = aio_loop_close(loop);
     if (rc < 0)
         return rc;
@@ -135,6 +159,8 @@ int64_t aio_loop_time_ns(const aio_loop *loop) { return loop ? loop->now_ns : 0;
 int aio_loop_advance(aio_loop *loop, double seconds) {
     if (!loop || !loop->virtual_clock || !(seconds >= 0) || isinf(seconds))
         return -EINVAL;
+    if (loop->barred)
+        return aio__loop_refusal(loop);
     loop->now_ns = aio__time_add(loop->now_ns, aio__delay_ns(seconds)); /* stops at the limit */
     return 0;
 }
