@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
     int batch = strcmp(argv[1], "batch") == 0;
     long n = bench_arg_long(argc, argv, 2, 1000000);
     long rounds = bench_arg_long(argc, argv, 3, 2);
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     if (!loop)
         return 1;
     for (long r = 0; r < rounds; r++) {

@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
         bench_usage("aio_pending own|shared [N]");
     C.shared = strcmp(argv[1], "shared") == 0;
     C.n = bench_arg_long(argc, argv, 2, 100000);
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     if (!loop)
         return 1;
     aio_loop_set_exception_handler(loop, quiet, NULL);

@@ -44,7 +44,8 @@ static aio_status player(aio_task *t, void *frame) {
 int main(int argc, char **argv) {
     long n = bench_arg_long(argc, argv, 1, 1000000);
     long rounds = bench_arg_long(argc, argv, 2, 2);
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     if (!loop)
         return 1;
     for (long r = 0; r < rounds; r++) {

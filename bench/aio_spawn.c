@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
         bench_usage("aio_spawn ret|yield [N] [rounds]");
     long n = bench_arg_long(argc, argv, 2, 1000000);
     long rounds = bench_arg_long(argc, argv, 3, 2);
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     if (!loop)
         return 1;
     struct ctx c = {.n = n, .fn = yield ? child_yield : child_ret};

@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
     long max_ms = strtol(argv[1], NULL, 10);
     long n = bench_arg_long(argc, argv, 2, 1000000);
     long rounds = bench_arg_long(argc, argv, 3, 1);
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     if (!loop)
         return 1;
     char variant[32];

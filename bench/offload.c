@@ -81,7 +81,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: offload batch|seq [N]\n");
         return 2;
     }
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     aio_pool *pool;
     if (!loop || aio_pool_create(&pool, &(aio_pool_options){.threads = 4}) < 0)
         return 1;

@@ -225,7 +225,7 @@ struct yielder {
 static aio_status yielder(aio_task *t, void *frame) {
     struct yielder *f = frame;
     AIO_BEGIN(t);
-    assert_int_equal(aio_call_soon(aio_task_loop(t), bump_cb, &f->flag, NULL), 0);
+    assert_int_equal(aio_call_soon(t, bump_cb, &f->flag, NULL), 0);
     f->before = f->flag;
     AIO_YIELD(t);
     f->after = f->flag;
@@ -292,23 +292,23 @@ static aio_status nosuspend(aio_task *t, void *frame) {
     (*f->entries)++;
     AIO_BEGIN(t);
     /* Any suspension would let this callback run and bump flag. */
-    assert_int_equal(aio_call_soon(aio_task_loop(t), bump_cb, &f->flag, NULL), 0);
+    assert_int_equal(aio_call_soon(t, bump_cb, &f->flag, NULL), 0);
     f->h = aio_future_new(t);
-    assert_int_equal(aio_future_set_result(aio_task_loop(t), f->h, AIO_VALUE(5)), 0);
+    assert_int_equal(aio_future_set_result(t, f->h, AIO_VALUE(5)), 0);
     AIO_AWAIT(t, f->h);
     f->err_done = AIO_ERR(t);
     f->done_value = AIO_RESULT(t).i;
     AIO_AWAIT(t, AIO_FUTURE_NULL);
     f->err_null = AIO_ERR(t);
     f->h = aio_future_new(t);
-    assert_int_equal(aio_future_set_result(aio_task_loop(t), f->h, AIO_VALUE(1)), 0);
-    assert_int_equal(aio_future_release(aio_task_loop(t), f->h), 0); /* freed: now stale */
+    assert_int_equal(aio_future_set_result(t, f->h, AIO_VALUE(1)), 0);
+    assert_int_equal(aio_future_release(t, f->h), 0); /* freed: now stale */
     f->h2 = aio_future_new(t); /* may reuse the freed slot */
     AIO_AWAIT(t, f->h);
     f->err_stale = AIO_ERR(t);
     /* the stale await touched nothing of the slot's new owner */
-    f->h2_done = aio_future_done(aio_task_loop(t), f->h2);
-    assert_int_equal(aio_future_release(aio_task_loop(t), f->h2), 0);
+    f->h2_done = aio_future_done(t, f->h2);
+    assert_int_equal(aio_future_release(t, f->h2), 0);
     f->h = aio_future_new(f->other);
     assert_int_equal(aio_future_check(f->h), 0);
     AIO_AWAIT(t, f->h);

@@ -24,7 +24,7 @@ static aio_future shared_fut; /* the future every waiter awaits (one test at a t
 static aio_status waiter(aio_task *t, void *frame) {
     struct waiter *f = frame;
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), shared_fut));
+    AIO_AWAIT(t, aio_future_retain(t, shared_fut));
     assert_int_equal(AIO_ERR(t), 0);
     *f->sum += AIO_RESULT(t).i;
     f->order[(*f->n)++] = f->id;

@@ -200,7 +200,7 @@ static aio_status gather_squares(aio_task *t, void *frame) {
     gather_frame *f = frame;
     AIO_BEGIN(t);
     for (f->i = 0; f->i < 10; f->i++)
-        f->kids[f->i] = aio_run_in_executor(aio_task_loop(t), f->pool, square_sleepy, (void *)(intptr_t)(f->i + 1));
+        f->kids[f->i] = aio_run_in_executor(t, f->pool, square_sleepy, (void *)(intptr_t)(f->i + 1));
     AIO_AWAIT(t, aio_gather(t, f->kids, 10, f->out, 0));
     if (AIO_ERR(t) < 0)
         AIO_FAIL(t, AIO_ERR(t));
@@ -283,8 +283,8 @@ static aio_status await_to_thread(aio_task *t, void *frame) {
     AIO_BEGIN(t);
     f->ticker = aio_create_task(t, ticker, &(ticker_frame){0, &f->ticks});
     AIO_AWAIT(t, aio_to_thread(t, sleep_100ms, NULL));
-    aio_task_cancel(aio_task_loop(t), f->ticker, NULL);
-    aio_future_release(aio_task_loop(t), f->ticker);
+    aio_task_cancel(t, f->ticker, NULL);
+    aio_future_release(t, f->ticker);
     AIO_RETURN(t, f->ticks);
     AIO_END(t);
 }
@@ -522,7 +522,7 @@ static aio_status submit_then_gather(aio_task *t, void *frame) {
     AIO_BEGIN(t);
     atomic_store(&tiny_calls, 0);
     for (long i = 0; i < f->n; i++)
-        f->kids[i] = aio_run_in_executor(aio_task_loop(t), f->pool, tiny_job, (void *)(intptr_t)(i + 1));
+        f->kids[i] = aio_run_in_executor(t, f->pool, tiny_job, (void *)(intptr_t)(i + 1));
     sleep_ms(50); /* a worker would have run them by now, had it got them */
     f->started_before_poll = atomic_load(&tiny_calls);
     AIO_AWAIT(t, aio_gather(t, f->kids, (size_t)f->n, f->out, 0));
@@ -595,7 +595,7 @@ static aio_status submit_free_await(aio_task *t, void *frame) {
     free_frame *f = *(free_frame **)frame; /* the test's own struct */
     AIO_BEGIN(t);
     {
-        aio_future job = aio_run_in_executor(aio_task_loop(t), f->pool, tiny_job, NULL);
+        aio_future job = aio_run_in_executor(t, f->pool, tiny_job, NULL);
         assert_int_equal(aio_pool_free(f->pool, -1), 0); /* the job keeps the memory alive */
         AIO_AWAIT(t, job);
     }
@@ -631,7 +631,7 @@ static aio_status submit_alternating(aio_task *t, void *frame) {
     AIO_BEGIN(t);
     for (int i = 0; i < 40; i++) {
         f->args[i].value = i;
-        f->kids[i] = aio_run_in_executor(aio_task_loop(t), i % 2 ? f->b : f->a, echo_job, &f->args[i]);
+        f->kids[i] = aio_run_in_executor(t, i % 2 ? f->b : f->a, echo_job, &f->args[i]);
     }
     AIO_AWAIT(t, aio_gather(t, f->kids, 40, f->out, 0));
     AIO_END(t);
@@ -663,8 +663,8 @@ static void EXEC_batch_two_pools(void **state) {
 static aio_status submit_and_stop(aio_task *t, void *frame) {
     gate_arg *g = *(gate_arg **)frame;
     AIO_BEGIN(t);
-    aio_future_release(aio_task_loop(t), aio_run_in_executor(aio_task_loop(t), NULL, gate_job, g));
-    aio_loop_stop(aio_task_loop(t));
+    aio_future_release(t, aio_run_in_executor(t, NULL, gate_job, g));
+    aio_loop_stop(t);
     AIO_END(t);
 }
 

@@ -743,45 +743,71 @@ static void gather_task_cancel_races_completion(void **state) {
 
 /* ---- bad arguments, ownership, close ------------------------------------------------------ */
 
-/* Bad children (another loop's, stale, null) give that code and consume
- * nothing: every good child keeps its reference and is not cancelled or
- * completed; NULL futs with n > 0 and unknown flags give -EINVAL; a closed
- * loop AIO_ECLOSED. */
-static void gather_bad_children(void **state) {
+/* The ownership rule on a failing gather (aio/future.h): whatever makes it
+ * fail (a bad sibling: another loop's, stale, null; unknown flags), it still
+ * consumes every good child's reference. A pending child nobody else holds
+ * is cancelled (a task runs its cleanup and ends cancelled), one the caller
+ * still holds a reference to is left alone, and nothing leaks: closing the
+ * loop reports nothing. */
+static void gather_failing_still_consumes(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     aio_loop *other = test_loop_new(1);
-    aio_future good = aio_future_new(loop);
-    aio_future task = job_task(loop, 0.1, 4, 0);
     aio_future foreign = aio_future_new(other);
     aio_future stale = aio_future_new(loop);
     assert_int_equal(aio_future_release(loop, stale), 0);
-    aio_outcome res[3];
-    fill_sentinels(res, 3);
-    aio_future k1[3] = {good, task, foreign};
-    aio_future k2[3] = {good, stale, task};
-    aio_future k3[3] = {AIO_FUTURE_NULL, good, task};
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 3, res, 0)), AIO_EFOREIGN);
-    assert_int_equal(aio_future_check(aio_gather(loop, k2, 3, res, 0)), AIO_ESTALE);
-    assert_int_equal(aio_future_check(aio_gather(loop, k3, 3, res, 0)), AIO_ENULL);
-    assert_int_equal(aio_future_check(aio_gather(loop, NULL, 3, res, 0)), -EINVAL);
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 2, res, 4u)), -EINVAL);
-    assert_int_equal(aio_future_check(aio_gather_on(NULL, k1, 2, res, 0)), -EINVAL);
-    test_run_iterations(loop, 3);
-    for (int i = 0; i < 3; i++)
-        assert_sentinel(&res[i]);
-    assert_int_equal(aio_future_done(loop, good), 0);
-    assert_int_equal(aio_future_done(other, foreign), 0);
-    aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, task, &v), 0); /* still ours, still running */
-    assert_int_equal(v.i, 4);
-    assert_int_equal(aio_future_release(loop, good), 0);
-    assert_int_equal(aio_future_release(loop, good), AIO_ESTALE);
-    assert_int_equal(aio_future_release(other, foreign), 0);
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 1, NULL, 0)), AIO_ECLOSED);
-    assert_int_equal(aio_loop_free(loop), 0);
+    const aio_future bad[] = {foreign, stale, AIO_FUTURE_NULL, AIO_FUTURE_NULL};
+    const int code[] = {AIO_EFOREIGN, AIO_ESTALE, AIO_ENULL, -EINVAL};
+    for (int k = 0; k < 4; k++) {
+        int runs = 0, cancelled = 0;
+        aio_future plain = aio_future_new(loop);
+        aio_future task = aio_create_task(loop, job, &(struct job){0.5, 4, 0, &runs, &cancelled});
+        aio_future kept = aio_future_new(loop); /* the caller keeps a reference */
+        aio_future kids[4] = {plain, task, aio_future_retain(loop, kept), bad[k]};
+        unsigned flags = k == 3 ? 4u : 0u; /* unknown flags: all children good */
+        size_t n = k == 3 ? 3 : 4;
+        aio_outcome res[4];
+        fill_sentinels(res, 4);
+        assert_aio_err(aio_future_check(aio_gather(loop, kids, n, res, flags)), code[k]);
+        assert_aio_err(aio_future_done(loop, plain), AIO_ESTALE); /* cancelled, consumed, freed */
+        assert_int_equal(aio_future_done(loop, kept), 0);         /* still the caller's */
+        test_run_iterations(loop, 2);                              /* the task starts, is cancelled */
+        assert_int_equal(runs, 0);                                 /* cancelled before it ran */
+        assert_aio_err(aio_future_done(loop, task), AIO_ESTALE);   /* finished and freed */
+        assert_int_equal(aio_loop_pending_tasks(loop), 0);
+        for (int i = 0; i < 4; i++)
+            assert_sentinel(&res[i]);
+        assert_aio_ok(aio_future_release(loop, kept));
+    }
+    /* NULL futs: nothing to consume, -EINVAL. */
+    assert_aio_err(aio_future_check(aio_gather(loop, NULL, 3, NULL, 0)), -EINVAL);
+    assert_aio_err(aio_future_check(aio_gather_on(NULL, &foreign, 1, NULL, 0)), -EINVAL);
+    assert_int_equal(aio_future_done(other, foreign), 0); /* another loop's: untouched */
+    assert_aio_ok(aio_future_release(other, foreign));
+    test_reports reports;
+    test_collect_reports(loop, &reports);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(reports.count, 0);
+    aio_future one = {0};
+    assert_aio_err(aio_future_check(aio_gather(loop, &one, 1, NULL, 0)), AIO_ECLOSED);
+    assert_aio_ok(aio_loop_free(loop));
     close_loop(other);
+}
+
+/* A started task whose gather fails is cancelled at its await and cleans up. */
+static void gather_failing_cancels_a_running_child(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int runs = 0, cancelled = 0;
+    aio_future task = aio_create_task(loop, job, &(struct job){5.0, 4, 0, &runs, &cancelled});
+    test_run_iterations(loop, 2); /* it is asleep now */
+    assert_int_equal(runs, 1);
+    aio_future kids[2] = {task, AIO_FUTURE_NULL};
+    assert_aio_err(aio_future_check(aio_gather(loop, kids, 2, NULL, 0)), AIO_ENULL);
+    test_run_iterations(loop, 3);
+    assert_int_equal(cancelled, 1);
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    close_loop(loop);
 }
 
 /* gather consumes the children's references: once they finished and the
@@ -952,7 +978,8 @@ int main(void) {
         cmocka_unit_test(gather_cancel_races_all_children_completing),
         cmocka_unit_test(gather_cancel_races_child_failure),
         cmocka_unit_test(gather_task_cancel_races_completion),
-        cmocka_unit_test(gather_bad_children),
+        cmocka_unit_test(gather_failing_still_consumes),
+        cmocka_unit_test(gather_failing_cancels_a_running_child),
         cmocka_unit_test(gather_consumes_children),
         cmocka_unit_test(gather_released_and_pending_at_close),
         cmocka_unit_test(gather_100k_tasks),

@@ -70,7 +70,8 @@ static aio_status noop_coro(aio_task *t, void *frame) {
 static void loop_create_and_options(void **state) {
     (void)state;
     const char *env = getenv("AIO_BACKEND");
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     assert_non_null(loop);
     assert_non_null(aio_loop_backend(loop));
     if (env && *env)

@@ -36,7 +36,8 @@ static void both_headers_compile_together(void **state) {
     assert_non_null(ours_error);
     assert_non_null(ours_cancel);
 
-    aio_loop *loop = aio_loop_new();
+    aio_loop *loop = NULL;
+    aio_loop_create(&loop, NULL);
     assert_non_null(loop);
     assert_int_equal(aio_loop_free(loop), 0);
 }

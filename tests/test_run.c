@@ -147,13 +147,13 @@ struct main_hanging {
 static aio_status main_hanging(aio_task *t, void *frame) {
     struct main_hanging *f = frame;
     AIO_BEGIN(t);
-    aio_future_release(aio_task_loop(t),
+    aio_future_release(t,
                        aio_create_task(t, leftover, (&(struct leftover){f->s1, 0})));
-    aio_future_release(aio_task_loop(t),
+    aio_future_release(t,
                        aio_create_task(t, leftover, (&(struct leftover){f->s2, 1})));
     AIO_YIELD(t); /* both leftovers start and go to sleep */
     /* created just before main returns: never gets to run */
-    aio_future_release(aio_task_loop(t),
+    aio_future_release(t,
                        aio_create_task(t, never_started, (&(struct never_started){f->entries})));
     AIO_RETURN(t, 123);
     AIO_END(t);
@@ -203,7 +203,7 @@ struct main_stubborn {
 static aio_status main_stubborn(aio_task *t, void *frame) {
     struct main_stubborn *f = frame;
     AIO_BEGIN(t);
-    aio_future_release(aio_task_loop(t),
+    aio_future_release(t,
                        aio_create_task(t, stubborn, (&(struct stubborn){f->done})));
     AIO_YIELD(t);
     AIO_RETURN(t, 5);
@@ -356,7 +356,7 @@ struct main_sum {
 static aio_status main_sum(aio_task *t, void *frame) {
     struct main_sum *f = frame;
     AIO_BEGIN(t);
-    f->current_ok = aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    f->current_ok = aio_current_task(t).id == aio_task_handle(t).id;
     f->a = aio_create_task(t, child_val, &(struct child_val){42});
     f->b = aio_create_task(t, child_val, &(struct child_val){1000});
     AIO_AWAIT(t, f->a);

@@ -62,7 +62,7 @@ static aio_status awaiter(aio_task *t, void *frame) {
     AIO_AWAIT(t, f->f);
     *f->err = AIO_ERR(t);
     *f->value = AIO_RESULT(t).i;
-    *f->at_ns = aio_loop_time_ns(aio_task_loop(t));
+    *f->at_ns = aio_loop_time_ns(t);
     if (AIO_ERR(t) < 0)
         AIO_FAIL(t, AIO_ERR(t));
     AIO_END(t);
@@ -326,11 +326,11 @@ static aio_status iterate_main(aio_task *t, void *frame) {
         AIO_AWAIT(t, aio_as_completed_next(t, f->s->it));
         if (AIO_ERR(t) < 0) {
             f->s->end_err = AIO_ERR(t);
-            f->s->end_at = aio_loop_time_ns(aio_task_loop(t));
+            f->s->end_at = aio_loop_time_ns(t);
             break;
         }
         f->s->idx[f->s->k] = (size_t)AIO_RESULT(t).u;
-        f->s->at[f->s->k] = aio_loop_time_ns(aio_task_loop(t));
+        f->s->at[f->s->k] = aio_loop_time_ns(t);
     }
     AIO_END(t);
 }

@@ -78,7 +78,7 @@ struct sleep_zero_task {
 static aio_status sleep_zero(aio_task *t, void *frame) {
     struct sleep_zero_task *f = frame;
     AIO_BEGIN(t);
-    assert_int_equal(aio_call_soon(aio_task_loop(t), inc_cb, &f->s->result, NULL), 0);
+    assert_int_equal(aio_call_soon(t, inc_cb, &f->s->result, NULL), 0);
     f->s->before = f->s->result;
     AIO_AWAIT(t, aio_sleep_value(t, 0, 10));
     f->s->num = AIO_RESULT(t).i;
@@ -201,7 +201,7 @@ static aio_status spin_forever(aio_task *t, void *frame) {
     while (!*f->stop) {
         (*f->spins)++;
         if (*f->spins == f->advance_at)
-            assert_int_equal(aio_loop_advance(aio_task_loop(t), 1.0), 0);
+            assert_int_equal(aio_loop_advance(t, 1.0), 0);
         AIO_YIELD(t);
     }
     AIO_RETURN(t, *f->spins);

@@ -124,7 +124,7 @@ struct t4_inner {
 static aio_status t4_inner(aio_task *t, void *frame) {
     struct t4_inner *f = frame;
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->w));
+    AIO_AWAIT(t, aio_future_retain(t, f->w));
     if (AIO_ERR(t) == AIO_ECANCELLED) {
         *f->proof += 1;
         AIO_FAIL(t, AIO_ERR(t)); /* re-raise */
@@ -293,7 +293,7 @@ struct t10_outer {
 static aio_status t10_outer(aio_task *t, void *frame) {
     struct t10_outer *f = frame;
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->inner));
+    AIO_AWAIT(t, aio_future_retain(t, f->inner));
     *f->seen = AIO_ERR(t);
     if (AIO_ERR(t) == AIO_ECANCELLED)
         AIO_FAIL(t, -EINVAL); /* ValueError('cancelled') */
@@ -737,7 +737,7 @@ struct awaits_task {
 static aio_status awaits_task(aio_task *t, void *frame) {
     struct awaits_task *f = frame;
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_future_retain(aio_task_loop(t), f->inner));
+    AIO_AWAIT(t, aio_future_retain(t, f->inner));
     *f->err = AIO_ERR(t);
     *f->log = *f->log * 10 + 3;
     if (AIO_ERR(t))
@@ -777,7 +777,7 @@ struct self_cancel {
 static aio_status self_cancel(aio_task *t, void *frame) {
     struct self_cancel *f = frame;
     AIO_BEGIN(t);
-    *f->rc = aio_task_cancel(aio_task_loop(t), aio_task_handle(t), "self");
+    *f->rc = aio_task_cancel(t, aio_task_handle(t), "self");
     AIO_AWAIT(t, aio_sleep(t, 1.0));
     *f->err = AIO_ERR(t);
     AIO_RETURN(t, 1);
@@ -933,7 +933,7 @@ static aio_status stopper(aio_task *t, void *frame) {
     struct stopper *f = frame;
     AIO_BEGIN(t);
     *f->stage = 1;
-    assert_int_equal(aio_loop_stop(aio_task_loop(t)), 0);
+    assert_int_equal(aio_loop_stop(t), 0);
     AIO_YIELD(t);
     *f->stage = 2;
     AIO_AWAIT(t, aio_sleep(t, 0.5));
@@ -1063,7 +1063,7 @@ static aio_status cur_child(aio_task *t, void *frame) {
     struct cur_child *f = frame;
     AIO_BEGIN(t);
     AIO_YIELD(t);
-    *f->child_ok = aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    *f->child_ok = aio_current_task(t).id == aio_task_handle(t).id;
     AIO_END(t);
 }
 
@@ -1078,9 +1078,9 @@ static aio_status cur(aio_task *t, void *frame) {
     struct cur *f = frame;
     AIO_BEGIN(t);
     *f->id = aio_task_handle(t).id;
-    *f->ok = aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    *f->ok = aio_current_task(t).id == aio_task_handle(t).id;
     AIO_AWAIT(t, aio_sleep(t, 0.1));
-    *f->ok += aio_current_task(aio_task_loop(t)).id == aio_task_handle(t).id;
+    *f->ok += aio_current_task(t).id == aio_task_handle(t).id;
     f->sub.frame.child_ok = f->child_ok;
     AIO_AWAIT_CORO(t, cur_child, &f->sub);
     AIO_END(t);
@@ -1290,7 +1290,7 @@ static aio_status yielder(aio_task *t, void *frame) {
     AIO_BEGIN(t);
     f->log->s[f->log->n++] = f->name;
     if (f->soon)
-        aio_call_soon(aio_task_loop(t), log_x, f->log, NULL);
+        aio_call_soon(t, log_x, f->log, NULL);
     AIO_YIELD(t);
     f->log->s[f->log->n++] = (char)(f->name - 'a' + 'A');
     AIO_RETURN(t, AIO_ERR(t) == 0 && AIO_RESULT(t).u == 0);

@@ -371,7 +371,7 @@ static aio_status waiter_main2(aio_task *t, void *frame) {
     AIO_AWAIT(t, aio_wait(t, f->out->kids, 3, 0.25, AIO_ALL_COMPLETED));
     f->out->err = AIO_ERR(t);
     f->out->ndone = AIO_RESULT(t).u;
-    f->out->partition = aio_wait_partition(aio_task_loop(t), f->out->kids, 3);
+    f->out->partition = aio_wait_partition(t, f->out->kids, 3);
     AIO_END(t);
 }
 

@@ -14,12 +14,14 @@
  * cancelled gather) never runs its body.
  *
  * References: gather, wait_for and shield consume the caller's reference to
- * each child (like AIO_AWAIT); wait and as_completed do not (you look at the
- * children afterwards: release them yourself).
+ * each child (like AIO_AWAIT), on every path, failure included (the
+ * ownership rule, aio/future.h); wait and as_completed do not (you look at
+ * the children afterwards: release them yourself).
  *
  * Children must belong to the same loop: another loop's handle, a stale or
  * a null one makes the call return an error handle (AIO_EFOREIGN,
- * AIO_ESTALE, AIO_ENULL) and consume nothing.
+ * AIO_ESTALE, AIO_ENULL); the good children's references are consumed all
+ * the same, and a pending child nobody else holds is cancelled.
  */
 #ifndef AIO_COMBINATORS_H
 #define AIO_COMBINATORS_H
@@ -27,6 +29,7 @@
 #include <math.h>
 
 #include "aio/future.h"
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -103,10 +106,18 @@ enum {
  * The same handle may appear several times. Consumes one reference per
  * entry of futs. Memory: one allocation of O(n), nothing per child.
  * Errors (error handle): -EINVAL (NULL futs with n > 0, unknown flags),
- * -ENOMEM, AIO_ECLOSED, bad handles (then nothing is consumed). */
+ * -ENOMEM, AIO_ECLOSED, bad handles (the good ones are consumed all the same). */
 aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
                          unsigned flags);
 #define aio_gather(x, futs, n, results, flags) aio_gather_on(AIO__LOOP(x), (futs), (n), (results), (flags))
+
+/* aio_gather_of(loop_or_task, results, flags, fut1, fut2, ...): aio_gather
+ * of the futures listed, without a local array (asyncio.gather(*aws)):
+ *     AIO_AWAIT(t, aio_gather_of(t, f->res, 0, aio_sleep(t, 1), aio_create_task(t, work)));
+ * `results` needs as many entries as futures are listed (or NULL). */
+#define aio_gather_of(x, results, flags, ...)                                                      \
+    aio_gather_on(AIO__LOOP(x), (const aio_future[]){__VA_ARGS__},                                 \
+                  sizeof((aio_future[]){__VA_ARGS__}) / sizeof(aio_future), (results), (flags))
 
 /* asyncio.shield: a future with the child's outcome; cancelling it (or the
  * task awaiting it) does not cancel the child, which keeps running.
@@ -131,6 +142,13 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
 #define aio_as_completed(x, futs, n, timeout) aio_as_completed_on(AIO__LOOP(x), (futs), (n), (timeout))
 aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it);
 #define aio_as_completed_next(x, it) aio_as_completed_next_on(AIO__LOOP(x), (it))
+
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_wait_partition(x, ...) aio_wait_partition(AIO__LOOP(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,7 @@
 #define AIO_EXECUTOR_H
 
 #include "aio/future.h"
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -131,15 +132,15 @@ int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
  * aio_loop_free(): stop (or join) the other threads before freeing. */
 int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg);
 
-/* The loop reports AIO_EDEADLOCK when nothing could ever complete what it
- * waits for. Another thread's aio_call_soon_threadsafe() is invisible to that
- * test: take a reference with aio_loop_ref() (any thread) for as long as
- * other threads may post work the loop must wait for, and drop it with
- * aio_loop_unref(). While references are held the loop blocks instead of
- * reporting a deadlock. (libuv's ref/unref of a handle.)
- * Errors: -EINVAL (NULL loop), AIO_ENOREF (unref without ref). */
-int aio_loop_ref(aio_loop *loop);
-int aio_loop_unref(aio_loop *loop);
+
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_run_in_executor(x, ...) aio_run_in_executor(AIO__LOOP(x), __VA_ARGS__)
+#define aio_call_soon_threadsafe(x, ...) aio_call_soon_threadsafe(AIO__LOOP(x), __VA_ARGS__)
+#define aio_loop_set_executor_timeout(x, ...) aio_loop_set_executor_timeout(AIO__LOOP_ONLY(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -4,14 +4,31 @@
  * States: pending -> done with a result | done with an error | cancelled.
  * Completion is terminal.
  *
- * Ownership: every call that creates a future (aio_future_new, aio_sleep,
- * aio_create_task, ...) gives the caller one reference. AIO_AWAIT and
- * aio_run_until_complete consume the reference they are given; otherwise drop
- * it with aio_future_release(). To await a future and still use the handle
- * afterwards, or to let two tasks await it, take one reference per use with
- * aio_future_retain(). A pending future is never freed under someone waiting
- * on it; a future whose last reference goes is freed once it is done, and
- * the loop frees all that remain when it closes.
+ * THE OWNERSHIP RULE (every call of the library obeys it):
+ *   1. Every call that creates a future (aio_future_new, aio_sleep,
+ *      aio_create_task, aio_gather, ...) gives the caller one reference.
+ *      Drop it with aio_future_release(), or hand it to a consuming call.
+ *   2. A call documented as consuming a reference ("Consumes:" in its
+ *      comment: AIO_AWAIT, aio_run_until_complete, aio_gather, aio_wait_for,
+ *      aio_shield, ...) consumes it on EVERY path: success, a bad argument,
+ *      out of memory, a bad sibling handle. A pending child that a failed
+ *      combinator would have owned, and that nobody else holds a reference
+ *      to, is cancelled, since nobody could await it any more (a task runs
+ *      its cleanup and ends cancelled). aio_shield is the one exception: its
+ *      child is never cancelled, failure included (it runs on, unowned).
+ *   3. A call that returns an error handle has scheduled nothing and has
+ *      already let go of what it consumed. A bad handle (null, stale,
+ *      another loop's, an error handle) carries no reference: there is
+ *      nothing to consume.
+ *   4. Awaiting a handle you hold no reference to is a documented BORROW:
+ *      it works as long as someone else's reference or the library keeps the
+ *      future alive (a second task awaiting a future without
+ *      aio_future_retain), and consumes nothing. To await a future and still
+ *      use the handle afterwards, take one more reference first:
+ *      AIO_AWAIT(t, aio_future_retain(t, f)).
+ * A pending future is never freed under someone waiting on it; a future
+ * whose last reference goes is freed once it is done, and the loop frees
+ * all that remain when it closes.
  *
  * Every function returns a negative code for a bad handle: AIO_ENULL (null
  * handle), AIO_ESTALE (its slot was freed), AIO_EFOREIGN (another loop's),
@@ -20,6 +37,7 @@
 #ifndef AIO_FUTURE_H
 #define AIO_FUTURE_H
 
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -77,6 +95,9 @@ int aio_future_add_done_callback(aio_loop *loop, aio_future f, aio_done_callback
  * were removed (0 after completion: the callbacks are already scheduled). */
 int aio_future_remove_done_callback(aio_loop *loop, aio_future f, aio_done_callback cb, void *arg);
 
+/* 1 if the handle is a task, 0 if a plain future, or a bad handle code. */
+int aio_future_is_task(aio_loop *loop, aio_future f);
+
 /* Take one more reference; returns f (or an error handle), so that
  * AIO_AWAIT(t, aio_future_retain(loop, f)) keeps f usable afterwards. */
 aio_future aio_future_retain(aio_loop *loop, aio_future f);
@@ -96,21 +117,25 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 #define aio_sleep_value(loop_or_task, delay, value)                                                \
     aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_VALUE(value))
 
-/* The loop of a task, for use inside its coroutine: the loop running on
- * this thread (NULL for a NULL task, or when no loop is running here). */
-aio_loop *aio_task_loop(const aio_task *t);
 
-/* AIO__LOOP(x): the loop from an aio_loop * or an aio_task *. Inline (as
- * aio_task_loop): coroutines make futures with it on every await. A task
- * is only ever used inside its coroutine, which runs inside its loop's run
- * functions: its loop is the one running on this thread (aio/types.h). */
-static inline aio_loop *aio__loop_of_loop(aio_loop *l) { return l; }
-static inline aio_loop *aio__loop_of_task(const aio_task *t) {
-    return t ? (aio_loop *)(void *)aio__running : NULL;
-}
-#define AIO__LOOP(x)                                                                               \
-    _Generic((x), aio_task *: aio__loop_of_task, const aio_task *: aio__loop_of_task,              \
-        default: aio__loop_of_loop)(x)
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_future_done(x, ...) aio_future_done(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancelled(x, ...) aio_future_cancelled(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_result(x, ...) aio_future_result(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_error(x, ...) aio_future_error(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_set_result(x, ...) aio_future_set_result(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_set_error(x, ...) aio_future_set_error(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancel(x, ...) aio_future_cancel(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_cancel_message(x, ...) aio_future_cancel_message(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_add_done_callback(x, ...) aio_future_add_done_callback(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_remove_done_callback(x, ...) aio_future_remove_done_callback(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_retain(x, ...) aio_future_retain(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_release(x, ...) aio_future_release(AIO__LOOP(x), __VA_ARGS__)
+#define aio_future_is_task(x, ...) aio_future_is_task(AIO__LOOP(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #ifndef AIO_LOOP_H
 #define AIO_LOOP_H
 
+#include "aio/coro_impl.h"
 #include "aio/types.h"
 
 #ifdef __cplusplus
@@ -46,9 +47,6 @@ typedef struct aio_loop_options {
      * 2 MiB more than is touched; a small program's memory is unchanged. */
     int huge_pages;
 } aio_loop_options;
-
-/* Create a loop with default options. NULL on failure (errno says why). */
-aio_loop *aio_loop_new(void);
 
 /* Create a loop. opts may be NULL. Errors: -EINVAL (unknown or unavailable
  * backend, NULL out), -ENOMEM, or the backend's creation error (-EMFILE, ...). */
@@ -95,6 +93,16 @@ int aio_run_forever(aio_loop *loop);
 /* Ask the running loop to return after the current iteration: callbacks
  * already scheduled for the next one stay queued for the next run. */
 int aio_loop_stop(aio_loop *loop);
+
+/* The loop reports AIO_EDEADLOCK when nothing could ever complete what it
+ * waits for. Another thread's aio_call_soon_threadsafe() is invisible to that
+ * test: take a reference with aio_loop_ref() (any thread) for as long as
+ * other threads may post work the loop must wait for, and drop it with
+ * aio_loop_unref(). While references are held the loop blocks instead of
+ * reporting a deadlock. (libuv's ref/unref of a handle.)
+ * Errors: -EINVAL (NULL loop), AIO_ENOREF (unref without ref). */
+int aio_loop_ref(aio_loop *loop);
+int aio_loop_unref(aio_loop *loop);
 
 /* The loop's clock in seconds (CLOCK_MONOTONIC, or the virtual clock). It is
  * read once per poll and cached: see the iteration above. */
@@ -220,6 +228,35 @@ typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, 
  * the handler returns; work that must follow a report can be posted with
  * aio_call_soon_threadsafe, which runs it once the loop's work allows. */
 int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg);
+
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_loop_stop(x) aio_loop_stop(AIO__LOOP(x))
+#define aio_loop_advance(x, ...) aio_loop_advance(AIO__LOOP(x), __VA_ARGS__)
+#define aio_call_soon(x, ...) aio_call_soon(AIO__LOOP(x), __VA_ARGS__)
+#define aio_call_later(x, ...) aio_call_later(AIO__LOOP(x), __VA_ARGS__)
+#define aio_call_at(x, ...) aio_call_at(AIO__LOOP(x), __VA_ARGS__)
+#define aio_handle_cancel(x, ...) aio_handle_cancel(AIO__LOOP(x), __VA_ARGS__)
+#define aio_add_reader(x, ...) aio_add_reader(AIO__LOOP(x), __VA_ARGS__)
+#define aio_add_writer(x, ...) aio_add_writer(AIO__LOOP(x), __VA_ARGS__)
+#define aio_remove_reader(x, ...) aio_remove_reader(AIO__LOOP(x), __VA_ARGS__)
+#define aio_remove_writer(x, ...) aio_remove_writer(AIO__LOOP(x), __VA_ARGS__)
+#define aio_loop_is_closed(x) aio_loop_is_closed(AIO__CLOOP(x))
+#define aio_loop_is_running(x) aio_loop_is_running(AIO__CLOOP(x))
+#define aio_loop_time(x) aio_loop_time(AIO__CLOOP(x))
+#define aio_loop_time_ns(x) aio_loop_time_ns(AIO__CLOOP(x))
+#define aio_loop_backend(x) aio_loop_backend(AIO__CLOOP(x))
+#define aio_loop_get_stats(x, ...) aio_loop_get_stats(AIO__CLOOP(x), __VA_ARGS__)
+#define aio_loop_close(x) aio_loop_close(AIO__LOOP_ONLY(x))
+#define aio_loop_free(x) aio_loop_free(AIO__LOOP_ONLY(x))
+#define aio_run_until_complete(x, ...) aio_run_until_complete(AIO__LOOP_ONLY(x), __VA_ARGS__)
+#define aio_run_forever(x) aio_run_forever(AIO__LOOP_ONLY(x))
+#define aio_loop_ref(x) aio_loop_ref(AIO__LOOP_ONLY(x))
+#define aio_loop_unref(x) aio_loop_unref(AIO__LOOP_ONLY(x))
+#define aio_loop_set_exception_handler(x, ...) aio_loop_set_exception_handler(AIO__LOOP_ONLY(x), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

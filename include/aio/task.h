@@ -32,9 +32,23 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
 
 /* aio_create_task(loop_or_task, fn, &frame): the frame's size is taken from
  * its type, e.g. aio_create_task(t, worker, &(struct worker){.id = 3, .n = 4})
- * (variadic so that commas inside a compound literal are fine). */
-#define aio_create_task(loop_or_task, fn, ...)                                                     \
-    aio_create_task_sized(AIO__LOOP(loop_or_task), (fn), (__VA_ARGS__), sizeof *(__VA_ARGS__))
+ * (commas inside a compound literal are fine). aio_create_task(x, fn): a
+ * coroutine with no frame. A void pointer frame is a compile error: its size
+ * is unknown (pass a typed pointer, or call aio_create_task_sized). */
+#define aio_create_task(...)                                                                       \
+    AIO__CAT(aio__create_task_, AIO__HAS_FRAME(AIO__REST(__VA_ARGS__)))(__VA_ARGS__)
+#define aio__create_task_0(x, fn) aio_create_task_sized(AIO__LOOP(x), (fn), (const void *)0, 0)
+#define aio__create_task_1(x, fn, ...)                                                             \
+    aio_create_task_sized(AIO__LOOP(x), (fn), (__VA_ARGS__), AIO__FRAME_SIZE(__VA_ARGS__))
+
+/* aio_spawn(loop_or_task, coro, &frame): aio_create_task for a coroutine
+ * declared with AIO_CORO(coro, frame type): a frame of another type is a
+ * compile error, and the size is the declared type's. */
+#define aio_spawn(x, coro, ...)                                                                    \
+    aio_create_task_sized(AIO__LOOP(x), (coro),                                                    \
+                          _Generic((__VA_ARGS__), aio__frame_of_##coro *: (__VA_ARGS__),           \
+                              const aio__frame_of_##coro *: (__VA_ARGS__)),                        \
+                          sizeof(aio__frame_of_##coro))
 
 /* Request cancellation (asyncio's Task.cancel): the future the task awaits is
  * cancelled, and the coroutine sees AIO_ECANCELLED at that await (a task not
@@ -58,8 +72,6 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name);
  * until the name changes or the task's future is freed. */
 const char *aio_task_get_name(aio_loop *loop, aio_future task);
 
-/* 1 if the handle is a task, 0 if a plain future, or a bad handle code. */
-int aio_future_is_task(aio_loop *loop, aio_future f);
 
 /* The task running now on this loop, or the null handle outside any task.
  * Borrowed: no reference is taken. */
@@ -67,6 +79,10 @@ aio_future aio_current_task(aio_loop *loop);
 
 /* The task's own handle, from inside its coroutine (borrowed). */
 aio_future aio_task_handle(const aio_task *t);
+
+/* The loop of a task, for use inside its coroutine: the loop running on
+ * this thread (NULL for a NULL task, or when no loop is running here). */
+aio_loop *aio_task_loop(const aio_task *t);
 
 /* Number of tasks not yet finished. */
 size_t aio_loop_pending_tasks(const aio_loop *loop);
@@ -77,7 +93,27 @@ size_t aio_loop_pending_tasks(const aio_loop *loop);
  * *result if result is not NULL. Errors of its own: -EINVAL, -ENOMEM, or the
  * loop creation's. Use aio_run(fn, &frame) for the common case. */
 int aio_run_coro(aio_coro_fn fn, const void *frame, size_t frame_size, aio_value *result);
-#define aio_run(fn, ...) aio_run_coro((fn), (__VA_ARGS__), sizeof *(__VA_ARGS__), NULL)
+/* aio_run(fn, &frame) or aio_run(fn): aio_run_coro with the frame's size
+ * from its type (as aio_create_task), no result. */
+#define aio_run(...) AIO__CAT(aio__run_, AIO__HAS_FRAME(__VA_ARGS__))(__VA_ARGS__)
+#define aio__run_0(fn) aio_run_coro((fn), (const void *)0, 0, (aio_value *)0)
+#define aio__run_1(fn, ...) aio_run_coro((fn), (__VA_ARGS__), AIO__FRAME_SIZE(__VA_ARGS__), (aio_value *)0)
+
+/* Loop or task: inside a coroutine these calls take its task `t` where a
+ * loop is asked for (a same-name macro over each function, so &fn still
+ * works); the wrong one of the two is a compile error. */
+#ifndef AIO_BUILDING
+#define aio_create_task_sized(x, ...) aio_create_task_sized(AIO__LOOP(x), __VA_ARGS__)
+#define aio_task_cancel(x, ...) aio_task_cancel(AIO__LOOP(x), __VA_ARGS__)
+#define aio_task_set_name(x, ...) aio_task_set_name(AIO__LOOP(x), __VA_ARGS__)
+#define aio_task_get_name(x, ...) aio_task_get_name(AIO__LOOP(x), __VA_ARGS__)
+#define aio_current_task(x) aio_current_task(AIO__LOOP(x))
+#define aio_task_cancelling(t) aio_task_cancelling(AIO__CTASK_ONLY(t))
+#define aio_task_uncancel(t) aio_task_uncancel(AIO__TASK_ONLY(t))
+#define aio_task_handle(t) aio_task_handle(AIO__CTASK_ONLY(t))
+#define aio_task_loop(t) aio_task_loop(AIO__CTASK_ONLY(t))
+#define aio_loop_pending_tasks(x) aio_loop_pending_tasks(AIO__CLOOP(x))
+#endif
 
 #ifdef __cplusplus
 }

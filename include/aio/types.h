@@ -53,23 +53,6 @@ typedef struct aio_handle {
 /* A plain callback: what aio_call_soon, aio_call_later and the fd watchers run. */
 typedef void (*aio_callback)(aio_loop *loop, void *arg);
 
-/* Internal, read by the coroutine macros: the loop running on this thread
- * (its aio__loop_head, aio/coro.h), NULL when none is. Coroutines only run
- * inside their loop's run functions, which set it, so a coroutine finds its
- * loop here instead of in every task (the task header is paid per task). */
-struct aio__loop_head;
-#if defined(__cplusplus)
-#define AIO__THREAD_LOCAL thread_local
-#else
-#define AIO__THREAD_LOCAL _Thread_local
-#endif
-#if defined(__GNUC__) || defined(__clang__)
-#define AIO__TLS_MODEL __attribute__((tls_model("initial-exec"))) /* one load, no call */
-#else
-#define AIO__TLS_MODEL
-#endif
-extern AIO__THREAD_LOCAL struct aio__loop_head *aio__running AIO__TLS_MODEL;
-
 /* A done callback (asyncio's add_done_callback): runs on the loop, one
  * iteration after the future completes, never inside set_result itself. */
 typedef void (*aio_done_callback)(aio_loop *loop, aio_future fut, void *arg);

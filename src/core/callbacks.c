@@ -182,8 +182,8 @@ void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
 /* set_result / set_error on a future that is not a plain pending one. */
 AIO__NOINLINE static int set_outcome_other(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     const aio__fut *s = &loop->fut.slots[idx];
-    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED))
-        return AIO_EISTASK; /* completed only by its task or combinator */
+    if (s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_WAITQ))
+        return AIO_EISTASK; /* completed only by its task, combinator or queue's owner */
     if (s->state != AIO__FS_PENDING)
         return AIO_EDONE;
     finish_flagged(loop, idx, state, v); /* a sleep: its timer goes */
@@ -200,7 +200,7 @@ static inline int set_outcome_of(aio_loop *loop, aio_future f, uint8_t state, ai
     /* One test for the usual case: pending, plain (not a task, not owned,
      * not a sleep with a timer). */
     if (AIO__LIKELY(s->state == AIO__FS_PENDING &&
-                    !(s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_TIMER)))) {
+                    !(s->flags & (AIO__FF_TASK | AIO__FF_OWNED | AIO__FF_TIMER | AIO__FF_WAITQ)))) {
         complete_list(loop, idx, state, v, s->u.p.cbs);
         return 0;
     }

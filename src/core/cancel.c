@@ -6,7 +6,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/owner.h"
-#include "core/task.h"
+#include "core/waitq.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,11 +50,17 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
 static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
     aio__fut *s = &loop->fut.slots[idx];
     if (s->flags & AIO__FF_TASK)
-        return aio__task_cancel_idx(loop, idx, msg);
+        return loop->fut.task_ops->cancel(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
         return s->u.owner->ops->cancel(loop, s->u.owner, msg);
     aio_value v;
     v.p = (void *)(uintptr_t)msg;
+    if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once */
+        aio__waitq_unlink(loop, idx);
+        aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
+        aio__fut_drop(loop, idx); /* the queue's hold, after the completion */
+        return 1;
+    }
     aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
     return 1;
 }

@@ -20,6 +20,7 @@
 #define AIO__NOINLINE __attribute__((noinline))
 #define AIO__ALWAYS_INLINE inline __attribute__((always_inline))
 #define AIO__LIKELY(x) __builtin_expect(!!(x), 1)
+#define AIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define AIO__ASSUME(x)                                                                                       \
     do {                                                                                                     \
         if (!(x))                                                                                            \
@@ -30,6 +31,7 @@
 #define AIO__NOINLINE
 #define AIO__ALWAYS_INLINE inline
 #define AIO__LIKELY(x) (x)
+#define AIO__UNLIKELY(x) (x)
 #define AIO__ASSUME(x) ((void)0)
 #endif
 

@@ -17,7 +17,7 @@
 #include "core/handles.h"
 #include "core/loop.h"
 #include "core/mem.h"
-#include "core/task.h"
+#include "core/waitq.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +81,12 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
                 return -ENOMEM;
             memset(x + loop->fut.cap, 0, (size_t)(cap - loop->fut.cap) * sizeof *x);
             loop->fut.extras = x;
+        }
+        if (loop->fut.links) { /* read only while a slot is linked: no need to clear */
+            struct aio__wlink *l = aio__realloc(loop->fut.links, (size_t)cap * sizeof *l);
+            if (!l)
+                return -ENOMEM;
+            loop->fut.links = l;
         }
         if (loop->fut.bigc) { /* never read before a slot is made big: no need to clear */
             aio__bigc *b = aio__realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
@@ -165,7 +171,10 @@ struct aio__extra *aio__extras(aio_loop *loop) {
 }
 
 void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
-    aio__report_unretrieved(loop, idx);
+    if (loop->fut.slots[idx].state == AIO__FS_WOKEN)
+        aio__fut_decline(loop, idx); /* nobody took it: the wake-up goes on */
+    else
+        aio__report_unretrieved(loop, idx);
     if (loop->fut.extras) {
         aio__free(loop->fut.extras[idx].name);
         loop->fut.extras[idx].name = NULL;
@@ -277,12 +286,14 @@ void aio__futures_free(aio_loop *loop) {
     for (uint32_t i = 0; i < loop->fut.hidden; i++) {
         const aio__fut *s = &loop->fut.slots[i];
         if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK))
-            aio__task_destroy(loop, s->u.task);
+            loop->fut.task_ops->destroy(loop, s->u.task);
     }
     if (loop->fut.extras)
         for (uint32_t i = 0; i < loop->fut.hidden; i++)
             aio__free(loop->fut.extras[i].name);
     aio__free(loop->fut.extras);
+    aio__free(loop->fut.links);
+    loop->fut.links = NULL;
     aio__free(loop->fut.bigc);
     loop->fut.bigc = NULL;
     aio__table_free(loop, loop->fut.slots, (size_t)loop->fut.cap * sizeof *loop->fut.slots);

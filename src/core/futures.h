@@ -8,13 +8,16 @@
 #include "core/handles.h"
 
 /* ---- futures table ------------------------------------------------------ */
-enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED };
+/* WOKEN: done, but what it brings is taken by its consumer when it reads
+ * the outcome (waitq.h: "wake, then take"); u.value.p is the aio__taker. */
+enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED, AIO__FS_WOKEN };
 enum {
     AIO__FF_TASK = 1,        /* the slot is a task's future */
     AIO__FF_UNRETRIEVED = 2, /* ERROR nobody looked at yet: reported when freed */
     AIO__FF_YIELD = 4,       /* sleep(0): awaiting it yields one iteration */
     AIO__FF_TIMER = 8,       /* pending sleep: its timer is u.p.timer */
     AIO__FF_OWNED = 16,      /* pending, completed by the combinator in u.owner */
+    AIO__FF_WAITQ = 32,      /* pending, linked in a wait queue (waitq.h) */
 };
 
 /* A future's slot: 16 bytes. The callback list of a pending future is in
@@ -55,6 +58,13 @@ struct aio__extra {
     const char *cancel_msg; /* a task's pending cancel message */
 };
 
+/* What the table calls on a task's slot: tasks sit above the table, which
+ * knows nothing of them (task.c installs these at loop creation). */
+typedef struct aio__task_ops {
+    int (*cancel)(aio_loop *loop, uint32_t idx, const char *msg); /* request: 1 or 0 */
+    void (*destroy)(aio_loop *loop, aio_task *t);                  /* at close */
+} aio__task_ops;
+
 typedef struct aio__futures {
     aio__fut *slots;
     /* Slots in use or free. It reads 0 while the loop is barred (closing,
@@ -64,7 +74,9 @@ typedef struct aio__futures {
     uint32_t n, cap, free, hidden;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
+    struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
     aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
+    const aio__task_ops *task_ops;
 } aio__futures;
 
 /* Cancellations queued while one is being processed (cancel.c). */
@@ -265,6 +277,9 @@ static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_ta
     return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) { loop->fut.task_ops = ops; }
+/* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
+int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);
 /* The outcome of a done slot as (status, value), marking an error
  * retrieved. Inline: every wake-up takes one. */
 static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
@@ -286,6 +301,8 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
         s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
         return (int)s->u.value.i;
     }
+    if (s->state == AIO__FS_WOKEN)
+        return aio__fut_take(loop, idx, v); /* waitq.c */
     return AIO_ENOTDONE;
 }
 /* While the loop is barred: fut.n reads 0 (hide), then its value again. */

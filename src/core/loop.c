@@ -61,6 +61,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->cb.batch_seq = UINT64_MAX;   /* no dispatch batch open */
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
+    aio__tasks_init(loop);
     int rc = aio__ready_init(loop); /* from now on a completion always has a slot */
     if (rc < 0) {
         aio__free(loop);
@@ -80,16 +81,6 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     }
     *out = loop;
     return 0;
-}
-
-aio_loop *aio_loop_new(void) {
-    aio_loop *loop;
-    int rc = aio_loop_create(&loop, NULL);
-    if (rc < 0) {
-        errno = -rc;
-        return NULL;
-    }
-    return loop;
 }
 
 uint8_t aio__loop_bar(aio_loop *loop, uint8_t why) {

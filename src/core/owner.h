@@ -1,6 +1,21 @@
 /* The extension interface: how a module other than the futures table owns,
- * completes and cancels a future (owner.c). Combinators, the executor and
- * every later module (streams, sync primitives, groups) use it. */
+ * completes and cancels a future (owner.c). Combinators and the executor
+ * use it; so does every later module (streams, sync primitives, groups).
+ *
+ *   1. Allocate the state with its future (aio__owner_new), or embed an
+ *      aio__owner in a record of yours and aio__fut_set_owner a new slot.
+ *   2. Complete the future exactly once, with aio__owned_finish (which
+ *      drops the owner's hold); nobody else can: set_result on an owned
+ *      future is refused (AIO_EISTASK).
+ *   3. The owner decides what cancel means (ops->cancel): cancel children
+ *      and finish once they are done (gather), stop waiting (wait), or
+ *      finish cancelled at once.
+ *   4. The state lives until the future is done AND every callback it
+ *      registered has run or been removed (aio__children_detach).
+ *   5. States still live at close are freed by the loop (aio__owner_new's
+ *      list); their futures are freed with the table.
+ * A module that makes tasks wait for something it hands out (a lock, an
+ * item, bytes) uses plain futures in a wait queue instead: waitq.h. */
 #ifndef AIO_CORE_OWNER_H_STATE
 #define AIO_CORE_OWNER_H_STATE
 #include "aio/aio.h"
@@ -57,6 +72,13 @@ typedef struct aio__child {
  * children again. */
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding);
+/* The ownership rule on a failing path (include/aio/future.h): drop the
+ * reference each valid handle of futs carries; a pending child whose last
+ * reference that was is cancelled first when `cancel` (nobody could await
+ * it any more). Bad handles carry no reference and are skipped. */
+void aio__abandon_all(aio_loop *loop, const aio_future *futs, size_t n, bool cancel);
+/* The same for one child already looked up (slot idx). */
+void aio__abandon(aio_loop *loop, uint32_t idx, bool cancel);
 /* Complete a future owned by a combinator (it stops being owned), and drop
  * the owner's hold; the _complete form keeps the hold (drop it after). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);

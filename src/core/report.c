@@ -35,8 +35,8 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
 
 void aio__report_unretrieved(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->fut.slots[idx];
-    if (!(s->flags & AIO__FF_UNRETRIEVED))
-        return;
+    if (!(s->flags & AIO__FF_UNRETRIEVED) || s->state != AIO__FS_ERROR)
+        return; /* (a WOKEN slot carries the flag too: nothing to report) */
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
     aio__report(loop,
                 (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"

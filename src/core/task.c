@@ -243,3 +243,7 @@ void aio__cancel_all_tasks(aio_loop *loop) {
         if (loop->fut.slots[i].state == AIO__FS_PENDING && (loop->fut.slots[i].flags & AIO__FF_TASK))
             aio__task_cancel_idx(loop, i, NULL);
 }
+
+static const aio__task_ops task_ops = {aio__task_cancel_idx, aio__task_destroy};
+
+void aio__tasks_init(aio_loop *loop) { aio__fut_set_task_ops(loop, &task_ops); }

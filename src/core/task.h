@@ -22,6 +22,7 @@ typedef struct aio__tasks {
 #include "core/futures.h"
 #include "core/coro_fns.h"
 #include "core/ready.h"
+#include "core/waitq.h"
 
 /* Frames start right after the 24-byte header; the task's memory
  * (task_mem.c) is placed so that the frame is aligned for its type. */
@@ -56,12 +57,18 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__u.w.awaiting;
     t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
+    /* Cancelled since its future completed: what a wake-up promised is not
+     * taken (waitq.h), it is passed on. */
+    if (AIO__UNLIKELY(t->aio__must_cancel) && loop->fut.slots[idx].state == AIO__FS_WOKEN)
+        aio__fut_decline(loop, idx);
     loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__task_run(loop, t);
 }
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
+/* At loop creation: tell the futures table how to cancel and destroy tasks. */
+void aio__tasks_init(aio_loop *loop);
 /* The message of the cancellation pending on t, or NULL. */
 const char *aio__task_cancel_msg(const aio_loop *loop, const aio_task *t);
 /* The ready-queue entry that starts (or resumes after a yield) a batch of
