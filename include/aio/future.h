@@ -80,7 +80,9 @@ int aio_future_set_error(aio_loop *loop, aio_future f, int err);
 
 /* Cancel: 1 if it was pending and is now cancelled (or, for a task, if the
  * cancellation was requested), 0 if it was already done. `msg` (may be NULL)
- * must outlive the future: it is kept by pointer (typically a literal). */
+ * must outlive the future: it is kept by pointer (typically a literal).
+ * Errors: -ENOMEM (a message needs a table the loop allocates on first use:
+ * nothing was cancelled), bad handle codes. */
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg);
 
 /* The message given to the cancel that cancelled f, or NULL. */

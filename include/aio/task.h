@@ -53,7 +53,8 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
 /* Request cancellation (asyncio's Task.cancel): the future the task awaits is
  * cancelled, and the coroutine sees AIO_ECANCELLED at that await (a task not
  * yet started ends cancelled without running). Returns 1 if requested, 0 if
- * the task is already done. Same as aio_future_cancel on a task handle. */
+ * the task is already done. Same as aio_future_cancel on a task handle
+ * (and the same errors, AIO_ENOTTASK for another future). */
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 
 /* Inside the coroutine: the number of cancellations delivered and not

@@ -182,28 +182,49 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     return aio__fut_handle(loop, fut);
 }
 
+/* ---- aio_wait_partition: a stable partition in place, so that it needs
+ * no memory and cannot fail once its arguments are good ---- */
+
+static void reverse(aio_future *a, size_t n) {
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        aio_future x = a[i];
+        a[i] = a[j - 1];
+        a[j - 1] = x;
+    }
+}
+
+/* Swap the adjacent blocks a[0..n1) and a[n1..n1+n2), keeping each one's
+ * order. */
+static void rotate(aio_future *a, size_t n1, size_t n2) {
+    if (n1 == 0 || n2 == 0)
+        return;
+    reverse(a, n1);
+    reverse(a + n1, n2);
+    reverse(a, n1 + n2);
+}
+
+/* Done ones (and bad handles) first, each side in its order; returns how
+ * many are on the done side. Halves, then one rotation: O(n log n) time,
+ * O(log n) depth. The leaves are visited in order, so *first_err is the
+ * first bad handle's code. */
+static size_t partition(aio_loop *loop, aio_future *a, size_t n, int *first_err) {
+    if (n == 1) {
+        int d = aio_future_done(loop, a[0]);
+        if (d < 0 && *first_err == 0)
+            *first_err = d;
+        return d != 0; /* bad handles sort with the done ones */
+    }
+    size_t h = n / 2;
+    size_t left = partition(loop, a, h, first_err);
+    size_t right = partition(loop, a + h, n - h, first_err);
+    rotate(a + left, h - left, right);
+    return left + right;
+}
+
 int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n) {
     if (!loop || (n > 0 && !futs))
         return -EINVAL;
-    aio_future *tmp = aio__malloc((n ? n : 1) * sizeof *tmp);
-    if (!tmp)
-        return -ENOMEM;
     int first_err = 0;
-    size_t ndone = 0, k = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < n; i++) {
-            int d = aio_future_done(loop, futs[i]);
-            if (d < 0 && first_err == 0)
-                first_err = d;
-            bool done_side = d != 0; /* bad handles sort with the done ones */
-            if (done_side == (pass == 0)) {
-                tmp[k++] = futs[i];
-                ndone += pass == 0;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        futs[i] = tmp[i];
-    aio__free(tmp);
+    size_t ndone = n > 0 ? partition(loop, futs, n, &first_err) : 0;
     return first_err < 0 ? first_err : (int)(ndone > INT32_MAX ? INT32_MAX : ndone);
 }

@@ -277,6 +277,9 @@ static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_ta
     return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+/* The public cancels: aio__fut_cancel_idx, or -ENOMEM (and nothing done)
+ * if a message could not be kept (cancel.c). */
+int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg);
 static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) { loop->fut.task_ops = ops; }
 /* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
 int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);

@@ -194,7 +194,7 @@ static int task_lookup(aio_loop *loop, aio_future task, uint32_t *idx) {
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
     uint32_t idx;
     int rc = task_lookup(loop, task, &idx);
-    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+    return rc < 0 ? rc : aio__fut_cancel_checked(loop, idx, msg);
 }
 
 /* ---- introspection ---- */
