@@ -56,7 +56,7 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
         return rc;
     if ((uint16_t)(f.id >> AIO__TAG_SHIFT) != loop->tag)
         return AIO_EFOREIGN;
-    if (loop->barred) /* closed, closing or reporting: fut.n reads 0 */
+    if (loop->fut.barred) /* closed, closing or reporting: fut.n reads 0 */
         return aio__loop_refusal(loop);
     return AIO_ESTALE;
 }
@@ -64,7 +64,7 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
 /* ---- slots ----------------------------------------------------------------- */
 
 int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
-    if (loop->barred)
+    if (loop->fut.barred)
         return aio__loop_refusal(loop); /* fut.n reads 0 meanwhile (aio__fut_lookup relies on it) */
     if (loop->fut.n == loop->fut.cap) {
         uint32_t cap = loop->fut.cap ? loop->fut.cap * 2 : 64;
@@ -261,12 +261,21 @@ int aio_future_release(aio_loop *loop, aio_future f) {
 
 /* ---- the loop barred, and close ------------------------------------------------ */
 
-void aio__fut_hide(aio_loop *loop) {
-    loop->fut.hidden = loop->fut.n;
-    loop->fut.n = 0;
+uint8_t aio__fut_bar(aio_loop *loop, uint8_t why) {
+    uint8_t was = loop->fut.barred;
+    if (!was) { /* every handle's lookup fails from now on */
+        loop->fut.hidden = loop->fut.n;
+        loop->fut.n = 0;
+    }
+    loop->fut.barred = was | why;
+    return was;
 }
 
-void aio__fut_unhide(aio_loop *loop) { loop->fut.n = loop->fut.hidden; }
+void aio__fut_unbar(aio_loop *loop, uint8_t was) {
+    loop->fut.barred = was;
+    if (!was)
+        loop->fut.n = loop->fut.hidden;
+}
 
 /* Collect, then report, then free: the reports come first, with every slot,
  * name and owner intact, and the loop refusing whatever the handler calls
@@ -305,6 +314,7 @@ void aio__futures_free(aio_loop *loop) {
     loop->fut.slots = NULL;
     loop->cb.nodes = NULL;
     loop->fut.n = loop->fut.hidden = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
+    loop->fut.barred = AIO__BAR_CLOSED; /* for good: the table is gone */
     loop->fut.free = loop->cb.free = AIO__NIL;
     loop->task.count = 0;
 }

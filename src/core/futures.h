@@ -8,6 +8,7 @@
 #include "core/handles.h"
 
 /* ---- futures table ------------------------------------------------------ */
+enum { AIO__BAR_CLOSED = 1, AIO__BAR_CLOSING = 2, AIO__BAR_REPORTING = 4 };
 /* WOKEN: done, but what it brings is taken by its consumer when it reads
  * the outcome (waitq.h: "wake, then take"); u.value.p is the aio__taker. */
 enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED, AIO__FS_WOKEN };
@@ -67,11 +68,18 @@ typedef struct aio__task_ops {
 
 typedef struct aio__futures {
     aio__fut *slots;
-    /* Slots in use or free. It reads 0 while the loop is barred (closing,
-     * closed, or inside a report: loop.h), so that every lookup fails, and
-     * aio__fut_alloc_grow refuses to grow meanwhile: aio__fut_lookup relies
-     * on it. The real count waits in `hidden` then. */
+    /* Slots in use or free. It reads 0 while the loop is barred, so that
+     * every lookup fails, and aio__fut_alloc_grow refuses to grow
+     * meanwhile: aio__fut_lookup relies on it. The real count waits in
+     * `hidden` then. */
     uint32_t n, cap, free, hidden;
+    /* Why the loop refuses every call that could change it (AIO__BAR_*;
+     * 0: it refuses none): it is closed, it is closing (aio_loop_close has
+     * begun: its structures are being reported on, then freed), or a
+     * report handler is running (the report comes from the middle of the
+     * loop's own work). Kept here because the table is what enforces it:
+     * no hot path pays for a test. */
+    uint8_t barred;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
     struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
@@ -308,9 +316,10 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
         return aio__fut_take(loop, idx, v); /* waitq.c */
     return AIO_ENOTDONE;
 }
-/* While the loop is barred: fut.n reads 0 (hide), then its value again. */
-void aio__fut_hide(aio_loop *loop);
-void aio__fut_unhide(aio_loop *loop);
+/* Bar the loop for a reason (AIO__BAR_*): fut.n reads 0 from now on.
+ * Returns how it was barred before, for aio__fut_unbar. */
+uint8_t aio__fut_bar(aio_loop *loop, uint8_t why);
+void aio__fut_unbar(aio_loop *loop, uint8_t was);
 /* At close, with the table hidden: first report every pending task and
  * every error never retrieved, while everything they name is intact; then
  * free everything (reporting nothing). */

@@ -83,24 +83,10 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     return 0;
 }
 
-uint8_t aio__loop_bar(aio_loop *loop, uint8_t why) {
-    uint8_t was = loop->barred;
-    if (!was)
-        aio__fut_hide(loop); /* every handle's lookup fails from now on */
-    loop->barred = was | why;
-    return was;
-}
-
-void aio__loop_unbar(aio_loop *loop, uint8_t was) {
-    loop->barred = was;
-    if (!was)
-        aio__fut_unhide(loop);
-}
-
 int aio_loop_close(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
-    if (loop->barred & AIO__BAR_REPORTING)
+    if (loop->fut.barred & AIO__BAR_REPORTING)
         return AIO_EINREPORT; /* from the handler: the loop's own work is under way */
     if (loop->running)
         return AIO_ERUNNING;
@@ -112,7 +98,7 @@ int aio_loop_close(aio_loop *loop) {
      * bounded, for running ones, and their completions must find the
      * futures), then the reports, with everything they name intact, then
      * the structures. Nothing queued runs any more. */
-    aio__loop_bar(loop, AIO__BAR_CLOSING);
+    aio__fut_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
     aio__wakeup_close(loop);
     aio__futures_report(loop);
@@ -124,14 +110,13 @@ int aio_loop_close(aio_loop *loop) {
     loop->io.backend->fini(loop);
     aio__io_free(loop);
     loop->closed = true;
-    loop->barred = AIO__BAR_CLOSED; /* for good: the table is gone, fut.n is 0 */
     return 0;
 }
 
 int aio_loop_free(aio_loop *loop) {
     if (!loop)
         return 0;
-    if (loop->barred & AIO__BAR_REPORTING)
+    if (loop->fut.barred & AIO__BAR_REPORTING)
         return AIO_EINREPORT; /* nothing is freed: the report's caller still uses the loop */
     int rc = aio_loop_close(loop);
     if (rc < 0)
@@ -150,7 +135,7 @@ int64_t aio_loop_time_ns(const aio_loop *loop) { return loop ? loop->now_ns : 0;
 int aio_loop_advance(aio_loop *loop, double seconds) {
     if (!loop || !loop->virtual_clock || !(seconds >= 0) || isinf(seconds))
         return -EINVAL;
-    if (loop->barred)
+    if (loop->fut.barred)
         return aio__loop_refusal(loop);
     loop->now_ns = aio__time_add(loop->now_ns, aio__delay_ns(seconds)); /* stops at the limit */
     return 0;

@@ -36,18 +36,9 @@ typedef struct aio__reporting {
     void *arg;
 } aio__reporting;
 
-/* Why the loop refuses calls that could change it (loop->barred): it is
- * closed, it is closing (aio_loop_close has begun: the structures are
- * being reported on, then freed), or a report handler is running (the
- * report was made from the middle of the loop's own work). While barred,
- * fut.n reads 0, so that every handle's lookup fails (loop.c, report.c):
- * no hot path pays for the test. */
-enum { AIO__BAR_CLOSED = 1, AIO__BAR_CLOSING = 2, AIO__BAR_REPORTING = 4 };
-
 struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
     uint16_t tag;
-    uint8_t barred; /* AIO__BAR_*: 0 while every call is allowed */
     bool closed, running, stopping, virtual_clock;
     bool huge_pages; /* big tables ask for transparent huge pages (mem.c) */
     unsigned poll_budget;
@@ -75,23 +66,18 @@ struct aio_loop {
 /* The loop running on this thread (NULL if none): a coroutine's. */
 static inline aio_loop *aio__running_loop(void) { return (aio_loop *)(void *)aio__running; }
 
-/* The code a barred loop answers with: AIO_EINREPORT inside a report
- * handler, else AIO_ECLOSED (closed, or closing). */
+/* The code a barred loop (futures.h: closed, closing, or inside a report)
+ * answers with: AIO_EINREPORT inside a report handler, else AIO_ECLOSED. */
 static inline int aio__loop_refusal(const aio_loop *loop) {
-    return (loop->barred & AIO__BAR_REPORTING) ? AIO_EINREPORT : AIO_ECLOSED;
+    return (loop->fut.barred & AIO__BAR_REPORTING) ? AIO_EINREPORT : AIO_ECLOSED;
 }
 /* 0, -EINVAL (NULL), or the refusal of a barred loop: inline, as every
  * creating call checks it. */
 static inline int aio__loop_usable(const aio_loop *loop) {
     if (!loop)
         return -EINVAL;
-    return loop->barred ? aio__loop_refusal(loop) : 0;
+    return loop->fut.barred ? aio__loop_refusal(loop) : 0;
 }
-
-/* loop.c: bar the loop for a reason (AIO__BAR_*), returning how it was
- * barred before; unbar it back to that. */
-uint8_t aio__loop_bar(aio_loop *loop, uint8_t why);
-void aio__loop_unbar(aio_loop *loop, uint8_t was);
 
 /* clock.c: the loop's times (now_ns, every deadline) and durations, in ns,
  * stay within +-AIO__TIME_LIMIT (4e18 ns, 126 years): the difference of two

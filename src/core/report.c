@@ -20,9 +20,9 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
         /* The report may come from the middle of the loop's own work (a
          * slot being freed, the loop closing): while the handler runs, the
          * loop refuses every call that could change it (AIO_EINREPORT). */
-        uint8_t was = aio__loop_bar(loop, AIO__BAR_REPORTING);
+        uint8_t was = aio__fut_bar(loop, AIO__BAR_REPORTING);
         loop->report.handler(loop, &r, loop->report.arg);
-        aio__loop_unbar(loop, was);
+        aio__fut_unbar(loop, was);
         return;
     }
     fprintf(stderr, "libaio: %s", msg);

@@ -82,7 +82,7 @@ static int io_add(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
 static int io_remove(aio_loop *loop, int fd, int dir) {
     if (!loop)
         return -EINVAL;
-    if (loop->barred & AIO__BAR_REPORTING)
+    if (loop->fut.barred & AIO__BAR_REPORTING)
         return AIO_EINREPORT;
     if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].fn[dir])
         return 0;
