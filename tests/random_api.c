@@ -451,11 +451,20 @@ static void step(interp *in) {
         rc = aio_loop_advance(loop, a_time(in));
         allowed(in, rc, "aio_loop_advance", -EINVAL, 0);
         break;
-    case 20: { /* an executor job */
-        aio_future j = aio_run_in_executor(loop, NULL, rapi_job, NULL);
-        if (allowed(in, aio_future_check(j), "aio_run_in_executor", -ENOMEM, -EAGAIN, 0) &&
-            aio_future_check(j) == 0)
-            add(in, j, K_JOB);
+    case 20: { /* an executor job; sometimes the default pool's shutdown */
+        aio_future j;
+        if (byte(in) % 8 == 0) {
+            double d = a_time(in);
+            j = aio_shutdown_default_executor(loop, d);
+            rc = aio_future_check(j);
+            if (isnan(d) ? rc != -EINVAL : !allowed(in, rc, "aio_shutdown_default_executor", -ENOMEM, 0))
+                violation(in, "aio_shutdown_default_executor(%g): %s", d, aio_err_name(rc));
+        } else {
+            /* AIO_ECLOSED once the default pool was shut down */
+            j = aio_run_in_executor(loop, NULL, rapi_job, NULL);
+            allowed(in, aio_future_check(j), "aio_run_in_executor", -ENOMEM, -EAGAIN, AIO_ECLOSED, 0);
+        }
+        add(in, j, K_JOB);
         break;
     }
     case 21: { /* allocation faults */

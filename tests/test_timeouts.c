@@ -12,7 +12,9 @@
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define LIMIT_NS INT64_C(4000000000000000000)
 
@@ -24,10 +26,9 @@ static void issue14_3_wait_minus_infinity_looks_once(void **state) {
     aio_future kid = aio_future_new(loop);
     aio_future w = aio_wait(loop, &kid, 1, -INFINITY, AIO_ALL_COMPLETED);
     assert_aio_ok(aio_future_check(w));
-    aio_value v;
     /* It used to arm no timer: nothing could complete it (AIO_EDEADLOCK). */
-    assert_aio_ok(aio_run_until_complete(loop, w, &v));
-    assert_int_equal(v.u, 0); /* none done */
+    assert_aio_ok(aio_run_until_complete(loop, w, NULL));
+    assert_int_equal(aio_wait_partition(loop, &kid, 1), 0); /* none done */
     assert_aio_ok(aio_future_release(loop, kid));
     assert_aio_ok(aio_loop_free(loop));
 }
@@ -115,12 +116,14 @@ enum call {
     C_ADVANCE,
     C_EXECUTOR_TIMEOUT,
     C_POOL_FREE,
+    C_SHUTDOWN,
     NC
 };
-static const char *const call_names[] = {
-    "aio_call_later", "aio_call_at",      "aio_sleep",        "aio_wait",
-    "aio_wait_for",   "aio_as_completed", "aio_loop_advance", "aio_loop_set_executor_timeout",
-    "aio_pool_free"};
+static const char *const call_names[] = {"aio_call_later",   "aio_call_at",
+                                         "aio_sleep",        "aio_wait",
+                                         "aio_wait_for",     "aio_as_completed",
+                                         "aio_loop_advance", "aio_loop_set_executor_timeout",
+                                         "aio_pool_free",    "aio_shutdown_default_executor"};
 
 /* What loop.h's table says: the return code, and for an accepted loop-time
  * call whether it is due within a short window (1 s of virtual time, 50 ms
@@ -138,7 +141,22 @@ static const enum expect table[NC][NV] = {
     [C_ADVANCE] = {E, E, E, E, K, K, K, K}, /* virtual clock; the real one refuses all */
     [C_EXECUTOR_TIMEOUT] = {E, K, E, E, K, K, K, K},
     [C_POOL_FREE] = {E, K, K, K, K, K, K, K},
+    [C_SHUTDOWN] = {E, L, S, S, S, S, S, L}, /* with a job running */
 };
+
+/* A job that runs until told to return. */
+typedef struct held {
+    atomic_int started, release;
+} held;
+
+static int held_job(void *arg, aio_value *out) {
+    held *h = arg;
+    (void)out;
+    atomic_store(&h->started, 1);
+    while (!atomic_load(&h->release))
+        usleep(1000);
+    return 0;
+}
 
 static void stop_cb(aio_loop *loop, void *arg) {
     (void)arg;
@@ -157,6 +175,9 @@ static void check_one(int virtual_clock, enum call c, int vi) {
              virtual_clock ? "virtual" : "real");
     int rc = 0, fired = 0;
     aio_future f = {0}, kid = aio_future_new(loop), extra = {0};
+    held job = {0, 0};
+    test_reports reports; /* the shutdown reports the job it abandons */
+    test_collect_reports(loop, &reports);
     int64_t t0 = aio_loop_time_ns(loop);
     switch (c) {
     case C_CALL_LATER:
@@ -194,6 +215,13 @@ static void check_one(int virtual_clock, enum call c, int vi) {
             assert_aio_ok(aio_pool_free(pool, 0));
         break;
     }
+    case C_SHUTDOWN: /* a job that runs until the end keeps the shutdown waiting */
+        extra = aio_run_in_executor(loop, NULL, held_job, &job); /* handed over at once */
+        assert_aio_ok(aio_future_check(extra));
+        while (!atomic_load(&job.started)) /* running: a queued job would be cancelled */
+            usleep(1000);
+        rc = aio_future_check(f = aio_shutdown_default_executor(loop, v));
+        break;
     default:
         break;
     }
@@ -220,8 +248,12 @@ static void check_one(int virtual_clock, enum call c, int vi) {
             int expected = (c == C_WAIT_FOR || c == C_AS_COMPLETED) ? AIO_ETIMEDOUT : 0;
             if (err != expected)
                 fail_msg("%s: ended with %s, not %s", what, aio_err_name(err), aio_err_name(expected));
+            aio_value r;
+            if (c == C_SHUTDOWN && (aio_future_result(loop, f, &r) != 0 || r.u != 1))
+                fail_msg("%s: the running job was not counted as abandoned", what);
         }
     }
+    atomic_store(&job.release, 1);
     assert_aio_ok(aio_loop_free(loop));
 }
 

@@ -117,7 +117,9 @@ int64_t aio_loop_time_ns(const aio_loop *loop);
  *                 delay              time          timeout          advance      executor waits
  *                 aio_call_later,    aio_call_at   aio_wait,        aio_loop_    aio_loop_set_executor_
  *                 aio_sleep                        aio_wait_for,    advance      timeout / aio_pool_free
- *                                                  aio_as_completed
+ *                                                  aio_as_completed,
+ *                                                  aio_shutdown_default_
+ *                                                  executor (6)
  *   NaN           -EINVAL            -EINVAL       -EINVAL          -EINVAL      -EINVAL / -EINVAL
  *   +infinity     -EINVAL            -EINVAL       no timeout       -EINVAL      no limit / no limit
  *   -infinity     -EINVAL            -EINVAL       expired (1)      -EINVAL      -EINVAL / no limit
@@ -136,7 +138,8 @@ int64_t aio_loop_time_ns(const aio_loop *loop);
  *       aio_sleep: done at once, and awaiting it yields once.
  *   (3) rounded up to whole nanoseconds: a timer never fires early.
  *   (4) 1 ns, which no clock tells from 0.
- *   (5) on a virtual clock advanced to its end, such a timer is due. */
+ *   (5) on a virtual clock advanced to its end, such a timer is due.
+ *   (6) expired: the jobs still running are abandoned after one iteration. */
 
 /* Virtual clock only: move time forward by `seconds` (>= 0). Timers that fall
  * due fire in the following iterations. -EINVAL otherwise. */
