@@ -280,23 +280,30 @@ void aio__fut_unbar(aio_loop *loop, uint8_t was) {
 /* Collect, then report, then free: the reports come first, with every slot,
  * name and owner intact, and the loop refusing whatever the handler calls
  * (it is closing). */
+/* A loop that ran a million tasks walks a million slots (most of them
+ * free) at close, twice: each walk keeps the table in registers (it cannot
+ * move: a barred loop never grows it) and looks at one field per slot. */
 void aio__futures_report(aio_loop *loop) {
-    for (uint32_t i = 0; i < loop->fut.hidden; i++) {
-        const aio__fut *s = &loop->fut.slots[i];
-        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK))
+    const aio__fut *slots = loop->fut.slots;
+    const uint32_t n = loop->fut.hidden;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned state = slots[i].state;
+        if (AIO__LIKELY(state != AIO__FS_PENDING && state != AIO__FS_ERROR))
+            continue;
+        if (state == AIO__FS_PENDING && (slots[i].flags & AIO__FF_TASK))
             aio__report(loop, "Task was destroyed but it is pending", 0, i);
-        else
+        else if (state == AIO__FS_ERROR)
             aio__report_unretrieved(loop, i);
     }
 }
 
 void aio__futures_free(aio_loop *loop) {
     aio__owners_free_all(loop);
-    for (uint32_t i = 0; i < loop->fut.hidden; i++) {
-        const aio__fut *s = &loop->fut.slots[i];
-        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK))
-            loop->fut.task_ops->destroy(loop, s->u.task);
-    }
+    const aio__fut *slots = loop->fut.slots;
+    const uint32_t n = loop->fut.hidden;
+    for (uint32_t i = 0; i < n; i++)
+        if (slots[i].state == AIO__FS_PENDING && (slots[i].flags & AIO__FF_TASK))
+            loop->fut.task_ops->destroy(loop, slots[i].u.task);
     if (loop->fut.extras)
         for (uint32_t i = 0; i < loop->fut.hidden; i++)
             aio__free(loop->fut.extras[i].name);
