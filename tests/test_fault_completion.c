@@ -1,8 +1,8 @@
 /* A completion needs no memory (issue 14, items 1 and 2), and nothing the
  * loop has accepted is dropped when its ready queue is full and cannot
  * grow: set_result, a task finishing and an executor job's completion
- * resume their awaiters; threadsafe calls, due timers and ready fds wait
- * for room and run later, in order.
+ * resume their awaiters; threadsafe calls, due timers, ready fds and
+ * signals wait for room and run later, in order.
  *
  * Each case fills the ready queue while every allocation fails
  * (AIO__FAULT_FROM), then completes something. The countdown stays armed
@@ -13,7 +13,9 @@
 #include "thread/thread.h" /* white box: whether a job's completion was posted */
 
 #include <aio/executor.h>
+#include <aio/signal.h>
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -317,6 +319,37 @@ static void fd_event_when_ready_queue_cannot_grow(void **state) {
     assert_aio_ok(aio_loop_free(loop));
 }
 
+static void on_signal(aio_loop *loop, int signo, void *arg) {
+    (void)signo;
+    (*(int *)arg)++;
+    aio_loop_stop(loop);
+}
+
+/* A signal arrives while the queue is full and cannot grow: it stays
+ * pending and is delivered once there is room (this used to be reported as
+ * "signal delivery dropped"). */
+static void signal_when_ready_queue_cannot_grow(void **state) {
+    (void)state;
+    aio_loop *loop = loop_with_budget(0, 1);
+    test_reports reports;
+    test_collect_reports(loop, &reports);
+    int got = 0, late = 0;
+    assert_aio_ok(aio_add_signal_handler(loop, SIGUSR1, on_signal, &got));
+    assert_aio_ok(aio_call_later(loop, 10.0, tick_stop, &late, NULL)); /* a lost signal: no hang */
+    filler f = {0};
+    fill_refilling(loop, &f, 2);
+    assert_int_equal(raise(SIGUSR1), 0); /* pending before the first poll */
+    assert_aio_ok(aio_run_forever(loop));
+    assert_int_equal(got, 1);
+    assert_int_equal(late, 0);
+    assert_int_equal(f.refills, -1);
+    assert_int_equal(f.ran, f.queued);
+    assert_int_equal(reports.count, 0);
+    aio__fault_reset();
+    assert_int_equal(aio_remove_signal_handler(loop, SIGUSR1), 1);
+    assert_aio_ok(aio_loop_free(loop));
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(issue14_1_set_result_when_ready_queue_cannot_grow),
@@ -325,6 +358,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(issue14_2_threadsafe_call_when_ready_queue_cannot_grow),
         cmocka_unit_test(due_timer_when_ready_queue_cannot_grow),
         cmocka_unit_test(fd_event_when_ready_queue_cannot_grow),
+        cmocka_unit_test(signal_when_ready_queue_cannot_grow),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

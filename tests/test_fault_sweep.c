@@ -4,7 +4,8 @@
  * default pool's shutdown,
  * call_soon, call_later, call_at and handle cancels, done callbacks,
  * futures completed, failed and cancelled, task names and cancel messages,
- * threadsafe calls from a job, an fd watcher, yields, close) run for
+ * threadsafe calls from a job, an fd watcher, a signal handler and waiter,
+ * yields, close) run for
  * N = 1, 2, 3, ... with the N-th allocation failing (sweep_once), or every
  * allocation from the N-th on (sweep_from), until a run meets no failure.
  *
@@ -27,7 +28,9 @@
 
 #include <aio/combinators.h>
 #include <aio/executor.h>
+#include <aio/signal.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -100,6 +103,11 @@ static void never_runs(aio_loop *loop, aio_future f, void *arg) {
 static void never_runs_cb(aio_loop *loop, void *arg) {
     (void)loop, (void)arg;
     violation("a cancelled callback ran");
+}
+
+static void counted_signal(aio_loop *loop, int signo, void *arg) {
+    (void)loop, (void)signo, (void)arg;
+    atomic_fetch_add(&W.cb_ran, 1);
 }
 
 /* Keep a reference to a task just created: at the end, it must be done. */
@@ -378,6 +386,21 @@ AIO_CORO(main_coro, struct main_frame) {
     if (ok(aio_add_reader(loop, W.fds[0], on_readable, NULL), "aio_add_reader")) {
         atomic_fetch_add(&W.cb_accepted, 1);
         EXPECT(write(W.fds[1], "x", 1) == 1, "write to the pipe");
+    }
+
+    /* -- a signal: a handler, and a waiter -- */
+    if (ok(aio_add_signal_handler(loop, SIGUSR2, counted_signal, NULL), "aio_add_signal_handler")) {
+        atomic_fetch_add(&W.cb_accepted, 1);
+        f->f = aio_signal_wait(loop, SIGUSR2);
+        EXPECT(raise(SIGUSR2) == 0, "raise");
+        if (ok_handle(f->f, "aio_signal_wait")) {
+            AIO_AWAIT(t, f->f);
+            EXPECT(AIO_ERR(t) == 0 && AIO_RESULT(t).i == SIGUSR2, "signal wait: %s",
+                   aio_err_name(AIO_ERR(t)));
+        } else {
+            AIO_AWAIT(t, aio_sleep(t, 0.01));
+        }
+        EXPECT(aio_remove_signal_handler(loop, SIGUSR2) == 1, "aio_remove_signal_handler");
     }
 
     /* -- sleep(0), a yield, and a last sleep for the timers and the fd -- */

@@ -11,6 +11,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "proc/signal.h"
 #include "thread/thread.h"
 
 #include <math.h>
@@ -101,6 +102,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__fut_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
     aio__wakeup_close(loop);
+    aio__signal_close(loop); /* dispositions back before anything is freed */
     aio__futures_report(loop);
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
