@@ -30,7 +30,10 @@ static const known_code library_codes[] = {
     {AIO_ENOREF, -4105, "AIO_ENOREF"},
     {AIO_ENULL, -4106, "AIO_ENULL"},
     {AIO_ESTOPPED, -4107, "AIO_ESTOPPED"},
-    {AIO_EINREPORT, -4108, "AIO_EINREPORT"},
+    {AIO_ESHUTDOWN, -4108, "AIO_ESHUTDOWN"},
+    {AIO_ENOTLOCKED, -4109, "AIO_ENOTLOCKED"},
+    {AIO_EBROKEN, -4110, "AIO_EBROKEN"},
+    {AIO_EINREPORT, -4111, "AIO_EINREPORT"},
 };
 enum { n_library = sizeof library_codes / sizeof library_codes[0] };
 

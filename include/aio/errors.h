@@ -66,11 +66,19 @@ extern "C" {
     /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
-    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                        \
+    /* asyncio.QueueShutDown: the queue was shut down (aio_queue_shutdown). */                               \
+    X(ESHUTDOWN, AIO_E_BASE - 12, "the queue is shut down")                                                  \
+    /* RuntimeError of a lock or condition used without holding the lock                                     \
+     * (release of an unlocked lock; wait or notify without the lock). */                                    \
+    X(ENOTLOCKED, AIO_E_BASE - 13, "the lock is not acquired")                                               \
+    /* asyncio.BrokenBarrierError: the barrier was aborted or reset. */                                      \
+    X(EBROKEN, AIO_E_BASE - 14, "the barrier is broken (aborted or reset)")                                  \
     /* Called from inside a report handler on the loop that is reporting: the                                \
      * call could change the loop, so it is refused and changes nothing (see                                 \
      * aio_loop_set_exception_handler for what a handler may call). */                                       \
-    X(EINREPORT, AIO_E_BASE - 12, "not allowed from inside the loop's report handler")
+    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")
+
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */
