@@ -33,6 +33,7 @@ static const known_code library_codes[] = {
     {AIO_ESHUTDOWN, -4108, "AIO_ESHUTDOWN"},
     {AIO_ENOTLOCKED, -4109, "AIO_ENOTLOCKED"},
     {AIO_EBROKEN, -4110, "AIO_EBROKEN"},
+    {AIO_EINREPORT, -4111, "AIO_EINREPORT"},
 };
 enum { n_library = sizeof library_codes / sizeof library_codes[0] };
 
@@ -201,7 +202,7 @@ static void unlisted_codes_get_static_strings(void **state) {
     /* An unused value of the library's range. */
     assert_string_equal(aio_err_name(AIO_E_LAST), "unknown");
     assert_string_equal(aio_strerror(AIO_E_LAST), "unknown libaio error");
-    assert_string_equal(aio_strerror(AIO_EBROKEN - 1), "unknown libaio error");
+    assert_string_equal(aio_strerror(AIO_EINREPORT - 1), "unknown libaio error");
     /* Negative, but not an errno value any table lists. */
     assert_string_equal(aio_err_name(-4095), "unknown");
     assert_string_equal(aio_strerror(-4095), "system error not in libaio's table");

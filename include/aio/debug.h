@@ -66,7 +66,8 @@ const char *aio_site_name(const aio_site *site);
  * Returns: how many unfinished tasks there are (more than cap: call again
  * with room for them). The handles are borrowed: one goes stale when its
  * task's future is freed (every call detects that).
- * Errors: -EINVAL (NULL loop, or NULL out with cap > 0).
+ * Errors: -EINVAL (NULL loop, or NULL out with cap > 0), AIO_ECLOSED,
+ * AIO_EINREPORT (from a report handler).
  * Consumes: nothing. */
 int aio_all_tasks(aio_loop *loop, aio_future *out, size_t cap);
 
@@ -128,7 +129,8 @@ typedef struct aio_task_graph aio_task_graph;
  * capture_call_graph, for all of them). Call it on the loop's thread, from
  * a callback, a coroutine, or while the loop is not running.
  * Returns: 0, *out set (free it with aio_task_graph_free).
- * Errors: -EINVAL (NULL loop or out), -ENOMEM.
+ * Errors: -EINVAL (NULL loop or out), -ENOMEM, AIO_ECLOSED, AIO_EINREPORT
+ * (from a report handler: the loop may be in the middle of its own work).
  * Consumes: nothing. */
 int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out);
 
@@ -166,7 +168,7 @@ void aio_task_graph_free(aio_task_graph *g);
 
 /* Capture, print, free: the call to make on demand (from a callback,
  * a coroutine, a signal handler's callback).
- * Returns: 0. Errors: -EINVAL, -ENOMEM, -EIO.
+ * Returns: 0. Errors: -EINVAL, -ENOMEM, -EIO, AIO_ECLOSED, AIO_EINREPORT.
  * Consumes: nothing. */
 int aio_print_tasks(aio_loop *loop, FILE *out, unsigned flags);
 
@@ -174,7 +176,8 @@ int aio_print_tasks(aio_loop *loop, FILE *out, unsigned flags);
  * then who waits on it, and who waits on those, up to the tasks nobody
  * waits on.
  * Returns: 0. Errors: -EINVAL (NULL loop or out), AIO_ENOTTASK, bad handle
- * codes, -ENOMEM, -EIO; the task must be unfinished (AIO_EDONE if not).
+ * codes (AIO_ECLOSED, AIO_EINREPORT among them), -ENOMEM, -EIO; the task
+ * must be unfinished (AIO_EDONE if not).
  * Consumes: nothing. */
 int aio_print_call_graph(aio_loop *loop, aio_future task, FILE *out, unsigned flags);
 
@@ -183,7 +186,8 @@ int aio_print_call_graph(aio_loop *loop, aio_future task, FILE *out, unsigned fl
 /* Turn debug mode on (nonzero) or off (asyncio's loop.set_debug). A run
  * already under way keeps its mode until it returns; the next run (and
  * every report) follows the new one.
- * Returns: 0. Errors: -EINVAL (NULL loop). Consumes: nothing. */
+ * Returns: 0. Errors: -EINVAL (NULL loop), AIO_ECLOSED, AIO_EINREPORT.
+ * Consumes: nothing. */
 int aio_loop_set_debug(aio_loop *loop, int enabled);
 
 /* Returns: 1 if debug mode is on, 0 if off, -EINVAL for NULL. */
@@ -191,8 +195,8 @@ int aio_loop_get_debug(const aio_loop *loop);
 
 /* Debug mode reports callbacks and task steps that take longer than
  * `seconds` (asyncio's loop.slow_callback_duration; 0.1 by default).
- * Returns: 0. Errors: -EINVAL (NULL loop, negative, NaN or infinite).
- * Consumes: nothing. */
+ * Returns: 0. Errors: -EINVAL (NULL loop, negative, NaN or infinite),
+ * AIO_ECLOSED, AIO_EINREPORT. Consumes: nothing. */
 int aio_loop_set_slow_callback_duration(aio_loop *loop, double seconds);
 
 /* Returns: the slow-callback duration in seconds (0 for NULL). */

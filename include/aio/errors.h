@@ -73,7 +73,12 @@ extern "C" {
      * (release of an unlocked lock; wait or notify without the lock). */                                    \
     X(ENOTLOCKED, AIO_E_BASE - 13, "the lock is not acquired")                                               \
     /* asyncio.BrokenBarrierError: the barrier was aborted or reset. */                                      \
-    X(EBROKEN, AIO_E_BASE - 14, "the barrier is broken (aborted or reset)")
+    X(EBROKEN, AIO_E_BASE - 14, "the barrier is broken (aborted or reset)")                                  \
+    /* Called from inside a report handler on the loop that is reporting: the                                \
+     * call could change the loop, so it is refused and changes nothing (see                                 \
+     * aio_loop_set_exception_handler for what a handler may call). */                                       \
+    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")
+
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

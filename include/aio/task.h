@@ -57,7 +57,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
  * await waits for is cancelled and waited for, and the await ends with its
  * outcome (a child that handles the cancel and returns 5 gives 5). Returns
  * 1 if requested, 0 if the task is already done. Same as aio_future_cancel
- * on a task handle. */
+ * on a task handle (and the same errors, AIO_ENOTTASK for another future). */
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 
 /* Inside the coroutine: the number of cancellations delivered and not

@@ -4,6 +4,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/waitq.h"
 
@@ -25,7 +26,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     if (loop->cancel.depth > 0) {
         if (loop->cancel.n == loop->cancel.cap) {
             size_t cap = loop->cancel.cap ? loop->cancel.cap * 2 : 64;
-            void *q = realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
+            void *q = aio__realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
             if (!q)
                 return cancel_now(loop, idx, msg); /* out of memory: recurse instead */
             loop->cancel.q = q;
@@ -63,8 +64,20 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
     return 1;
 }
 
+int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg) {
+    /* A message reaches a task (this one, or those a combinator's cancel
+     * propagates to) through the per-slot extras: make sure they exist
+     * before anything changes, so that an accepted cancel never loses its
+     * message. Once allocated they cover every slot (they grow with the
+     * table). A plain future keeps its message in its outcome. */
+    const aio__fut *s = &loop->fut.slots[idx];
+    if (msg && s->state == AIO__FS_PENDING && (s->flags & (AIO__FF_TASK | AIO__FF_OWNED)) && !aio__extras(loop))
+        return -ENOMEM;
+    return aio__fut_cancel_idx(loop, idx, msg);
+}
+
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+    return rc < 0 ? rc : aio__fut_cancel_checked(loop, idx, msg);
 }

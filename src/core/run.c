@@ -123,9 +123,11 @@ AIO__NOINLINE static int run_once_debug(aio_loop *loop) { return run_once_x(loop
 static int run_begin(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
+    if (loop->fut.barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT;
     if (loop->running || aio__running)
         return AIO_ERUNNING;
-    if (loop->closed)
+    if (loop->fut.barred)
         return AIO_ECLOSED;
     loop->running = true;
     aio__running = &loop->pub;

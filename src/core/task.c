@@ -21,6 +21,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
 #include "core/task.h"
 
@@ -205,7 +206,7 @@ static int task_lookup(aio_loop *loop, aio_future task, uint32_t *idx) {
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
     uint32_t idx;
     int rc = task_lookup(loop, task, &idx);
-    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+    return rc < 0 ? rc : aio__fut_cancel_checked(loop, idx, msg);
 }
 
 /* ---- introspection ---- */
@@ -232,10 +233,10 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
     if (!name)
         return -EINVAL;
     struct aio__extra *x = aio__extras(loop);
-    char *copy = x ? strdup(name) : NULL;
+    char *copy = x ? aio__strdup(name) : NULL;
     if (!copy)
         return -ENOMEM;
-    free(x[idx].name);
+    aio__free(x[idx].name);
     x[idx].name = copy;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/task.h"
 #include "core/timers.h"
 #include "debug/debug.h"
@@ -38,8 +39,8 @@ void aio__debug_init(aio_loop *loop, int debug, double slow_callback_duration) {
 }
 
 void aio__debug_free(aio_loop *loop) {
-    free(loop->dbg.frames);
-    free(loop->dbg.created);
+    aio__free(loop->dbg.frames);
+    aio__free(loop->dbg.created);
     loop->dbg.frames = NULL;
     loop->dbg.created = NULL;
     loop->dbg.cap = loop->dbg.nframes = 0;
@@ -47,8 +48,9 @@ void aio__debug_free(aio_loop *loop) {
 }
 
 int aio_loop_set_debug(aio_loop *loop, int enabled) {
-    if (!loop)
-        return -EINVAL;
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
     loop->dbg.on = enabled != 0;
     return 0;
 }
@@ -56,7 +58,10 @@ int aio_loop_set_debug(aio_loop *loop, int enabled) {
 int aio_loop_get_debug(const aio_loop *loop) { return loop ? loop->dbg.on : -EINVAL; }
 
 int aio_loop_set_slow_callback_duration(aio_loop *loop, double seconds) {
-    if (!loop || !(seconds >= 0) || isinf(seconds))
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
+    if (!(seconds >= 0) || isinf(seconds))
         return -EINVAL;
     loop->dbg.slow_ns = aio__seconds_to_ns(seconds);
     return 0;
@@ -86,7 +91,7 @@ aio_future aio__sited(aio_future f, const char *file, int line) {
     aio__debug *d = &loop->dbg;
     if (idx >= d->created_cap) {
         uint32_t cap = loop->fut.cap > idx ? loop->fut.cap : idx + 1;
-        struct aio__created *c = realloc(d->created, (size_t)cap * sizeof *c);
+        struct aio__created *c = aio__realloc(d->created, (size_t)cap * sizeof *c);
         if (!c)
             return f; /* the report will lack the site, nothing else */
         memset(c + d->created_cap, 0, (size_t)(cap - d->created_cap) * sizeof *c);
@@ -116,7 +121,9 @@ static void task_where(aio_loop *loop, aio_task *t, char *buf, size_t len) {
 }
 
 const char *aio__debug_location(aio_loop *loop, uint32_t idx, char *buf, size_t len) {
-    if (idx >= loop->fut.n || len == 0)
+    /* Reports come from a closing loop too, whose table is hidden (barred). */
+    uint32_t nslots = loop->fut.barred ? loop->fut.hidden : loop->fut.n;
+    if (idx >= nslots || len == 0)
         return NULL;
     const aio__fut *s = &loop->fut.slots[idx];
     const struct aio__created *c = created_at(loop, idx);

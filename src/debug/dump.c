@@ -3,6 +3,7 @@
  * and the deadlocks. */
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "debug/debug.h"
 
 #include <stdlib.h>
@@ -46,7 +47,7 @@ static void sb_add(sbuf *b, const char *s) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->s, cap);
+        char *p = aio__realloc(b->s, cap);
         if (!p) {
             b->oom = true;
             return;
@@ -124,8 +125,8 @@ static void print_table(const aio_task_graph *g, FILE *out, bool full, bool *oom
                     fprintf(out, "%s\n", cell[k]);
                 }
             }
-            free(by.s);
-            free(frames.s);
+            aio__free(by.s);
+            aio__free(frames.s);
         }
     }
 }
@@ -206,14 +207,14 @@ static bool tree_init(tree *tr, const aio_task_graph *g, FILE *out, bool full, b
     tr->out = out;
     tr->full = full;
     tr->up = up;
-    tr->shown = calloc(g->n ? g->n : 1, sizeof *tr->shown);
-    tr->on_path = calloc(g->n ? g->n : 1, sizeof *tr->on_path);
+    tr->shown = aio__calloc(g->n ? g->n : 1, sizeof *tr->shown);
+    tr->on_path = aio__calloc(g->n ? g->n : 1, sizeof *tr->on_path);
     return tr->shown && tr->on_path;
 }
 
 static void tree_fini(tree *tr) {
-    free(tr->shown);
-    free(tr->on_path);
+    aio__free(tr->shown);
+    aio__free(tr->on_path);
 }
 
 static void print_tree(const aio_task_graph *g, FILE *out, bool full, bool *oom) {
@@ -260,7 +261,7 @@ static void print_deadlocks(const aio_task_graph *g, FILE *out) {
             sbuf frames = {0};
             frames_line(ti, false, &frames);
             fprintf(out, "  %s at %s\n", lab, frames.s ? frames.s : "?");
-            free(frames.s);
+            aio__free(frames.s);
         }
     }
 }

@@ -18,6 +18,7 @@
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/task.h"
 #include "core/timers.h"
@@ -43,7 +44,7 @@ static const char *str_add(aio_task_graph *g, const char *s, size_t len) {
     struct aio__strings *c = g->strings;
     if (!c || c->cap - c->used < len + 1) {
         size_t cap = len + 1 > 4000 ? len + 1 : 4000;
-        c = malloc(sizeof *c + cap);
+        c = aio__malloc(sizeof *c + cap);
         if (!c)
             return NULL;
         c->next = g->strings;
@@ -77,7 +78,7 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size) {
     size_t c = *cap ? *cap : 16;
     while (c < need)
         c *= 2;
-    void *q = realloc(*p, c * size);
+    void *q = aio__realloc(*p, c * size);
     if (!q)
         return false;
     *p = q;
@@ -202,7 +203,7 @@ static void follow(capture *c, size_t from, uint32_t idx, const char *via, unsig
         c->oom = true;
     for (size_t i = 0; i < ch.n && v; i++)
         follow(c, from, ch.idx[i], v, depth + 1);
-    free(ch.idx);
+    aio__free(ch.idx);
 }
 
 /* ---- one task ---- */
@@ -260,7 +261,7 @@ static void describe_await(capture *c, size_t i, aio_task *t) {
         uint32_t timer;
         children ch = {0};
         describe_owner(loop, s->u.owner, desc, sizeof desc, &timer, &ch);
-        free(ch.idx); /* follow() asks again, nested */
+        aio__free(ch.idx); /* follow() asks again, nested */
         int64_t when = timer != AIO__NIL ? timer_deadline(c, timer) : INT64_MIN;
         if (when != INT64_MIN) {
             ti->deadline = (double)when / 1e9;
@@ -328,15 +329,15 @@ static void find_deadlocks(aio_task_graph *g, const size_t *start, bool *oom) {
     if (n == 0)
         return;
     tarjan tj;
-    tj.index = malloc(n * sizeof(size_t));
-    tj.low = malloc(n * sizeof(size_t));
-    tj.stack = malloc(n * sizeof(size_t));
-    tj.call = malloc(n * sizeof(size_t));
-    tj.next_edge = malloc(n * sizeof(size_t));
-    tj.comp = malloc(n * sizeof(size_t));
-    tj.on_stack = calloc(n, sizeof(bool));
-    size_t *pos = malloc(n * sizeof(size_t));
-    size_t *path = malloc(n * sizeof(size_t));
+    tj.index = aio__malloc(n * sizeof(size_t));
+    tj.low = aio__malloc(n * sizeof(size_t));
+    tj.stack = aio__malloc(n * sizeof(size_t));
+    tj.call = aio__malloc(n * sizeof(size_t));
+    tj.next_edge = aio__malloc(n * sizeof(size_t));
+    tj.comp = aio__malloc(n * sizeof(size_t));
+    tj.on_stack = aio__calloc(n, sizeof(bool));
+    size_t *pos = aio__malloc(n * sizeof(size_t));
+    size_t *path = aio__malloc(n * sizeof(size_t));
     size_t *cycles = NULL, ncycle = 0, cap_cycle = 0;
     size_t *starts = NULL, nstarts = 0, cap_starts = 0;
     if (!tj.index || !tj.low || !tj.stack || !tj.call || !tj.next_edge || !tj.comp || !tj.on_stack || !pos ||
@@ -431,17 +432,17 @@ static void find_deadlocks(aio_task_graph *g, const size_t *start, bool *oom) {
     starts = NULL;
     cycles = NULL;
 out:
-    free(tj.index);
-    free(tj.low);
-    free(tj.stack);
-    free(tj.call);
-    free(tj.next_edge);
-    free(tj.comp);
-    free(tj.on_stack);
-    free(pos);
-    free(path);
-    free(cycles);
-    free(starts);
+    aio__free(tj.index);
+    aio__free(tj.low);
+    aio__free(tj.stack);
+    aio__free(tj.call);
+    aio__free(tj.next_edge);
+    aio__free(tj.comp);
+    aio__free(tj.on_stack);
+    aio__free(pos);
+    aio__free(path);
+    aio__free(cycles);
+    aio__free(starts);
 }
 
 /* ---- the edges as per-task arrays ---- */
@@ -449,10 +450,10 @@ out:
 static void build_adjacency(capture *c) {
     aio_task_graph *g = c->g;
     size_t n = g->n, m = c->nedges;
-    size_t *start = calloc(n + 1, sizeof *start);
-    size_t *in_start = calloc(n + 1, sizeof *in_start);
-    g->waits_on = malloc((m ? m : 1) * sizeof *g->waits_on);
-    g->awaited_by = malloc((m ? m : 1) * sizeof *g->awaited_by);
+    size_t *start = aio__calloc(n + 1, sizeof *start);
+    size_t *in_start = aio__calloc(n + 1, sizeof *in_start);
+    g->waits_on = aio__malloc((m ? m : 1) * sizeof *g->waits_on);
+    g->awaited_by = aio__malloc((m ? m : 1) * sizeof *g->awaited_by);
     if (!start || !in_start || !g->waits_on || !g->awaited_by) {
         c->oom = true;
         goto out;
@@ -472,11 +473,11 @@ static void build_adjacency(capture *c) {
         g->tasks[v].nawaited_by = in_start[v + 1] - in_start[v];
     }
     /* Fill in edge order (tasks' order): each list comes out sorted. */
-    size_t *out_fill = malloc((n ? n : 1) * sizeof *out_fill);
-    size_t *in_fill = malloc((n ? n : 1) * sizeof *in_fill);
+    size_t *out_fill = aio__malloc((n ? n : 1) * sizeof *out_fill);
+    size_t *in_fill = aio__malloc((n ? n : 1) * sizeof *in_fill);
     if (!out_fill || !in_fill) {
-        free(out_fill);
-        free(in_fill);
+        aio__free(out_fill);
+        aio__free(in_fill);
         c->oom = true;
         goto out;
     }
@@ -486,18 +487,21 @@ static void build_adjacency(capture *c) {
         g->waits_on[out_fill[c->edges[e].from]++] = c->edges[e].to;
         g->awaited_by[in_fill[c->edges[e].to]++] = (aio_awaiter){c->edges[e].from, c->edges[e].via};
     }
-    free(out_fill);
-    free(in_fill);
+    aio__free(out_fill);
+    aio__free(in_fill);
     find_deadlocks(g, start, &c->oom);
 out:
-    free(start);
-    free(in_start);
+    aio__free(start);
+    aio__free(in_start);
 }
 
 /* ---- public ---- */
 
 int aio_all_tasks(aio_loop *loop, aio_future *out, size_t cap) {
-    if (!loop || (!out && cap > 0))
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
+    if (!out && cap > 0)
         return -EINVAL;
     size_t n = 0;
     for (uint32_t i = 0; i < loop->fut.n; i++)
@@ -514,23 +518,28 @@ void aio_task_graph_free(aio_task_graph *g) {
         return;
     while (g->strings) {
         struct aio__strings *next = g->strings->next;
-        free(g->strings);
+        aio__free(g->strings);
         g->strings = next;
     }
-    free(g->tasks);
-    free(g->frames);
-    free(g->waits_on);
-    free(g->awaited_by);
-    free(g->deadlock_start);
-    free(g->cycle);
-    free(g);
+    aio__free(g->tasks);
+    aio__free(g->frames);
+    aio__free(g->waits_on);
+    aio__free(g->awaited_by);
+    aio__free(g->deadlock_start);
+    aio__free(g->cycle);
+    aio__free(g);
 }
 
 int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out) {
-    if (!loop || !out)
+    if (!out)
         return -EINVAL;
     *out = NULL;
-    aio_task_graph *g = calloc(1, sizeof *g);
+    /* A closed loop has no tasks; one inside a report may be in the middle
+     * of its own work, its lists not to be walked. */
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
+    aio_task_graph *g = aio__calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     g->now_ns = loop->now_ns;
@@ -538,11 +547,11 @@ int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out) {
     size_t n = 0;
     for (uint32_t i = 0; i < loop->fut.n; i++)
         n += loop->fut.slots[i].state == AIO__FS_PENDING && (loop->fut.slots[i].flags & AIO__FF_TASK);
-    g->tasks = calloc(n ? n : 1, sizeof *g->tasks);
-    c.gidx = malloc((loop->fut.n ? loop->fut.n : 1) * sizeof *c.gidx);
-    c.frame_at = malloc((n ? n : 1) * sizeof *c.frame_at);
+    g->tasks = aio__calloc(n ? n : 1, sizeof *g->tasks);
+    c.gidx = aio__malloc((loop->fut.n ? loop->fut.n : 1) * sizeof *c.gidx);
+    c.frame_at = aio__malloc((n ? n : 1) * sizeof *c.frame_at);
     if (loop->tm.n)
-        c.deadline = malloc(loop->tm.n * sizeof *c.deadline);
+        c.deadline = aio__malloc(loop->tm.n * sizeof *c.deadline);
     if (!g->tasks || !c.gidx || !c.frame_at || (loop->tm.n && !c.deadline)) {
         c.oom = true;
         goto done;
@@ -568,11 +577,11 @@ int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out) {
     if (!c.oom)
         build_adjacency(&c);
 done:
-    free(c.gidx);
-    free(c.deadline);
-    free(c.edges);
-    free(c.frames);
-    free(c.frame_at);
+    aio__free(c.gidx);
+    aio__free(c.deadline);
+    aio__free(c.edges);
+    aio__free(c.frames);
+    aio__free(c.frame_at);
     if (c.oom) {
         aio_task_graph_free(g);
         return -ENOMEM;

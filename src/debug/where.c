@@ -15,6 +15,7 @@
  * body starts with AIO_BEGIN), and code before AIO_BEGIN (a user's own
  * statements, if any) runs at every entry, this one included. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/task.h"
 #include "debug/debug.h"
 
@@ -29,7 +30,7 @@ static void collect(aio_loop *loop, const aio_site *site) {
     aio__debug *d = &loop->dbg;
     if (d->nframes == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
-        const aio_site **f = realloc(d->frames, cap * sizeof *f);
+        const aio_site **f = aio__realloc(d->frames, cap * sizeof *f);
         if (!f) {
             d->frames_lost = true;
             return;

@@ -1,7 +1,9 @@
 /* epoll backend (Linux). Level-triggered; one epoll_event per fd carries
  * both directions. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "io/io.h"
+#include "io/sys.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -15,13 +17,13 @@ typedef struct epoll_state {
 } epoll_state;
 
 static int epoll_init(aio_loop *loop) {
-    epoll_state *s = malloc(sizeof *s);
+    epoll_state *s = aio__malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s->epfd < 0) {
         int err = -errno;
-        free(s);
+        aio__free(s);
         return err;
     }
     loop->io.bstate = s;
@@ -33,7 +35,7 @@ static void epoll_fini(aio_loop *loop) {
     if (!s)
         return;
     close(s->epfd);
-    free(s);
+    aio__free(s);
     loop->io.bstate = NULL;
 }
 
@@ -57,7 +59,7 @@ static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev)
 static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
     epoll_state *s = loop->io.bstate;
     int ms = aio__timeout_ms(timeout_ns);
-    int n = epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
+    int n = aio__sys_epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {

@@ -2,7 +2,9 @@
  * fd; changes are applied at once with one kevent() call per change of an
  * fd (both filters together), and a poll reports each fd once per filter. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "io/io.h"
+#include "io/sys.h"
 
 #include <stdlib.h>
 #include <sys/event.h>
@@ -18,13 +20,13 @@ typedef struct kq_state {
 } kq_state;
 
 static int kq_init(aio_loop *loop) {
-    kq_state *s = malloc(sizeof *s);
+    kq_state *s = aio__malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
     s->kq = kqueue();
     if (s->kq < 0) {
         int err = -errno;
-        free(s);
+        aio__free(s);
         return err;
     }
     loop->io.bstate = s;
@@ -36,7 +38,7 @@ static void kq_fini(aio_loop *loop) {
     if (!s)
         return;
     close(s->kq);
-    free(s);
+    aio__free(s);
     loop->io.bstate = NULL;
 }
 
@@ -68,7 +70,7 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tsp = &ts;
     }
-    int n = kevent(s->kq, NULL, 0, s->events, AIO__KQ_BATCH, tsp);
+    int n = aio__sys_kevent(s->kq, NULL, 0, s->events, AIO__KQ_BATCH, tsp);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {

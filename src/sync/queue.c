@@ -17,6 +17,7 @@
  * it queues, and each take wakes the next. Invariants: cap >= n +
  * woken_put; free items (room) and queued getters (putters) together
  * only while woken getters (putters) have yet to take, or out of memory. */
+#include "core/mem.h"
 #include "sync/sync.h"
 
 #include <stdio.h>
@@ -55,7 +56,7 @@ AIO__NOINLINE static int grow(aio_queue *q, size_t need) {
     }
     size_t es = ent_size(q);
     if (q->aio__kind == FIFO) {
-        aio_value *ring = malloc(cap * es), *old = q->aio__buf;
+        aio_value *ring = aio__malloc(cap * es), *old = q->aio__buf;
         if (!ring)
             return -ENOMEM;
         size_t first = q->aio__cap - q->aio__head; /* from head to the end of the old ring */
@@ -69,7 +70,7 @@ AIO__NOINLINE static int grow(aio_queue *q, size_t need) {
         q->aio__buf = ring;
         q->aio__head = 0;
     } else {
-        void *buf = realloc(q->aio__buf, cap * es);
+        void *buf = aio__realloc(q->aio__buf, cap * es);
         if (!buf)
             return -ENOMEM;
         q->aio__buf = buf;
