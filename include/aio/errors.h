@@ -66,7 +66,13 @@ extern "C" {
     /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
-    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
+     * aio_group_errors() lists each (task, error). */                                                       \
+    X(EGROUP, AIO_E_BASE - 12, "tasks of a group failed: aio_group_errors lists each error")                 \
+    /* It is shutting down and takes nothing new (a task group ending early                                  \
+     * or after a failure: asyncio's "TaskGroup is shutting down"). */                                       \
+    X(ESHUTDOWN, AIO_E_BASE - 13, "shutting down: nothing new is accepted")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

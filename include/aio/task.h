@@ -61,7 +61,9 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 int aio_task_cancelling(const aio_task *t);
 
 /* Inside the coroutine: undo one delivered cancellation so that the task may
- * finish normally (asyncio's Task.uncancel()). Returns the remaining count. */
+ * finish normally (asyncio's Task.uncancel()). Returns the remaining count.
+ * At 0, a cancellation requested but not yet delivered is dropped too (as
+ * in asyncio 3.13: nothing is requested any more). */
 int aio_task_uncancel(aio_task *t);
 
 /* Name a task. The name is copied. Errors: AIO_ENOTTASK, -ENOMEM, -EINVAL

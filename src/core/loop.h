@@ -23,6 +23,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "scope/scope.h"
 #undef AIO__LOOP_STATE_PASS
 
 #include <stdbool.h>
@@ -59,6 +60,7 @@ struct aio_loop {
     aio__owners own;          /* owner.c */
     aio__cancel_queue cancel; /* cancel.c */
     aio__reporting report;    /* report.c */
+    aio__scopes scope;        /* scope/: task groups and timeout scopes */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
 };
