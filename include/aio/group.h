@@ -235,6 +235,7 @@ size_t aio_group_pending(const aio_group *g);
 /* Open a timeout scope in the running task `t` expiring `delay` seconds
  * from now (asyncio.timeout(delay)); AIO_FOREVER: no deadline (asyncio's
  * None); delay <= 0: expire at the first await.
+ * Sets AIO_ERR(t) to 0: the body starts with no error (see AIO_TIMEOUT_END).
  * Returns: 0.
  * Errors: -EINVAL (NULL to, NaN delay, or t is not the task running now),
  *   -EALREADY (to is open), -ENOMEM. After an error the scope is not open

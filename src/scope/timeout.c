@@ -89,8 +89,10 @@ static int enter(aio_task *t, aio_timeout *to, double when, int64_t ns, aio_loop
     if (rc < 0) {
         to->aio__s.aio__state = AIO__SC_FAILED;
         to->aio__s.aio__err = rc;
+        return rc;
     }
-    return rc;
+    loop->pub.err = 0; /* the body starts with no error: what the END reads is the body's */
+    return 0;
 }
 
 /* An entry refused for a bad argument: the scope is not open. */
