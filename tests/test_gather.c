@@ -632,6 +632,56 @@ static void gather_child_cancelled_fails_gather(void **state) {
     close_loop(loop);
 }
 
+struct await_gather {
+    aio_future kids[2];
+    int *err, *cancelling;
+};
+
+static aio_status await_gather(aio_task *t, void *frame) {
+    struct await_gather *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_gather(t, f->kids, 2, NULL, 0));
+    *f->err = AIO_ERR(t);
+    *f->cancelling = aio_task_cancelling(t);
+    AIO_RETURN(t, 7); /* a child's cancel is not ours: we carry on */
+    AIO_END(t);
+}
+
+/* libaio's rule where asyncio differs: a gather (without RETURN_ERRORS)
+ * whose child was cancelled ends cancelled (asyncio finishes it with a
+ * CancelledError exception, so its cancelled() is False). The awaiting
+ * task tells "a child was cancelled" from "I was cancelled" by
+ * aio_task_cancelling(t): 0 here, and it finishes with its own result. */
+static void gather_child_cancelled_ends_gather_cancelled(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future a = aio_future_new(loop), b = aio_future_new(loop);
+    int err = 1, cancelling = -1;
+    aio_future task =
+        aio_create_task(loop, await_gather,
+                        (&(struct await_gather){
+                            {aio_future_retain(loop, a), aio_future_retain(loop, b)}, &err, &cancelling}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_cancel(loop, a, "child"), 1);
+    aio_value v = {0};
+    assert_aio_ok(aio_run_until_complete(loop, task, &v));
+    assert_int_equal(v.i, 7);
+    assert_aio_err(err, AIO_ECANCELLED);
+    assert_int_equal(cancelling, 0);
+    /* The gather itself, seen from outside: cancelled, with the child's message. */
+    aio_future c = aio_future_new(loop);
+    aio_future kids[2] = {aio_future_retain(loop, c), aio_future_retain(loop, b)};
+    aio_future g = aio_gather(loop, kids, 2, NULL, 0);
+    assert_int_equal(aio_future_cancel(loop, c, "child"), 1);
+    assert_aio_err(aio_run_until_complete(loop, aio_future_retain(loop, g), NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, g), 1);
+    assert_string_equal(aio_future_cancel_message(loop, g), "child");
+    assert_aio_ok(aio_future_release(loop, g));
+    assert_aio_ok(aio_future_release(loop, a));
+    assert_aio_ok(aio_future_release(loop, b));
+    assert_aio_ok(aio_future_release(loop, c));
+    close_loop(loop);
+}
 /* ---- cancellation racing with completion ----------------------------------------------- */
 
 struct race {
@@ -975,6 +1025,7 @@ int main(void) {
         cmocka_unit_test(gather_cancel_unstarted_children_never_run),
         cmocka_unit_test(gather_cancel_on_error),
         cmocka_unit_test(gather_child_cancelled_fails_gather),
+        cmocka_unit_test(gather_child_cancelled_ends_gather_cancelled),
         cmocka_unit_test(gather_cancel_races_all_children_completing),
         cmocka_unit_test(gather_cancel_races_child_failure),
         cmocka_unit_test(gather_task_cancel_races_completion),

@@ -100,6 +100,19 @@ extern "C" {
 #define AIO_RESULT(t) (AIO__TASK_ONLY(t)->aio__u.v)
 #define AIO_CANCEL_MESSAGE(t)                                                                          (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
 
+/* A cancel the coroutine handles (asyncio's `except CancelledError:` that
+ * does not re-raise). Right after an await: true if it ended with
+ * AIO_ECANCELLED, and then the cancellations delivered to the task so far
+ * are undone (as aio_task_uncancel), so that the task finishes with what it
+ * returns instead of ending cancelled; false otherwise (nothing changes;
+ * also for a task other than the one running).
+ *     AIO_AWAIT(t, aio_sleep(t, 10));
+ *     if (AIO_CANCEL_HANDLED(t))
+ *         AIO_RETURN(t, 42);              // ends with 42, not cancelled
+ * A cancel requested after that await (still pending) is not undone. */
+int aio_task_cancel_handled(aio_task *t);
+#define AIO_CANCEL_HANDLED(t) aio_task_cancel_handled(AIO__TASK_ONLY(t))
+
 /* Storage for an inline child coroutine inside your frame:
  *     struct parent { AIO_CHILD(struct child) sub; };
  * Set the child's inputs in `f->sub.frame` before AIO_AWAIT_CORO. */

@@ -80,7 +80,12 @@ int aio_future_set_error(aio_loop *loop, aio_future f, int err);
 
 /* Cancel: 1 if it was pending and is now cancelled (or, for a task, if the
  * cancellation was requested), 0 if it was already done. `msg` (may be NULL)
- * must outlive the future: it is kept by pointer (typically a literal). */
+ * must outlive the future: it is kept by pointer (typically a literal).
+ * A cancel that returns 0 on a future that failed does NOT count as
+ * retrieving its error: it is still reported as never retrieved unless read
+ * (aio_future_error). asyncio counts that cancel() as handling the error;
+ * here a cancel that came too late has not seen it, and silence would hide
+ * a real failure. */
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg);
 
 /* The message given to the cancel that cancelled f, or NULL. */

@@ -52,8 +52,12 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
 
 /* Request cancellation (asyncio's Task.cancel): the future the task awaits is
  * cancelled, and the coroutine sees AIO_ECANCELLED at that await (a task not
- * yet started ends cancelled without running). Returns 1 if requested, 0 if
- * the task is already done. Same as aio_future_cancel on a task handle. */
+ * yet started ends cancelled without running). A task cancelled while it
+ * runs (itself, say) gets it at its next await that suspends: what that
+ * await waits for is cancelled and waited for, and the await ends with its
+ * outcome (a child that handles the cancel and returns 5 gives 5). Returns
+ * 1 if requested, 0 if the task is already done. Same as aio_future_cancel
+ * on a task handle. */
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 
 /* Inside the coroutine: the number of cancellations delivered and not
@@ -63,7 +67,9 @@ int aio_task_cancelling(const aio_task *t);
 /* Inside the coroutine: undo one delivered cancellation so that the task may
  * finish normally (asyncio's Task.uncancel()). Returns the remaining count.
  * At 0, a cancellation requested but not yet delivered is dropped too (as
- * in asyncio 3.13: nothing is requested any more). */
+ * in asyncio 3.13: nothing is requested any more).
+ * At the await that saw the cancel, AIO_CANCEL_HANDLED(t) (aio/coro.h) says
+ * it in one call. */
 int aio_task_uncancel(aio_task *t);
 
 /* Name a task. The name is copied. Errors: AIO_ENOTTASK, -ENOMEM, -EINVAL

@@ -80,6 +80,18 @@ int aio__task_uncancel(aio_task *t) {
 
 int aio_task_uncancel(aio_task *t) { return t ? aio__task_uncancel(t) : -EINVAL; }
 
+int aio_task_cancel_handled(aio_task *t) {
+    aio_loop *loop = aio__running_loop();
+    if (!t || !loop || loop->task.current != t || loop->pub.err != AIO_ECANCELLED)
+        return 0; /* no cancel at the last await (or not the running task) */
+    /* Every request so far was delivered at this await (a cancel that
+     * arrives while a task is queued or suspended lands at its next
+     * resume), except one made since, which is still pending. */
+    if (t->aio__cancelling > (unsigned)t->aio__must_cancel)
+        t->aio__cancelling = t->aio__must_cancel;
+    return 1;
+}
+
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
 void aio__task_complete(aio_loop *loop, aio_task *t) {
