@@ -9,6 +9,8 @@
     callbacks batch|chain    N loop.call_soon, queued at once or each the next
     pending   own|shared     N tasks awaiting a future that never completes:
                              RSS delta per task
+    group     ret|yield      async with TaskGroup() as tg: tg.create_task(f(i))
+                             for i in range(N) (f as for spawn)
 
 Each prints one JSON line with the same fields as bench/bench.h. Timing is
 time.perf_counter_ns / process_time_ns around the hot part only (inside the
@@ -77,6 +79,17 @@ async def spawn(variant, n):
     res = await asyncio.gather(*[fn(i) for i in range(n)])
     m.stop()
     assert sum(res) == n * (n - 1) // 2
+    return m, {}
+
+
+# ---- 8. task group spawn + join ----
+async def group(variant, n):
+    fn = f_yield if variant == "yield" else f_ret
+    m = Mark().start()
+    async with asyncio.TaskGroup() as tg:
+        for i in range(n):
+            tg.create_task(fn(i))
+    m.stop()
     return m, {}
 
 
@@ -186,7 +199,7 @@ async def pending(variant, n):
 
 
 WORKLOADS = {"spawn": spawn, "pingpong": pingpong, "timers": timers, "callbacks": callbacks,
-             "pending": pending}
+             "pending": pending, "group": group}
 DEFAULT_N = {"pending": 100000}
 
 

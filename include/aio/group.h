@@ -7,6 +7,14 @@
  * however the coroutine ends inside it (AIO_RETURN, AIO_FAIL, a cancelled
  * AIO_AWAIT_OK): a group's children are cancelled and awaited, the task
  * completes only after them, and every reference the scope held is dropped.
+ * Where asyncio differs: a coroutine that ends inside a task group cancels
+ * the group's children, where asyncio's `return` inside `async with` waits
+ * for them (in C the join is a statement, and skipping it is an early
+ * exit). A group closed by its coroutine's end reports one code: the
+ * coroutine's own outcome, or AIO_EGROUP if a child failed meanwhile (the
+ * error list goes with the frame). Groups and timeouts record no exception
+ * chains: codes only, an inner group's failure being AIO_EGROUP in the
+ * outer list.
  *
  * A task group (asyncio.TaskGroup, Python 3.11+, with 3.15's cancel()):
  *
@@ -71,7 +79,9 @@
  * Storage: an aio_group or aio_timeout lives in the coroutine's frame and
  * starts zeroed (a frame from a compound literal or designated initialiser
  * is). BEGIN makes a new scope in it (asyncio's TaskGroup() and `async
- * with` in one); BEGIN on one still open is refused (-EALREADY). Do not
+ * with` in one), so BEGIN on a scope that has ended makes a new scope in
+ * that storage (asyncio refuses to enter one object twice); BEGIN on one
+ * still open is refused (-EALREADY). Do not
  * copy, zero or reuse the memory of an open scope. Everything else
  * (children, errors) the library allocates and frees itself.
  */
