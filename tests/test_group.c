@@ -1445,6 +1445,48 @@ static void GROUP_errors_name_their_tasks(void **state) {
     close_loop(loop);
 }
 
+/* The borrowed handle: awaiting it (which consumes a reference if there is
+ * one) and releasing it (AIO_ENOREF: none is the caller's) take nothing
+ * from the group, which still sees the child end and lists its error. */
+struct borrower {
+    aio_group g;
+    aio_future a, b;
+    int await_b, release_a;
+    size_t n;
+};
+
+AIO_CORO(borrower, struct borrower) {
+    AIO_BEGIN(t);
+    AIO_GROUP_BEGIN(t, &f->g);
+    f->a = aio_group_spawn(t, &f->g, kid, &(struct kid){.delay = 0.1, .fail = -EIO});
+    f->b = aio_group_spawn(t, &f->g, kid, &(struct kid){.delay = 0.05, .value = 3});
+    f->release_a = aio_future_release(t, f->a);
+    AIO_AWAIT(t, f->b);
+    f->await_b = AIO_ERR(t) == 0 ? (int)AIO_RESULT(t).i : AIO_ERR(t);
+    AIO_GROUP_JOIN(t, &f->g);
+    assert_aio_err(AIO_ERR(t), AIO_EGROUP);
+    assert_aio_err(f->release_a, AIO_ENOREF);
+    assert_int_equal(f->await_b, 3);
+    {
+        const aio_group_error *e = aio_group_errors(&f->g, &f->n);
+        assert_int_equal(f->n, 1);
+        assert_true(e[0].task.id == f->a.id);
+        assert_aio_err(aio_future_error(t, e[0].task), -EIO); /* still valid */
+    }
+    AIO_END(t);
+}
+
+static void GROUP_borrowed_handles(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    test_reports reps;
+    test_collect_reports(loop, &reps);
+    struct ran r = run_task(loop, aio_spawn(loop, borrower, &(struct borrower){0}));
+    assert_aio_ok(r.rc);
+    assert_int_equal(reps.count, 0);
+    close_loop(loop);
+}
+
 /* A loop closed with a group open (its task pending), and another task
  * keeping a joined group's errors, frees everything (ASan and valgrind
  * check that). */
@@ -1606,6 +1648,7 @@ int main(void) {
         cmocka_unit_test(GROUP_cancelled_while_closing),
         cmocka_unit_test(GROUP_and_timeout_closed_when_the_coroutine_fails),
         cmocka_unit_test(GROUP_errors_name_their_tasks),
+        cmocka_unit_test(GROUP_borrowed_handles),
         cmocka_unit_test(GROUP_loop_closed_with_group_open),
         cmocka_unit_test(GROUP_misuse),
         cmocka_unit_test(GROUP_children_array_stays_small),

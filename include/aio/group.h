@@ -100,9 +100,9 @@ extern "C" {
 
 /* One failure a group saw. */
 typedef struct aio_group_error {
-    aio_future task; /* the child that failed (the group holds a reference to it
-                        until aio_group_clear, the next BEGIN, or the parent's end),
-                        or AIO_FUTURE_NULL for the body's own error (aio_group_fail) */
+    aio_future task; /* the child that failed (kept valid until aio_group_clear, the
+                        next BEGIN, or the parent's end), or AIO_FUTURE_NULL for
+                        the body's own error (aio_group_fail) */
     int err;         /* its error */
 } aio_group_error;
 
@@ -161,10 +161,10 @@ int aio_group_enter(aio_task *t, aio_group *g);
 /* Start coroutine fn in the group (asyncio's TaskGroup.create_task), on a
  * copy of the frame as aio_create_task_sized does. Any task may spawn into
  * a group (a child into its own group included) while it is open.
- * Returns: the child's handle, BORROWED: the group holds the reference and
- *   drops it when the child ends (keeps it if the child failed: see
- *   aio_group_errors). To use the handle after the child ends, take your own
- *   reference at once: aio_future_retain(t, h).
+ * Returns: the child's handle, BORROWED: valid until the child has ended
+ *   and the group has seen it (longer if it failed: see aio_group_errors).
+ *   To use it after that, take a reference of your own at once:
+ *   aio_future_retain(t, h). Awaiting the borrowed handle is fine.
  * Errors (an error handle; nothing is started): -EINVAL (NULL g, a group
  *   never entered, a NULL fn), AIO_EFOREIGN (another loop's group),
  *   AIO_ESHUTDOWN (the group is shutting down: a child failed, or it was
@@ -232,8 +232,8 @@ const aio_group_error *aio_group_errors(const aio_group *g, size_t *n);
 /* Drop the collected errors and the references to the failed children now
  * (else at the next BEGIN on g, or when the task that entered it ends).
  * Returns: 0.  Errors: -EINVAL (NULL loop or g), AIO_EFOREIGN, -EBUSY (the
- * group is open: join it first).  Consumes: the references of the errors'
- * tasks. */
+ * group is open: join it first).  Consumes: nothing of yours (the errors'
+ * task handles become stale unless you retained them). */
 int aio_group_clear(aio_loop *loop, aio_group *g);
 
 /* Children whose end the group has not seen yet (asyncio: len(g._tasks)).

@@ -2,9 +2,11 @@
  * cancel()): the rules are in aio/group.h.
  *
  * A group is a scope record in its parent's frame (scope.h). Each child is
- * a task whose reference the group holds, with one done callback (a node,
- * as gather's, whose argument is the group) that counts it off, collects
- * its error and, on the first one, aborts the group. The children possibly
+ * a task with one done callback (a node, as gather's, whose argument is the
+ * group) that counts it off, collects its error and, on the first one,
+ * aborts the group. The group keeps children alive with library holds, not
+ * references (the node's, then the error list's), so that no user call on
+ * a borrowed handle can drop them. The children possibly
  * still running are kept in an array of handles, for cancelling them: when
  * it is full and at least half of it has ended, it is compacted instead of
  * grown, so a long-lived group costs what its live children cost.
@@ -95,7 +97,7 @@ static bool push_error(aio_loop *loop, aio_group *g, aio_future task, int err) {
 void aio__group_errors_free(aio_loop *loop, struct aio__group_errors *b) {
     for (uint32_t i = 0; i < b->n; i++)
         if (b->e[i].task.id)
-            aio__fut_consume(loop, idx_of(b->e[i].task)); /* the failed child's reference */
+            aio__fut_drop(loop, idx_of(b->e[i].task)); /* our hold on the failed child */
     free(b);
 }
 
@@ -193,12 +195,15 @@ static void child_done(aio_loop *loop, aio_future f, void *arg) {
     int err = aio__fut_outcome(loop, idx, NULL); /* an error counts as retrieved: it is ours */
     g->aio__pending--;
     if (err != 0 && err != AIO_ECANCELLED) {
-        if (!push_error(loop, g, f, err))
-            aio__fut_consume(loop, idx);
+        /* The list keeps the child's slot (its outcome) with a hold of its
+         * own: the callback's goes when we return. */
+        int held = aio__fut_hold(loop, idx);
+        if (held < 0)
+            g->aio__lost++; /* past 16 bits of holds and out of memory: counted, not listed */
+        else if (!push_error(loop, g, f, err))
+            aio__fut_drop(loop, idx);
         if (!(g->aio__s.aio__flags & (G_ABORTING | G_PARENT_CANCEL)))
             abort_with_parent(loop, g);
-    } else {
-        aio__fut_consume(loop, idx); /* the group's reference */
     }
     if (g->aio__pending == 0)
         all_done(loop, g);
@@ -250,9 +255,14 @@ aio_future aio_group_create_task_sized(aio_loop *loop, aio_group *g, aio_coro_fn
         aio__fut_consume(loop, idx);
         return aio__error_handle(rc);
     }
+    /* The reference create_task gave goes: the node's hold keeps the slot
+     * until child_done has run, and a hold is the library's, so nothing
+     * the user does with the borrowed handle (an await that consumes, a
+     * release: AIO_ENOREF) can take it from under the group. */
+    aio__fut_consume_held(loop, idx);
     g->aio__kids[g->aio__nkids++] = f;
     g->aio__pending++;
-    return f; /* borrowed: the group holds the reference */
+    return f; /* borrowed */
 }
 
 int aio_group_cancel(aio_loop *loop, aio_group *g) {
