@@ -1263,6 +1263,62 @@ static void GROUP_08_gh155433_outer_cancel_kept(void **state) {
     close_loop(loop);
 }
 
+/* The group's own cancellation of the parent and an outside one at the same
+ * time: the join takes back only its own. With a child's error: AIO_EGROUP,
+ * the outside cancel still counted and delivered at the next await. With
+ * aio_group_cancel instead: AIO_ECANCELLED. (gh-155433 without a timeout.) */
+static struct r_both { int join_err, count, next_err; } r_both;
+
+struct own_and_outer {
+    bool by_error; /* a child fails at 0.1; else the body cancels the group at 0.1 */
+    aio_group g;
+};
+
+AIO_CORO(own_and_outer, struct own_and_outer) {
+    AIO_BEGIN(t);
+    AIO_GROUP_BEGIN(t, &f->g);
+    aio_group_spawn(t, &f->g, kid, &(struct kid){.delay = 10, .cleanup = 1}); /* slow to go */
+    if (f->by_error)
+        aio_group_spawn(t, &f->g, kid, &(struct kid){.delay = 0.1, .fail = -EIO});
+    AIO_AWAIT(t, aio_sleep(t, 0.1));
+    if (!f->by_error)
+        aio_group_cancel(t, &f->g);
+    AIO_GROUP_JOIN(t, &f->g); /* the outside cancel comes at 0.5, while this waits */
+    r_both.join_err = AIO_ERR(t);
+    r_both.count = aio_task_cancelling(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.01));
+    r_both.next_err = AIO_ERR(t);
+    AIO_END(t);
+}
+
+static void own_and_outer_case(bool by_error) {
+    memset(&r_both, 0, sizeof r_both);
+    aio_loop *loop = test_loop_new(1);
+    aio_future r = aio_spawn(loop, own_and_outer, &(struct own_and_outer){.by_error = by_error});
+    const char *msg;
+    int cancelled;
+    struct ran main = cancel_r_after(loop, r, 0.5, &msg, &cancelled);
+    assert_aio_ok(main.rc);
+    assert_aio_err(main.v.i, AIO_ECANCELLED);
+    assert_int_equal(cancelled, 1);
+    assert_aio_err(r_both.join_err, by_error ? AIO_EGROUP : AIO_ECANCELLED);
+    assert_int_equal(r_both.count, 1);
+    if (by_error)
+        assert_aio_err(r_both.next_err, AIO_ECANCELLED); /* delivered again */
+    assert_at_ms(loop, by_error ? 1100 : 1110);
+    close_loop(loop);
+}
+
+static void GROUP_outer_cancel_kept_beside_own_after_error(void **state) {
+    (void)state;
+    own_and_outer_case(true);
+}
+
+static void GROUP_outer_cancel_kept_beside_own_after_cancel(void **state) {
+    (void)state;
+    own_and_outer_case(false);
+}
+
 /* ---- the C part: closed however the coroutine ends ---------------------- */
 
 static struct rc_ {
@@ -1641,6 +1697,8 @@ int main(void) {
         cmocka_unit_test(GROUP_08_cancel_before_entry),
         cmocka_unit_test(GROUP_08_cancel_still_reports_errors),
         cmocka_unit_test(GROUP_08_gh155433_outer_cancel_kept),
+        cmocka_unit_test(GROUP_outer_cancel_kept_beside_own_after_error),
+        cmocka_unit_test(GROUP_outer_cancel_kept_beside_own_after_cancel),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_returns),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_fails),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_is_cancelled),

@@ -607,6 +607,56 @@ static void TIMEOUT_04_timeout_after_cancellation(void **state) {
     }
 }
 
+/* TIMEOUT-03: a cancel from outside stays a cancel even when the deadline
+ * passes too (here during the body's cleanup): both requests are counted,
+ * the scope withdraws its own, one is left. */
+struct outer_then_deadline {
+    aio_timeout to;
+};
+
+AIO_CORO(outer_then_deadline, struct outer_then_deadline) {
+    AIO_BEGIN(t);
+    AIO_TIMEOUT_BEGIN(t, &f->to, 0.1);
+    AIO_AWAIT(t, aio_sleep(t, 10)); /* cancelled from outside at 0.05 */
+    seen.body_err = AIO_ERR(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.2)); /* cleanup: the deadline passes at 0.1 */
+    AIO_TIMEOUT_END(t, &f->to);
+    seen.end_err = AIO_ERR(t);
+    seen.expired = aio_timeout_expired(&f->to);
+    seen.count = aio_task_cancelling(t);
+    AIO_FAIL(t, AIO_ERR(t));
+    AIO_END(t);
+}
+
+struct cancel_at {
+    aio_future task;
+    double at;
+};
+
+AIO_CORO(cancel_at, struct cancel_at) {
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, f->at));
+    aio_task_cancel(t, f->task, NULL);
+    AIO_END(t);
+}
+
+static void TIMEOUT_03_outer_cancel_and_deadline(void **state) {
+    (void)state;
+    reset();
+    aio_loop *loop = test_loop_new(1);
+    aio_future task = aio_spawn(loop, outer_then_deadline, &(struct outer_then_deadline){0});
+    aio_future_release(loop, aio_spawn(loop, cancel_at, &(struct cancel_at){task, 0.05}));
+    struct ran r = run_task(loop, task);
+    assert_aio_err(seen.body_err, AIO_ECANCELLED);
+    assert_aio_err(seen.end_err, AIO_ECANCELLED);
+    assert_int_equal(seen.expired, 1);
+    assert_int_equal(seen.count, 1);
+    assert_aio_err(r.rc, AIO_ECANCELLED);
+    assert_int_equal(r.cancelled, 1);
+    assert_at_ms(loop, 100);
+    close_loop(loop);
+}
+
 /* ---- TIMEOUT-06 ---------------------------------------------------------- */
 
 /* TIMEOUT-06, test_foreign_exception_on_timeout: the body awaits a helper
@@ -875,6 +925,7 @@ int main(void) {
         cmocka_unit_test(TIMEOUT_02_zero_and_past),
         cmocka_unit_test(TIMEOUT_03_foreign_error_passes),
         cmocka_unit_test(TIMEOUT_03_foreign_cancel_is_not_a_timeout),
+        cmocka_unit_test(TIMEOUT_03_outer_cancel_and_deadline),
         cmocka_unit_test(TIMEOUT_05_reschedule),
         cmocka_unit_test(TIMEOUT_05_extend_and_into_the_past),
         cmocka_unit_test(TIMEOUT_05_misuse),
