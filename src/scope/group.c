@@ -6,10 +6,10 @@
  * group) that counts it off, collects its error and, on the first one,
  * aborts the group. The group keeps children alive with library holds, not
  * references (the node's, then the error list's), so that no user call on
- * a borrowed handle can drop them. The children possibly
- * still running are kept in an array of handles, for cancelling them: when
- * it is full and at least half of it has ended, it is compacted instead of
- * grown, so a long-lived group costs what its live children cost.
+ * a borrowed handle can drop them. The children possibly still running are
+ * kept in an array of handles, for cancelling them: when it is full and at
+ * least half of it has ended, it is compacted instead of grown, so a
+ * long-lived group costs what its live children cost.
  *
  * The join awaits a plain future that the last child's end completes; a
  * cancellation of the parent cancels that future, and the join (a loop in
