@@ -1319,6 +1319,36 @@ static void GROUP_outer_cancel_kept_beside_own_after_cancel(void **state) {
     own_and_outer_case(false);
 }
 
+/* A cancel requested while the body runs, and a join with nothing to wait
+ * for: the join does not await, so (as asyncio's __aexit__) it reports 0 and
+ * the cancel lands at the next await, once. */
+static struct r_pend { int join_err, next_err, after_err; } r_pend;
+
+AIO_CORO(pending_cancel, struct g24) {
+    AIO_BEGIN(t);
+    AIO_GROUP_BEGIN(t, &f->g);
+    aio_task_cancel(t, aio_task_handle(t), NULL);
+    AIO_GROUP_JOIN(t, &f->g);
+    r_pend.join_err = AIO_ERR(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.01));
+    r_pend.next_err = AIO_ERR(t);
+    AIO_AWAIT(t, aio_sleep(t, 0.01));
+    r_pend.after_err = AIO_ERR(t);
+    AIO_END(t);
+}
+
+static void GROUP_undelivered_cancel_lands_after_the_join(void **state) {
+    (void)state;
+    memset(&r_pend, 0, sizeof r_pend);
+    aio_loop *loop = test_loop_new(1);
+    struct ran r = run_task(loop, aio_spawn(loop, pending_cancel, &(struct g24){0}));
+    assert_aio_err(r.rc, AIO_ECANCELLED);
+    assert_aio_ok(r_pend.join_err);
+    assert_aio_err(r_pend.next_err, AIO_ECANCELLED);
+    assert_aio_ok(r_pend.after_err);
+    close_loop(loop);
+}
+
 /* ---- the C part: closed however the coroutine ends ---------------------- */
 
 static struct rc_ {
@@ -1699,6 +1729,7 @@ int main(void) {
         cmocka_unit_test(GROUP_08_gh155433_outer_cancel_kept),
         cmocka_unit_test(GROUP_outer_cancel_kept_beside_own_after_error),
         cmocka_unit_test(GROUP_outer_cancel_kept_beside_own_after_cancel),
+        cmocka_unit_test(GROUP_undelivered_cancel_lands_after_the_join),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_returns),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_fails),
         cmocka_unit_test(GROUP_closed_when_the_coroutine_is_cancelled),

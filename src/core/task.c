@@ -80,6 +80,12 @@ int aio__task_uncancel(aio_task *t) {
 
 int aio_task_uncancel(aio_task *t) { return t ? aio__task_uncancel(t) : -EINVAL; }
 
+void aio__task_cancel_again(aio_loop *loop, aio_task *t) {
+    if (t->aio__cancelling > 0)
+        t->aio__cancelling--; /* the request below counts it again */
+    aio__task_cancel_idx(loop, t->aio__slot, NULL);
+}
+
 int aio_task_cancel_handled(aio_task *t) {
     aio_loop *loop = aio__running_loop();
     if (!t || !loop || loop->task.current != t || loop->pub.err != AIO_ECANCELLED)

@@ -77,6 +77,9 @@ void aio__tasks_init(aio_loop *loop);
 /* asyncio 3.13's Task.uncancel(): one request fewer; at 0 a cancellation
  * not yet delivered (aio__must_cancel) is dropped too. The remaining count. */
 int aio__task_uncancel(aio_task *t);
+/* asyncio's uncancel() then cancel() on the running task t: the count is
+ * unchanged, and the cancellation is delivered again at its next await. */
+void aio__task_cancel_again(aio_loop *loop, aio_task *t);
 /* For the scopes module (src/scope/): install its task-end hook, and mark a
  * task as having scopes (the hook then runs before it completes). */
 static inline void aio__task_set_scope_hook(aio_loop *loop, bool (*fn)(aio_loop *, aio_task *)) {

@@ -325,12 +325,12 @@ static void finish_join(aio_loop *loop, aio_task *t, aio_group *g) {
             /* Errors win, but the outer cancellation must not be lost: it is
              * delivered again at the next await (asyncio: uncancel() and
              * cancel(), which keeps the count). */
-            t->aio__cancelling--;
-            aio__task_cancel_idx(loop, t->aio__slot, NULL);
+            aio__task_cancel_again(loop, t);
         }
-    } else if (t->aio__cancelling > g->aio__s.aio__cancelling) {
-        err = AIO_ECANCELLED; /* cancelled from outside: it propagates */
-    }
+    } else if (t->aio__cancelling > g->aio__s.aio__cancelling && !t->aio__must_cancel) {
+        err = AIO_ECANCELLED; /* cancelled from outside, delivered: it propagates */
+    }                         /* (one requested but not delivered yet, as the join had nothing to
+                                 await, lands at the next await: asyncio's __aexit__ does not raise it) */
     g->aio__s.aio__state = AIO__SC_DONE;
     g->aio__s.aio__flags = 0;
     aio__scope_unlink(loop, &g->aio__s);
