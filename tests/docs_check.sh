@@ -83,6 +83,13 @@ says include/aio/task.h "what that await waits for is cancelled and waited for"
 says docs/design.md "the awaited future is cancelled and then waited for"
 says docs/guide.md "unhandled exception during aio_run() shutdown"
 
+# Signals: every loop that registered one gets it; aio_run's -EINTR.
+says README.md "Every loop that registered a signal gets each delivery"
+says include/aio/signal.h "Every loop that registered a signal gets each delivery"
+says docs/guide.md "Every loop that registered a signal gets each delivery"
+says README.md "returns \`-EINTR\` where \`asyncio.run\` raises \`KeyboardInterrupt\`"
+says include/aio/signal.h "-EINTR (asyncio raises KeyboardInterrupt)"
+
 # Docs never point at paths users do not have.
 for f in README.md docs/design.md docs/guide.md docs/benchmarks.md; do
     never "$f" "../shared"

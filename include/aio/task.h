@@ -99,7 +99,10 @@ size_t aio_loop_pending_tasks(const aio_loop *loop);
  * it finishes, cancel and finish every task it left behind, close the loop.
  * Returns the coroutine's status (0, or its error) and stores its result in
  * *result if result is not NULL. Errors of its own: -EINVAL, -ENOMEM, or the
- * loop creation's. Use aio_run(fn, &frame) for the common case. */
+ * loop creation's. Use aio_run(fn, &frame) for the common case.
+ * SIGINT cancels the main task, a second one ends the process, and the
+ * run then returns -EINTR (graceful shutdown: aio/signal.h, which also has
+ * aio_run_coro_ex for SIGTERM and the loop's options). */
 int aio_run_coro(aio_coro_fn fn, const void *frame, size_t frame_size, aio_value *result);
 /* aio_run(fn, &frame) or aio_run(fn): aio_run_coro with the frame's size
  * from its type (as aio_create_task), no result. */

@@ -11,6 +11,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "proc/signal.h"
 #include "scope/scope.h"
 #include "thread/thread.h"
 
@@ -90,6 +91,7 @@ int aio_loop_close(aio_loop *loop) {
      * close waits (bounded) for running ones and must see the futures. */
     aio__executor_close(loop);
     aio__wakeup_close(loop);
+    aio__signal_close(loop); /* dispositions back before anything is freed */
     aio__scopes_free(loop); /* before the tasks' frames, where the scopes are */
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
