@@ -81,9 +81,14 @@
  * is). BEGIN makes a new scope in it (asyncio's TaskGroup() and `async
  * with` in one), so BEGIN on a scope that has ended makes a new scope in
  * that storage (asyncio refuses to enter one object twice); BEGIN on one
- * still open is refused (-EALREADY). Do not
- * copy, zero or reuse the memory of an open scope. Everything else
- * (children, errors) the library allocates and frees itself.
+ * still open is refused (-EALREADY). Do not copy, zero or reuse the memory
+ * of an open scope. Everything else (children, errors) the library
+ * allocates and frees itself.
+ *
+ * A cancellation that a group or a timeout caused is theirs to take back:
+ * go to the JOIN or END with it, and do not AIO_CANCEL_HANDLED it (that
+ * undoes every cancellation counted so far, an outer one included, and the
+ * scope could then no longer tell them apart).
  */
 #ifndef AIO_GROUP_H
 #define AIO_GROUP_H
