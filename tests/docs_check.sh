@@ -90,6 +90,16 @@ says docs/guide.md "Every loop that registered a signal gets each delivery"
 says README.md "returns \`-EINTR\` where \`asyncio.run\` raises \`KeyboardInterrupt\`"
 says include/aio/signal.h "-EINTR (asyncio raises KeyboardInterrupt)"
 
+# The synchronisation primitives (aio/sync.h).
+says README.md "must outlive their waiters"
+says include/aio/sync.h "Lifetime: a primitive must outlive every task waiting on it"
+says README.md "A queue's \`_nowait\` calls do not overtake waiters"
+says include/aio/sync.h "While getters wait, or were woken and have not taken their item yet, it fails (no overtaking)"
+says README.md "equal keys leave in arrival order"
+says include/aio/sync.h "equal keys in FIFO order"
+says README.md "A condition waiter cancelled before it was notified passes nothing on"
+says include/aio/sync.h "A notified waiter cancelled before it resumed passes its notification on"
+
 # Docs never point at paths users do not have.
 for f in README.md docs/design.md docs/guide.md docs/benchmarks.md; do
     never "$f" "../shared"

@@ -20,6 +20,7 @@
 #include "aio/task.h"
 #include "aio/executor.h"
 #include "aio/combinators.h"
+#include "aio/sync.h"
 #include "aio/signal.h"
 #include "aio/group.h"
 

@@ -67,12 +67,18 @@ extern "C" {
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
     X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* asyncio.QueueShutDown: the queue was shut down (aio_queue_shutdown);                                  \
+     * also a task group that is shutting down (a child failed, or it was                                    \
+     * cancelled) and takes no new task. */                                                                  \
+    X(ESHUTDOWN, AIO_E_BASE - 12, "shut down: it takes nothing new (a queue, a task group)")                 \
+    /* RuntimeError of a lock or condition used without holding the lock                                     \
+     * (release of an unlocked lock; wait or notify without the lock). */                                    \
+    X(ENOTLOCKED, AIO_E_BASE - 13, "the lock is not acquired")                                               \
+    /* asyncio.BrokenBarrierError: the barrier was aborted or reset. */                                      \
+    X(EBROKEN, AIO_E_BASE - 14, "the barrier is broken (aborted or reset)")                                  \
     /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
      * aio_group_errors() lists each (task, error). */                                                       \
-    X(EGROUP, AIO_E_BASE - 12, "tasks of a group failed: aio_group_errors lists each error")                 \
-    /* It is shutting down and takes nothing new (a task group ending early                                  \
-     * or after a failure: asyncio's "TaskGroup is shutting down"). */                                       \
-    X(ESHUTDOWN, AIO_E_BASE - 13, "shutting down: nothing new is accepted")
+    X(EGROUP, AIO_E_BASE - 15, "tasks of a group failed: aio_group_errors lists each error")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

@@ -52,14 +52,12 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
         return loop->fut.task_ops->cancel(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
         return s->u.owner->ops->cancel(loop, s->u.owner, msg);
+    if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once, or as its owner says */
+        aio__waitq *q = loop->fut.links[idx].q;
+        return q->on_cancel ? q->on_cancel(loop, q, idx, msg) : aio__waitq_cancel(loop, idx, msg);
+    }
     aio_value v;
     v.p = (void *)(uintptr_t)msg;
-    if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once */
-        aio__waitq_unlink(loop, idx);
-        aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
-        aio__fut_drop(loop, idx); /* the queue's hold, after the completion */
-        return 1;
-    }
     aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
     return 1;
 }

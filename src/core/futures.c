@@ -82,7 +82,7 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
             memset(x + loop->fut.cap, 0, (size_t)(cap - loop->fut.cap) * sizeof *x);
             loop->fut.extras = x;
         }
-        if (loop->fut.links) { /* read only while a slot is linked: no need to clear */
+        if (loop->fut.links) { /* written at each push before it is read: no need to clear */
             struct aio__wlink *l = realloc(loop->fut.links, (size_t)cap * sizeof *l);
             if (!l)
                 return -ENOMEM;

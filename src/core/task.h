@@ -63,9 +63,9 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
     /* Cancelled since its future completed: what a wake-up promised is not
-     * taken (waitq.h), it is passed on. */
+     * taken (waitq.h), it is passed on (unless its taker says otherwise). */
     if (AIO__UNLIKELY(t->aio__must_cancel) && loop->fut.slots[idx].state == AIO__FS_WOKEN)
-        aio__fut_decline(loop, idx);
+        aio__fut_consumer_cancelled(loop, idx);
     loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__task_run(loop, t);
 }
