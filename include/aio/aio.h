@@ -22,5 +22,6 @@
 #include "aio/combinators.h"
 #include "aio/sync.h"
 #include "aio/signal.h"
+#include "aio/group.h"
 
 #endif /* AIO_AIO_H */
