@@ -41,6 +41,17 @@ says include/aio/coro.h "#define AIO_CANCEL_HANDLED(t)"
 says docs/guide.md "if (AIO_CANCEL_HANDLED(t)) {"
 says docs/design.md "AIO_CANCEL_HANDLED(t)"
 
+# Task groups and timeout scopes (aio/group.h).
+says README.md "A coroutine that ends inside a task group cancels the group's children"
+says include/aio/group.h "a coroutine that ends inside a task group cancels the group's children"
+says docs/guide.md "A group's children are then cancelled and awaited"
+says README.md "A group closed by its coroutine's end reports one code"
+says include/aio/group.h "A group closed by its coroutine's end reports one code"
+says README.md "BEGIN on a scope that has ended makes a new scope in that storage"
+says include/aio/group.h "BEGIN on a scope that has ended makes a new scope in that storage"
+says README.md "Task groups and timeout scopes record no exception chains"
+says include/aio/group.h "Groups and timeouts record no exception chains"
+
 # A gather whose child was cancelled.
 says README.md "A gather whose child was cancelled ends cancelled"
 says include/aio/combinators.h "A cancelled child ends the gather cancelled (asyncio instead fails it with a CancelledError"

@@ -34,6 +34,7 @@ static const known_code library_codes[] = {
     {AIO_ENOTLOCKED, -4109, "AIO_ENOTLOCKED"},
     {AIO_EBROKEN, -4110, "AIO_EBROKEN"},
     {AIO_EINREPORT, -4111, "AIO_EINREPORT"},
+    {AIO_EGROUP, -4112, "AIO_EGROUP"},
 };
 enum { n_library = sizeof library_codes / sizeof library_codes[0] };
 
@@ -202,7 +203,7 @@ static void unlisted_codes_get_static_strings(void **state) {
     /* An unused value of the library's range. */
     assert_string_equal(aio_err_name(AIO_E_LAST), "unknown");
     assert_string_equal(aio_strerror(AIO_E_LAST), "unknown libaio error");
-    assert_string_equal(aio_strerror(AIO_EINREPORT - 1), "unknown libaio error");
+    assert_string_equal(aio_strerror(AIO_EGROUP - 1), "unknown libaio error");
     /* Negative, but not an errno value any table lists. */
     assert_string_equal(aio_err_name(-4095), "unknown");
     assert_string_equal(aio_strerror(-4095), "system error not in libaio's table");

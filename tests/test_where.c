@@ -399,6 +399,112 @@ static void where_awaits_primitives(void **state) {
     close_loop(loop);
 }
 
+/* ---- task groups ------------------------------------------------------------- */
+
+struct grouper {
+    aio_group g;
+    aio_future event;
+    aio_future kids[2];
+    int *lines;
+};
+AIO_CORO(grouper, struct grouper) {
+    AIO_BEGIN(t);
+    AIO_GROUP_BEGIN(t, &f->g);
+    f->kids[0] =
+        aio_group_spawn(t, &f->g, awaiter, &(struct awaiter){aio_future_retain(t, f->event), &f->lines[1]});
+    f->kids[1] = aio_group_spawn(t, &f->g, awaiter, &(struct awaiter){aio_sleep(t, 100), &f->lines[2]});
+    f->lines[0] = __LINE__ + 1;
+    AIO_AWAIT(t, aio_sleep(t, 1)); /* in the body */
+    f->lines[3] = __LINE__ + 1;
+    AIO_GROUP_JOIN(t, &f->g);
+    AIO_END(t);
+}
+
+/* The task that entered a group waits on each child from the start (it
+ * cannot end before them); in its join it awaits "the task group". */
+static void where_task_groups(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int lines[4] = {0};
+    aio_future event = aio_future_new(loop);
+    struct grouper fr;
+    memset(&fr, 0, sizeof fr);
+    fr.event = event;
+    fr.lines = lines;
+    aio_future parent = aio_spawn(loop, grouper, &fr);
+    test_run_iterations(loop, 3);
+    for (int phase = 0; phase < 2; phase++) {
+        aio_task_graph *g = capture(loop);
+        assert_int_equal(aio_task_graph_size(g), 3);
+        const aio_task_info *pi = info_of(g, parent);
+        assert_site(pi->frames[0], phase ? lines[3] : lines[0], "grouper");
+        if (phase)
+            assert_string_equal(pi->awaits_text, "task group: 2 running");
+        else
+            assert_int_equal(pi->awaits, AIO_AWAITS_SLEEP);
+        assert_int_equal(pi->nwaits_on, 2);
+        for (size_t k = 0; k < 2; k++) {
+            const aio_task_info *ki = aio_task_graph_task(g, pi->waits_on[k]);
+            assert_int_equal(ki->nawaited_by, 1);
+            assert_int_equal(ki->awaited_by[0].task, index_of(g, parent));
+            assert_string_equal(ki->awaited_by[0].via, "task group");
+        }
+        aio_task_graph_free(g);
+        if (!phase)
+            assert_aio_ok(aio_run_until_complete(loop, aio_sleep(loop, 2), NULL)); /* into the join */
+    }
+    aio_task_cancel(loop, parent, NULL);
+    aio_future_release(loop, event);
+    assert_aio_err(aio_run_until_complete(loop, parent, NULL), AIO_ECANCELLED);
+    close_loop(loop);
+}
+
+/* Cancelled, it cleans up for a while. */
+struct cleaner {
+    int *line;
+};
+AIO_CORO(cleaner, struct cleaner) {
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 100));
+    *f->line = __LINE__ + 1;
+    AIO_AWAIT(t, aio_sleep(t, 5)); /* the cleanup */
+    AIO_END(t);
+}
+
+struct leaver {
+    aio_group g;
+    int *line;
+};
+AIO_CORO(leaver, struct leaver) {
+    AIO_BEGIN(t);
+    AIO_GROUP_BEGIN(t, &f->g);
+    aio_group_spawn(t, &f->g, cleaner, &(struct cleaner){f->line});
+    AIO_YIELD(t);     /* the child starts */
+    AIO_RETURN(t, 1); /* with the group open: the child is cancelled, and the task ends once it has */
+    AIO_END(t);
+}
+
+static void where_task_group_after_return(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int line = 0;
+    aio_future parent = aio_spawn(loop, leaver, &(struct leaver){.line = &line});
+    test_run_iterations(loop, 4);
+    aio_task_graph *g = capture(loop);
+    assert_int_equal(aio_task_graph_size(g), 2);
+    const aio_task_info *pi = info_of(g, parent);
+    assert_int_equal(pi->state, AIO_TASK_WAITING);
+    assert_int_equal(pi->nframes, 0);
+    assert_string_equal(pi->awaits_text, "task group: its coroutine returned, its children run on");
+    assert_int_equal(pi->nwaits_on, 1);
+    assert_site(aio_task_graph_task(g, pi->waits_on[0])->frames[0], line, "cleaner");
+    aio_task_graph_free(g);
+    aio_value v;
+    assert_aio_ok(aio_run_until_complete(loop, parent, &v));
+    assert_int_equal(v.i, 1);
+    close_loop(loop);
+}
+
 /* ---- deadlocks ---------------------------------------------------------------- */
 
 struct pair {
@@ -708,11 +814,12 @@ static void where_errors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(where_every_frame_of_a_chain), cmocka_unit_test(where_states),
-        cmocka_unit_test(where_awaits_each_kind),       cmocka_unit_test(where_other_combinators),
-        cmocka_unit_test(where_awaits_primitives),      cmocka_unit_test(where_reports_deadlocks),
-        cmocka_unit_test(where_prints_table_and_trees), cmocka_unit_test(where_runs_only_code_before_begin),
-        cmocka_unit_test(where_dumps_another_loop),     cmocka_unit_test(where_errors),
+        cmocka_unit_test(where_every_frame_of_a_chain),  cmocka_unit_test(where_states),
+        cmocka_unit_test(where_awaits_each_kind),        cmocka_unit_test(where_other_combinators),
+        cmocka_unit_test(where_awaits_primitives),       cmocka_unit_test(where_task_groups),
+        cmocka_unit_test(where_task_group_after_return), cmocka_unit_test(where_reports_deadlocks),
+        cmocka_unit_test(where_prints_table_and_trees),  cmocka_unit_test(where_runs_only_code_before_begin),
+        cmocka_unit_test(where_dumps_another_loop),      cmocka_unit_test(where_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

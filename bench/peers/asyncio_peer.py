@@ -14,6 +14,8 @@
     semaphore 10             N tasks: `async with Semaphore(10): sleep(0)`
     queue     1|1000         a producer puts N items into a Queue(maxsize),
                              a consumer gets them
+    group     ret|yield      async with TaskGroup() as tg: tg.create_task(f(i))
+                             for i in range(N) (f as for spawn)
 
 Each prints one JSON line with the same fields as bench/bench.h. Timing is
 time.perf_counter_ns / process_time_ns around the hot part only (inside the
@@ -82,6 +84,17 @@ async def spawn(variant, n):
     res = await asyncio.gather(*[fn(i) for i in range(n)])
     m.stop()
     assert sum(res) == n * (n - 1) // 2
+    return m, {}
+
+
+# ---- 9. task group spawn + join ----
+async def group(variant, n):
+    fn = f_yield if variant == "yield" else f_ret
+    m = Mark().start()
+    async with asyncio.TaskGroup() as tg:
+        for i in range(n):
+            tg.create_task(fn(i))
+    m.stop()
     return m, {}
 
 
@@ -247,7 +260,7 @@ async def queue(variant, n):
 
 
 WORKLOADS = {"spawn": spawn, "pingpong": pingpong, "timers": timers, "callbacks": callbacks,
-             "pending": pending, "lock": lock, "semaphore": semaphore, "queue": queue}
+             "pending": pending, "lock": lock, "semaphore": semaphore, "queue": queue, "group": group}
 DEFAULT_N = {"pending": 100000}
 
 

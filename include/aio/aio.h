@@ -22,6 +22,7 @@
 #include "aio/combinators.h"
 #include "aio/sync.h"
 #include "aio/signal.h"
+#include "aio/group.h"
 #include "aio/debug.h"
 
 #endif /* AIO_AIO_H */

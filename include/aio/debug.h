@@ -3,9 +3,10 @@
  * Task dumps (asyncio.all_tasks; Python 3.14's capture_call_graph,
  * print_call_graph and `python -m asyncio ps` / `pstree`): for each task of
  * a loop, its state, what it awaits (a sleep and its deadline, a future, a
- * combinator, a lock or queue, another task), the source file and line of
- * the await it is suspended at in every frame of its chain of inline
- * coroutines (AIO_AWAIT_CORO), who awaits it, and the cycles of tasks
+ * combinator, a task group, a lock or queue, another task), the source
+ * file and line of the await it is suspended at in every frame of its chain
+ * of inline coroutines (AIO_AWAIT_CORO), who awaits it (the task that
+ * entered a task group waits on each child), and the cycles of tasks
  * awaiting each other (deadlocks). Printed as a table or as a tree:
  *
  *     aio_print_tasks(loop, stderr, AIO_PRINT_TABLE | AIO_PRINT_TREE);

@@ -66,9 +66,11 @@ extern "C" {
     /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
-    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                        \
-    /* asyncio.QueueShutDown: the queue was shut down (aio_queue_shutdown). */                               \
-    X(ESHUTDOWN, AIO_E_BASE - 12, "the queue is shut down")                                                  \
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* asyncio.QueueShutDown: the queue was shut down (aio_queue_shutdown);                                  \
+     * also a task group that is shutting down (a child failed, or it was                                    \
+     * cancelled) and takes no new task. */                                                                  \
+    X(ESHUTDOWN, AIO_E_BASE - 12, "shut down: it takes nothing new (a queue, a task group)")                 \
     /* RuntimeError of a lock or condition used without holding the lock                                     \
      * (release of an unlocked lock; wait or notify without the lock). */                                    \
     X(ENOTLOCKED, AIO_E_BASE - 13, "the lock is not acquired")                                               \
@@ -77,8 +79,10 @@ extern "C" {
     /* Called from inside a report handler on the loop that is reporting: the                                \
      * call could change the loop, so it is refused and changes nothing (see                                 \
      * aio_loop_set_exception_handler for what a handler may call). */                                       \
-    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")
-
+    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")                      \
+    /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
+     * aio_group_errors() lists each (task, error). */                                                       \
+    X(EGROUP, AIO_E_BASE - 16, "tasks of a group failed: aio_group_errors lists each error")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

@@ -66,6 +66,8 @@ int aio_task_cancelling(const aio_task *t);
 
 /* Inside the coroutine: undo one delivered cancellation so that the task may
  * finish normally (asyncio's Task.uncancel()). Returns the remaining count.
+ * At 0, a cancellation requested but not yet delivered is dropped too (as
+ * in asyncio 3.13: nothing is requested any more).
  * At the await that saw the cancel, AIO_CANCEL_HANDLED(t) (aio/coro.h) says
  * it in one call. */
 int aio_task_uncancel(aio_task *t);

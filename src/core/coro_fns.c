@@ -1,6 +1,6 @@
 /* The loop's table of coroutine functions.
  *
- * A task names its top coroutine by a 24-bit index into this table instead
+ * A task names its top coroutine by a 23-bit index into this table instead
  * of an 8-byte pointer: with the 32-bit resume point, that is what keeps
  * the task header at 32 bytes. A program has few distinct coroutine
  * functions and spawns the same one many times in a row, so the lookup is
@@ -13,7 +13,7 @@
 
 #include <stdlib.h>
 
-#define AIO__FNS_MAX (1u << 24)
+#define AIO__FNS_MAX (1u << 23)
 
 static uint32_t fn_hash(aio_coro_fn fn, uint32_t mask) {
     uint64_t x = (uint64_t)(uintptr_t)fn * UINT64_C(0x9E3779B97F4A7C15);

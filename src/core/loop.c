@@ -13,6 +13,7 @@
 #include "debug/debug.h"
 #include "io/io.h"
 #include "proc/signal.h"
+#include "scope/scope.h"
 #include "thread/thread.h"
 
 #include <math.h>
@@ -106,6 +107,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__wakeup_close(loop);
     aio__signal_close(loop); /* dispositions back before anything is freed */
     aio__futures_report(loop);
+    aio__scopes_free(loop); /* before the tasks' frames, where the scopes are */
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
     aio__coro_fns_free(loop);

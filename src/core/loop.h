@@ -25,6 +25,7 @@
 #include "debug/debug.h"
 #include "io/io.h"
 #include "proc/signal.h"
+#include "scope/scope.h"
 #undef AIO__LOOP_STATE_PASS
 
 #include <stdbool.h>
@@ -62,6 +63,7 @@ struct aio_loop {
     aio__cancel_queue cancel; /* cancel.c */
     aio__reporting report;    /* report.c */
     aio__signals sig;         /* proc/signal.c */
+    aio__scopes scope;        /* scope/: task groups and timeout scopes */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     aio__debug dbg;           /* debug/: where mode, debug mode */

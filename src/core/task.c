@@ -73,12 +73,18 @@ aio_future aio_task_handle(const aio_task *t) {
 
 int aio_task_cancelling(const aio_task *t) { return t ? t->aio__cancelling : -EINVAL; }
 
-int aio_task_uncancel(aio_task *t) {
-    if (!t)
-        return -EINVAL;
-    if (t->aio__cancelling > 0)
-        t->aio__cancelling--;
+int aio__task_uncancel(aio_task *t) {
+    if (t->aio__cancelling > 0 && --t->aio__cancelling == 0)
+        t->aio__must_cancel = 0; /* nothing is requested any more: nothing to deliver */
     return t->aio__cancelling;
+}
+
+int aio_task_uncancel(aio_task *t) { return t ? aio__task_uncancel(t) : -EINVAL; }
+
+void aio__task_cancel_again(aio_loop *loop, aio_task *t) {
+    if (t->aio__cancelling > 0)
+        t->aio__cancelling--; /* the request below counts it again */
+    aio__task_cancel_idx(loop, t->aio__slot, NULL);
 }
 
 int aio_task_cancel_handled(aio_task *t) {
@@ -96,6 +102,11 @@ int aio_task_cancel_handled(aio_task *t) {
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
 void aio__task_complete(aio_loop *loop, aio_task *t) {
+    /* Scopes still open (a group's children to cancel and await, a
+     * timeout): their module finishes them first and completes the task
+     * afterwards. One bit in the header: nothing for tasks without. */
+    if (AIO__UNLIKELY(t->aio__scoped) && loop->task.scope_end(loop, t))
+        return;
     uint32_t idx = t->aio__slot;
     int err = loop->pub.err;
     aio_value v = t->aio__u.v;
@@ -169,7 +180,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         return aio__error_handle(rc);
     }
     frame_copy(aio__task_frame(t), frame, frame_size);
-    t->aio__fn = fn_idx & 0xffffffu;
+    t->aio__fn = fn_idx & 0x7fffffu; /* < AIO__FNS_MAX */
     t->aio__cbs = AIO__NIL;
     aio__fut *s = &loop->fut.slots[idx];
     s->flags |= AIO__FF_TASK;

@@ -11,7 +11,8 @@
  *   - edges "task A waits on task B": from each waiting task through the
  *     combinators it awaits down to tasks. A combinator's child counts only
  *     while the combinator's callback is on the child's list: that is what
- *     listening means, and it cannot be stale;
+ *     listening means, and it cannot be stale. A task group's parent waits
+ *     on each child from the start (found from the child's group node);
  *   - deadlocks: the strongly connected components of those edges that hold
  *     a cycle (Tarjan's algorithm, iterative: a million tasks deep is fine).
  */
@@ -24,6 +25,7 @@
 #include "core/timers.h"
 #include "core/waitq.h"
 #include "debug/debug.h"
+#include "scope/scope.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,6 +226,14 @@ static void describe_await(capture *c, size_t i, aio_task *t) {
         ti->state = AIO_TASK_RUNNING;
         return;
     }
+    if (t->aio__lc == AIO__LC_FINISHED) {
+        /* Its coroutine returned inside an open task group: the task ends
+         * once the group's children have (group_edges names them). */
+        ti->state = AIO_TASK_WAITING;
+        ti->awaits = AIO_AWAITS_COMBINATOR;
+        ti->awaits_text = "task group: its coroutine returned, its children run on";
+        return;
+    }
     if (!t->aio__is_awaiting) {
         ti->state = t->aio__lc == 0 ? AIO_TASK_NOT_STARTED : AIO_TASK_READY;
         return;
@@ -314,6 +324,45 @@ static void capture_task(capture *c, size_t i, uint32_t slot) {
         }
     }
     describe_await(c, i, t);
+}
+
+/* ---- task groups ---- */
+
+/* A child's group node names the task that entered the group, which waits
+ * on each child from the start (as Python 3.14's call graph has it: it
+ * cannot end before them), and the future its join waits on: a parent in
+ * the join awaits "the task group", not a plain future. */
+static void group_edges(capture *c) {
+    aio_loop *loop = c->loop;
+    for (uint32_t s = 0; s < loop->fut.n; s++) {
+        if (c->gidx[s] == AIO__NIL)
+            continue;
+        uint32_t e = *aio__fut_cbs(loop, s);
+        while (e != AIO__NIL) {
+            if (e & AIO__WAITER_BIT) {
+                e = loop->fut.slots[e & ~AIO__WAITER_BIT].u.task->aio__u.w.next;
+                continue;
+            }
+            const aio__node *nd = &loop->cb.nodes[e];
+            uint32_t parent, join;
+            char text[96];
+            if (aio__group_listener(loop, nd->fn, nd->arg, &parent, &join, text, sizeof text) &&
+                parent < loop->fut.n && c->gidx[parent] != AIO__NIL) {
+                add_edge(c, c->gidx[parent], c->gidx[s], "task group");
+                aio_task_info *pi = &c->g->tasks[c->gidx[parent]];
+                if (pi->awaits == AIO_AWAITS_FUTURE && join != AIO__NIL &&
+                    (uint32_t)(pi->awaited.id & AIO__IDX_MASK) == join) {
+                    pi->awaits = AIO_AWAITS_COMBINATOR;
+                    const char *t = str_printf(c->g, "%s", text);
+                    if (t)
+                        pi->awaits_text = t;
+                    else
+                        c->oom = true;
+                }
+            }
+            e = nd->next;
+        }
+    }
 }
 
 /* ---- deadlocks: Tarjan's strongly connected components ---- */
@@ -569,6 +618,7 @@ int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out) {
     for (uint32_t i = 0; i < loop->fut.n; i++)
         if (c.gidx[i] != AIO__NIL)
             capture_task(&c, c.gidx[i], i);
+    group_edges(&c);
     /* The frames' pool is complete: point each task into it. */
     g->frames = c.frames;
     c.frames = NULL;
