@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped by every change to this file's layouts or calls. */
-#define AIO_ABI_VERSION 2
+#define AIO_ABI_VERSION 3
 
 /* What a coroutine function returns: the macros produce it, you never write it. */
 typedef enum aio_status { AIO_SUSPENDED = 0, AIO_FINISHED = 1 } aio_status;
