@@ -105,7 +105,8 @@ extern "C" {
  * Errors: none.  Consumes: nothing. */
 #define AIO_ERR(t) ((void)AIO__CTASK_ONLY(t), aio__running->err)
 #define AIO_RESULT(t) (AIO__TASK_ONLY(t)->aio__u.v)
-#define AIO_CANCEL_MESSAGE(t)                                                                          (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
+#define AIO_CANCEL_MESSAGE(t)                                                                      \
+    (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
 
 /* A cancel the coroutine handles (asyncio's `except CancelledError:` that
  * does not re-raise). Right after an await: true if it ended with
