@@ -56,8 +56,10 @@ extern "C" {
  * and function (an AIO_CORO body's function is aio__body_of_<name>; the
  * printouts show <name>). */
 
-/* Returns: the coroutine's name of a site: its function's, without the
- * aio__body_of_ prefix that AIO_CORO adds ("?" for NULL). */
+/* The coroutine's name of a site.
+ * Returns: its function's name, without the aio__body_of_ prefix that
+ * AIO_CORO adds ("?" for NULL).
+ * Errors: none. Consumes: nothing. */
 const char *aio_site_name(const aio_site *site);
 
 /* ---- all tasks ---- */
@@ -135,15 +137,19 @@ typedef struct aio_task_graph aio_task_graph;
  * Consumes: nothing. */
 int aio_task_graph_capture(aio_loop *loop, aio_task_graph **out);
 
-/* Returns: the number of tasks in the snapshot (0 for NULL). */
+/* Returns: the number of tasks in the snapshot (0 for NULL).
+ * Errors: none. Consumes: nothing. */
 size_t aio_task_graph_size(const aio_task_graph *g);
 
 /* Returns: task i of the snapshot (tasks are in the order of their numbers),
- * or NULL if i is out of range. Valid until aio_task_graph_free(g). */
+ * or NULL if i is out of range (or g is NULL). Valid until
+ * aio_task_graph_free(g).
+ * Errors: none. Consumes: nothing. */
 const aio_task_info *aio_task_graph_task(const aio_task_graph *g, size_t i);
 
 /* Returns: the number of deadlocks found: groups of tasks each waiting on
- * another of its group, directly or through combinators (0 for NULL). */
+ * another of its group, directly or through combinators (0 for NULL).
+ * Errors: none. Consumes: nothing. */
 size_t aio_task_graph_deadlocks(const aio_task_graph *g);
 
 /* Deadlock k: *tasks gets the indexes of one cycle through it, in await
@@ -164,7 +170,8 @@ enum {
  * Consumes: nothing. */
 int aio_task_graph_print(const aio_task_graph *g, FILE *out, unsigned flags);
 
-/* Free a snapshot. NULL is a no-op. */
+/* Free a snapshot. NULL is a no-op.
+ * Returns: nothing. Errors: none. Consumes: g. */
 void aio_task_graph_free(aio_task_graph *g);
 
 /* Capture, print, free: the call to make on demand (from a callback,
@@ -191,7 +198,9 @@ int aio_print_call_graph(aio_loop *loop, aio_future task, FILE *out, unsigned fl
  * Consumes: nothing. */
 int aio_loop_set_debug(aio_loop *loop, int enabled);
 
-/* Returns: 1 if debug mode is on, 0 if off, -EINVAL for NULL. */
+/* asyncio's loop.get_debug.
+ * Returns: 1 if debug mode is on, 0 if off.
+ * Errors: -EINVAL (NULL loop). Consumes: nothing. */
 int aio_loop_get_debug(const aio_loop *loop);
 
 /* Debug mode reports callbacks and task steps that take longer than
@@ -200,7 +209,8 @@ int aio_loop_get_debug(const aio_loop *loop);
  * AIO_ECLOSED, AIO_EINREPORT. Consumes: nothing. */
 int aio_loop_set_slow_callback_duration(aio_loop *loop, double seconds);
 
-/* Returns: the slow-callback duration in seconds (0 for NULL). */
+/* Returns: the slow-callback duration in seconds (0 for NULL).
+ * Errors: none. Consumes: nothing. */
 double aio_loop_get_slow_callback_duration(const aio_loop *loop);
 
 /* ---- creation sites (AIO_DEBUG_SITES) ---- */
