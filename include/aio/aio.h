@@ -20,5 +20,6 @@
 #include "aio/task.h"
 #include "aio/executor.h"
 #include "aio/combinators.h"
+#include "aio/stream.h"
 
 #endif /* AIO_AIO_H */

@@ -66,7 +66,17 @@ extern "C" {
     /* The null handle (a zero-initialised aio_future or aio_handle). */                                     \
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
-    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")
+    X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* asyncio.IncompleteReadError: the stream ended before the read was                                    \
+     * complete; the bytes that did arrive stay buffered (aio/stream.h). */                                  \
+    X(EINCOMPLETE, AIO_E_BASE - 13, "incomplete read: the stream ended first (the bytes stay buffered)")     \
+    /* asyncio.LimitOverrunError: no separator within the limit; the data stays                              \
+     * buffered. */                                                                                          \
+    X(ELIMIT, AIO_E_BASE - 14, "limit overrun: no separator within the limit (the data stays buffered)")     \
+    /* socket.gaierror EAI_NONAME: the host name does not resolve. */                                        \
+    X(ENOTFOUND, AIO_E_BASE - 15, "host not found: the name does not resolve")                               \
+    /* socket.gaierror, any other failure of the resolver (getaddrinfo). */                                  \
+    X(ERESOLVE, AIO_E_BASE - 16, "name resolution failed")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

@@ -11,6 +11,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "net/net.h"
 #include "thread/thread.h"
 
 #include <math.h>
@@ -87,6 +88,7 @@ int aio_loop_close(aio_loop *loop) {
      * structures. Nothing queued runs any more. Executor jobs first: the
      * close waits (bounded) for running ones and must see the futures. */
     aio__executor_close(loop);
+    aio__net_close(loop); /* streams and servers: their fds, buffers, records */
     aio__wakeup_close(loop);
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */

@@ -76,6 +76,8 @@ static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
             ev |= AIO__EV_WRITE;
         if (e & EPOLLERR)
             ev |= AIO__EV_ERROR;
+        if (e & (EPOLLRDHUP | EPOLLHUP))
+            ev |= AIO__EV_HUP;
         aio__io_ready(loop, s->events[i].data.fd, ev);
     }
     return 0;

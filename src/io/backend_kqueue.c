@@ -89,6 +89,8 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
         /* EV_EOF with an fflags value: the socket's error (SO_ERROR). */
         if (ev && ((e->flags & EV_ERROR) || ((e->flags & EV_EOF) && e->fflags != 0)))
             ev |= AIO__EV_ERROR;
+        if (ev == AIO__EV_READ && (e->flags & EV_EOF))
+            ev |= AIO__EV_HUP;
         if (ev)
             aio__io_ready(loop, (int)e->ident, ev);
     }

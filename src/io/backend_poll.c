@@ -91,6 +91,8 @@ static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
             ev |= AIO__EV_WRITE;
         if (re & POLLERR)
             ev |= AIO__EV_ERROR;
+        if (re & POLLHUP)
+            ev |= AIO__EV_HUP;
         aio__io_ready(loop, s->fds[i].fd, ev);
     }
     return 0;

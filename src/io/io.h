@@ -27,6 +27,7 @@
 #define AIO__EV_WRITE 2u
 #define AIO__EV_EDGE 4u  /* watch(): register edge-triggered, both directions */
 #define AIO__EV_ERROR 8u /* to an aio__iow: the fd reported an error (SO_ERROR says which) */
+#define AIO__EV_HUP 16u  /* to an aio__iow: the peer shut its side (end of file is pending) */
 
 /* A library-internal watcher, embedded in its owner's record (a stream, a
  * listening socket). fn runs from inside the backend's poll, once per
