@@ -9,8 +9,7 @@ struct sleeper {
     int seconds;
 };
 
-static aio_status sleeper(aio_task *t, void *frame) {
-    struct sleeper *f = frame;
+AIO_CORO(sleeper, struct sleeper) {
     AIO_BEGIN(t);
     printf("task %d: sleeping %d s\n", f->seconds, f->seconds);
     AIO_AWAIT(t, aio_sleep(t, f->seconds));
@@ -25,11 +24,10 @@ struct main_frame {
     int total;
 };
 
-static aio_status main_coro(aio_task *t, void *frame) {
-    struct main_frame *f = frame;
+AIO_CORO(main_coro, struct main_frame) {
     AIO_BEGIN(t);
     for (f->i = 0; f->i < 3; f->i++)
-        f->tasks[f->i] = aio_create_task(t, sleeper, &(struct sleeper){f->i + 1});
+        f->tasks[f->i] = aio_spawn(t, sleeper, &(struct sleeper){f->i + 1});
     for (f->i = 0; f->i < 3; f->i++) {
         AIO_AWAIT(t, f->tasks[f->i]); /* consumes the task handle */
         if (AIO_ERR(t) < 0)

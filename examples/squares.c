@@ -22,8 +22,7 @@ struct main_frame {
     int i;
 };
 
-static aio_status main_coro(aio_task *t, void *frame) {
-    struct main_frame *f = frame;
+AIO_CORO(main_coro, struct main_frame) {
     AIO_BEGIN(t);
     for (f->i = 0; f->i < 10; f->i++)
         f->jobs[f->i] = aio_run_in_executor(t, f->pool, square, (void *)(intptr_t)(f->i + 1));

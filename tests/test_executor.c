@@ -1,7 +1,7 @@
 /* The executor: run_in_executor / to_thread results and errors, ordering
  * with gather, cancellation before and while running, closing a loop with
- * jobs running, pool shutdown, many jobs, many loops. Case ids refer to
- * /work/shared/spec/asyncio_semantics.md (EXEC-*).
+ * jobs running, pool shutdown (blocking and awaitable), many jobs, many
+ * loops. Case ids (EXEC-*) are those of the asyncio acceptance cases.
  *
  * Jobs run on worker threads: they only touch atomics and their own
  * argument; every assertion runs on the test's thread. Timing bounds are
@@ -9,6 +9,7 @@
 #include "support.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,7 +455,8 @@ static void EXEC_close_abandons(void **state) {
     assert_int_equal(aio_loop_close(loop), 0);
     assert_int_equal(r.count, 1);
     assert_int_equal(r.last_error, AIO_ETIMEDOUT);
-    assert_non_null(strstr(r.last_message, "abandoned"));
+    assert_non_null(strstr(r.last_message, "abandoned at loop close"));
+    assert_non_null(strstr(r.last_message, "aio_loop_set_executor_timeout, 0.05 s")); /* which bound */
     assert_int_equal(aio_loop_free(loop), 0);
     atomic_store(&g.gate, 1); /* now let it finish, into no loop at all */
     assert_int_equal(aio_pool_free(pool, -1), 0);
@@ -505,6 +507,265 @@ static void EXEC_pool_free_cancels_queued(void **state) {
     sleep_ms(50); /* the detached worker exits and frees the pool */
 }
 
+/* ---- aio_shutdown_default_executor: awaitable, the loop keeps running ------
+ */
+
+static void open_gate_cb(aio_loop *loop, void *arg) {
+    (void)loop;
+    atomic_store(&((gate_arg *)arg)->gate, 1);
+}
+
+/* A callback that counts its runs every millisecond until *stop. */
+typedef struct tick_count {
+    int ticks;
+    int stop;
+} tick_count;
+
+static void tick_cb(aio_loop *loop, void *arg) {
+    tick_count *k = arg;
+    k->ticks++;
+    if (!k->stop)
+        assert_int_equal(aio_call_later(loop, 0.001, tick_cb, k, NULL), 0);
+}
+
+static void stop_ticker_cb(aio_loop *loop, aio_future f, void *arg) {
+    (void)loop;
+    (void)f;
+    ((tick_count *)arg)->stop = 1;
+}
+
+/* asyncio's await loop.shutdown_default_executor(): new jobs are refused at
+ * once, a running one is waited for while the loop keeps running (a tick_count
+ * ticks), and the shutdown completes with 0 abandoned once it finished; the
+ * job's own future has its result; nothing is reported. */
+static void EXEC_shutdown_default_executor_waits_without_blocking(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    test_reports r;
+    test_collect_reports(loop, &r);
+    gate_arg g = {0};
+    aio_future job = aio_to_thread(loop, gate_job, &g);
+    assert_true(run_until(loop, started_cond, &g, 10));
+    aio_future sd = aio_shutdown_default_executor(loop, 60.0);
+    assert_aio_ok(aio_future_check(sd));
+    echo_arg e = {.value = 1};
+    assert_aio_err(aio_future_check(aio_to_thread(loop, echo_job, &e)), AIO_ECLOSED);
+    assert_aio_err(aio_future_check(aio_run_in_executor(loop, NULL, echo_job, &e)), AIO_ECLOSED);
+    tick_count k = {0, 0};
+    assert_aio_ok(aio_call_soon(loop, tick_cb, &k, NULL));
+    assert_aio_ok(aio_future_add_done_callback(loop, sd, stop_ticker_cb, &k));
+    assert_aio_ok(aio_call_later(loop, 0.1, open_gate_cb, &g, NULL));
+    aio_value v;
+    v.u = 99;
+    assert_aio_ok(aio_run_until_complete(loop, sd, &v));
+    assert_int_equal(v.u, 0);
+    assert_true(k.ticks >= 10); /* 100 ms of waiting, ticking every ms (generous) */
+    assert_int_equal(atomic_load(&g.finished), 1);
+    assert_aio_ok(aio_run_until_complete(loop, job, &v));
+    assert_int_equal(v.i, 42);
+    /* Again: nothing left to shut down, done at once with 0. */
+    assert_aio_ok(aio_run_until_complete(loop, aio_shutdown_default_executor(loop, 1.0), &v));
+    assert_int_equal(v.u, 0);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 0);
+    assert_aio_ok(aio_loop_free(loop));
+}
+
+/* The timeout expires with the job still running: the shutdown completes
+ * with 1 abandoned and reports the job, naming the bound that expired and
+ * carrying its future; the job's future still completes when it finishes. */
+typedef struct report_future {
+    test_reports *r;
+    aio_future future;
+} report_future;
+
+static void collect_with_future(aio_loop *loop, const aio_report *report, void *arg) {
+    (void)loop;
+    report_future *rf = arg;
+    rf->r->count++;
+    snprintf(rf->r->last_message, sizeof rf->r->last_message, "%s", report->message);
+    rf->r->last_error = report->error;
+    rf->future = report->future;
+}
+
+static void EXEC_shutdown_default_executor_timeout_reports_abandoned(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    test_reports r;
+    memset(&r, 0, sizeof r);
+    report_future rf = {&r, AIO_FUTURE_NULL};
+    assert_aio_ok(aio_loop_set_exception_handler(loop, collect_with_future, &rf));
+    static gate_arg gs; /* static: its detached worker touches it after the shutdown */
+    memset(&gs, 0, sizeof gs);
+    aio_future job = aio_to_thread(loop, gate_job, &gs);
+    assert_true(run_until(loop, started_cond, &gs, 10));
+    double t0 = now_s();
+    aio_value v;
+    v.u = 99;
+    assert_aio_ok(aio_run_until_complete(loop, aio_shutdown_default_executor(loop, 0.05), &v));
+    assert_int_equal(v.u, 1);
+    assert_true(now_s() - t0 < 5.0);
+    assert_int_equal(atomic_load(&gs.finished), 0);
+    assert_int_equal(r.count, 1);
+    assert_aio_err(r.last_error, AIO_ETIMEDOUT);
+    assert_non_null(strstr(r.last_message, "abandoned by aio_shutdown_default_executor"));
+    assert_non_null(strstr(r.last_message, "timeout (0.05 s)"));
+    assert_int_equal(rf.future.id, job.id); /* the report names the job's future */
+    atomic_store(&gs.gate, 1);
+    assert_aio_ok(aio_run_until_complete(loop, job, &v)); /* it still arrives */
+    assert_int_equal(v.i, 42);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 1);
+    assert_aio_ok(aio_loop_free(loop));
+    sleep_ms(50); /* let the detached worker exit */
+}
+
+/* Jobs not started never run: those queued in the pool (more jobs than it
+ * has threads) and one still in the loop's batch (submitted by a coroutine
+ * just before the shutdown) end cancelled. */
+typedef struct shutdown_batch_frame {
+    gate_arg *late;
+    aio_future late_job, sd;
+} shutdown_batch_frame;
+
+static aio_status submit_then_shutdown(aio_task *t, void *frame) {
+    shutdown_batch_frame *f = *(shutdown_batch_frame **)frame;
+    AIO_BEGIN(t);
+    f->late_job = aio_to_thread(t, gate_job, f->late); /* in the loop's batch */
+    f->sd = aio_shutdown_default_executor(t, 60.0);
+    AIO_END(t);
+}
+
+static void EXEC_shutdown_default_executor_cancels_jobs_not_started(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cpus < 1 ? 5 : cpus + 4 > 32 ? 32 : (int)cpus + 4; /* the default pool's size */
+    enum { EXTRA = 2 };
+    gate_arg *g = calloc((size_t)threads + EXTRA, sizeof *g);
+    aio_future *jobs = calloc((size_t)threads + EXTRA, sizeof *jobs);
+    assert_non_null(g);
+    assert_non_null(jobs);
+    for (int i = 0; i < threads + EXTRA; i++) /* the loop is not running: handed over at once */
+        jobs[i] = aio_to_thread(loop, gate_job, &g[i]);
+    double end = now_s() + 10;
+    int started = 0;
+    while (now_s() < end) {
+        started = 0;
+        for (int i = 0; i < threads + EXTRA; i++)
+            started += atomic_load(&g[i].started);
+        if (started >= threads)
+            break;
+        sleep_ms(1);
+    }
+    assert_int_equal(started, threads);
+    gate_arg late = {0};
+    shutdown_batch_frame fr = {&late, AIO_FUTURE_NULL, AIO_FUTURE_NULL};
+    assert_aio_ok(aio_run_until_complete(
+        loop, aio_create_task(loop, submit_then_shutdown, &(shutdown_batch_frame *){&fr}), NULL));
+    for (int i = 0; i < threads + EXTRA; i++)
+        atomic_store(&g[i].gate, 1);
+    aio_value v;
+    v.u = 99;
+    assert_aio_ok(aio_run_until_complete(loop, fr.sd, &v));
+    assert_int_equal(v.u, 0);
+    int cancelled = 0, finished = 0;
+    for (int i = 0; i < threads + EXTRA; i++) {
+        int rc = aio_run_until_complete(loop, jobs[i], &v);
+        if (rc == AIO_ECANCELLED) {
+            cancelled++;
+            assert_int_equal(atomic_load(&g[i].started), 0);
+        } else {
+            assert_aio_ok(rc);
+            assert_int_equal(v.i, 42);
+            finished++;
+        }
+    }
+    assert_int_equal(cancelled, EXTRA);
+    assert_int_equal(finished, threads);
+    assert_aio_err(aio_run_until_complete(loop, fr.late_job, NULL), AIO_ECANCELLED);
+    assert_int_equal(atomic_load(&late.started), 0);
+    assert_aio_ok(aio_loop_free(loop));
+    free(g);
+    free(jobs);
+}
+
+/* Cancelling the shutdown stops the wait at once (no report); the running
+ * job still delivers its result. */
+static void EXEC_shutdown_default_executor_cancel_stops_wait(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    test_reports r;
+    test_collect_reports(loop, &r);
+    static gate_arg gs;
+    memset(&gs, 0, sizeof gs);
+    aio_future job = aio_to_thread(loop, gate_job, &gs);
+    assert_true(run_until(loop, started_cond, &gs, 10));
+    aio_future sd = aio_shutdown_default_executor(loop, AIO_FOREVER);
+    assert_int_equal(aio_future_cancel(loop, aio_future_retain(loop, sd), "enough"), 1);
+    assert_aio_err(aio_run_until_complete(loop, sd, NULL), AIO_ECANCELLED);
+    assert_string_equal(aio_future_cancel_message(loop, sd), "enough");
+    assert_aio_ok(aio_future_release(loop, sd));
+    atomic_store(&gs.gate, 1);
+    aio_value v;
+    assert_aio_ok(aio_run_until_complete(loop, job, &v));
+    assert_int_equal(v.i, 42);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 0);
+    assert_aio_ok(aio_loop_free(loop));
+    sleep_ms(50);
+}
+
+/* With no default pool there is nothing to wait for: done at once with 0,
+ * and the default pool is not created afterwards. A NaN timeout, a NULL or
+ * closed loop are refused. */
+static void EXEC_shutdown_default_executor_without_pool(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_value v;
+    v.u = 99;
+    assert_aio_err(aio_future_check(aio_shutdown_default_executor(loop, NAN)), -EINVAL);
+    assert_aio_ok(aio_run_until_complete(loop, aio_shutdown_default_executor(loop, 0), &v));
+    assert_int_equal(v.u, 0);
+    echo_arg e = {.value = 1};
+    assert_aio_err(aio_future_check(aio_to_thread(loop, echo_job, &e)), AIO_ECLOSED);
+    aio_pool *pool; /* a pool of one's own still works */
+    assert_aio_ok(aio_pool_create(&pool, &(aio_pool_options){.threads = 1}));
+    assert_aio_ok(aio_run_until_complete(loop, aio_run_in_executor(loop, pool, echo_job, &e), &v));
+    assert_int_equal(v.i, 1);
+    assert_aio_ok(aio_pool_free(pool, -1));
+    assert_aio_err(aio_future_check(aio_shutdown_default_executor_on(NULL, 1.0)), -EINVAL);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_aio_err(aio_future_check(aio_shutdown_default_executor(loop, 1.0)), AIO_ECLOSED);
+    assert_aio_ok(aio_loop_free(loop));
+}
+
+/* Closing the loop while a shutdown waits: the close's own bound applies
+ * (its report names it), the pool is released, nothing leaks. */
+static void EXEC_shutdown_default_executor_then_close(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    test_reports r;
+    test_collect_reports(loop, &r);
+    static gate_arg gs;
+    memset(&gs, 0, sizeof gs);
+    assert_aio_ok(aio_future_release(loop, aio_to_thread(loop, gate_job, &gs)));
+    assert_true(run_until(loop, started_cond, &gs, 10));
+    aio_future sd = aio_shutdown_default_executor(loop, 60.0);
+    assert_aio_ok(aio_future_check(sd));
+    assert_aio_ok(aio_loop_set_executor_timeout(loop, 0.05));
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 1);
+    assert_aio_err(r.last_error, AIO_ETIMEDOUT);
+    assert_non_null(strstr(r.last_message, "abandoned at loop close"));
+    assert_non_null(strstr(r.last_message, "aio_loop_set_executor_timeout, 0.05 s"));
+    assert_aio_ok(aio_loop_free(loop));
+    atomic_store(&gs.gate, 1);
+    for (int i = 0; i < 10000 && !atomic_load(&gs.finished); i++)
+        sleep_ms(1);
+    assert_int_equal(atomic_load(&gs.finished), 1);
+    sleep_ms(50); /* let the detached worker exit */
+}
 /* ---- jobs submitted from a running loop: one hand-over per poll ------------- */
 
 /* Submits `n` tiny jobs, then blocks the loop thread for a while before
@@ -863,6 +1124,12 @@ int main(void) {
         cmocka_unit_test(EXEC_close_abandons),
         cmocka_unit_test(EXEC_close_abandons_default_pool),
         cmocka_unit_test(EXEC_pool_free_cancels_queued),
+        cmocka_unit_test(EXEC_shutdown_default_executor_waits_without_blocking),
+        cmocka_unit_test(EXEC_shutdown_default_executor_timeout_reports_abandoned),
+        cmocka_unit_test(EXEC_shutdown_default_executor_cancels_jobs_not_started),
+        cmocka_unit_test(EXEC_shutdown_default_executor_cancel_stops_wait),
+        cmocka_unit_test(EXEC_shutdown_default_executor_without_pool),
+        cmocka_unit_test(EXEC_shutdown_default_executor_then_close),
         cmocka_unit_test(EXEC_batch_from_coroutine),
         cmocka_unit_test(EXEC_batch_cancel_before_handover),
         cmocka_unit_test(EXEC_batch_pool_freed_before_handover),

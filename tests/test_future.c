@@ -1,6 +1,6 @@
 /* Futures: states, accessors, done callbacks, references and handles,
  * diagnostics for unretrieved errors, and aio_sleep on a bare loop.
- * Case ids refer to /work/shared/spec/asyncio_semantics.md. */
+ * Case ids (FUT-*, DIAG-*) are those of the asyncio acceptance cases. */
 #include "support.h"
 
 #include <math.h> /* NAN, INFINITY */
@@ -736,6 +736,65 @@ static void DIAG_01_reported_at_close(void **state) {
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
+struct fail_fast {
+    int err;
+};
+
+static aio_status fail_fast(aio_task *t, void *frame) {
+    struct fail_fast *f = frame;
+    AIO_BEGIN(t);
+    AIO_FAIL(t, f->err);
+    AIO_END(t);
+}
+
+/* libaio's rule where asyncio differs: cancelling a future (or a task) that
+ * already failed returns 0 and does not count as retrieving its error, so it
+ * is still reported ("never retrieved") when its last reference goes. asyncio
+ * counts the cancel() call as handling it; here a cancel that came too late
+ * has not seen the error. */
+static void cancel_of_failed_future_still_reports_unretrieved(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    test_reports r;
+    test_collect_reports(loop, &r);
+    aio_future f = aio_future_new(loop);
+    assert_aio_ok(aio_future_set_error(loop, f, -EIO));
+    assert_int_equal(aio_future_cancel(loop, f, NULL), 0);
+    assert_int_equal(aio_future_cancelled(loop, f), 0);
+    assert_aio_ok(aio_future_release(loop, f));
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.last_message, "Future exception was never retrieved");
+    assert_aio_err(r.last_error, -EIO);
+    /* The same for a task that failed. */
+    aio_future t = aio_create_task(loop, fail_fast, &(struct fail_fast){-EPIPE});
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_done(loop, t), 1);
+    assert_int_equal(aio_task_cancel(loop, t, NULL), 0);
+    assert_aio_ok(aio_future_release(loop, t));
+    assert_int_equal(r.count, 2);
+    assert_string_equal(r.last_message, "Task exception was never retrieved");
+    assert_aio_err(r.last_error, -EPIPE);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 2);
+    assert_aio_ok(aio_loop_free(loop));
+}
+
+/* To drop a failure on purpose, read it: then neither the cancel nor the
+ * release reports anything. */
+static void error_read_then_cancel_reports_nothing(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    test_reports r;
+    test_collect_reports(loop, &r);
+    aio_future f = aio_future_new(loop);
+    assert_aio_ok(aio_future_set_error(loop, f, -EIO));
+    assert_aio_err(aio_future_error(loop, f), -EIO);
+    assert_int_equal(aio_future_cancel(loop, f, NULL), 0);
+    assert_aio_ok(aio_future_release(loop, f));
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(r.count, 0);
+    assert_aio_ok(aio_loop_free(loop));
+}
 static void read_error_done(aio_loop *loop, aio_future f, void *arg) {
     int *out = arg;
     *out = aio_future_error(loop, f);
@@ -908,6 +967,8 @@ int main(void) {
         cmocka_unit_test(DIAG_01_exception_never_retrieved),
         cmocka_unit_test(DIAG_01_reported_at_close),
         cmocka_unit_test(DIAG_03_no_report_when_retrieved),
+        cmocka_unit_test(cancel_of_failed_future_still_reports_unretrieved),
+        cmocka_unit_test(error_read_then_cancel_reports_nothing),
         cmocka_unit_test(sleep_future_value_and_time),
         cmocka_unit_test(sleep_cancel_removes_timer),
     };

@@ -632,6 +632,56 @@ static void gather_child_cancelled_fails_gather(void **state) {
     close_loop(loop);
 }
 
+struct await_gather {
+    aio_future kids[2];
+    int *err, *cancelling;
+};
+
+static aio_status await_gather(aio_task *t, void *frame) {
+    struct await_gather *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_gather(t, f->kids, 2, NULL, 0));
+    *f->err = AIO_ERR(t);
+    *f->cancelling = aio_task_cancelling(t);
+    AIO_RETURN(t, 7); /* a child's cancel is not ours: we carry on */
+    AIO_END(t);
+}
+
+/* libaio's rule where asyncio differs: a gather (without RETURN_ERRORS)
+ * whose child was cancelled ends cancelled (asyncio finishes it with a
+ * CancelledError exception, so its cancelled() is False). The awaiting
+ * task tells "a child was cancelled" from "I was cancelled" by
+ * aio_task_cancelling(t): 0 here, and it finishes with its own result. */
+static void gather_child_cancelled_ends_gather_cancelled(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    aio_future a = aio_future_new(loop), b = aio_future_new(loop);
+    int err = 1, cancelling = -1;
+    aio_future task =
+        aio_create_task(loop, await_gather,
+                        (&(struct await_gather){
+                            {aio_future_retain(loop, a), aio_future_retain(loop, b)}, &err, &cancelling}));
+    test_run_iterations(loop, 2);
+    assert_int_equal(aio_future_cancel(loop, a, "child"), 1);
+    aio_value v = {0};
+    assert_aio_ok(aio_run_until_complete(loop, task, &v));
+    assert_int_equal(v.i, 7);
+    assert_aio_err(err, AIO_ECANCELLED);
+    assert_int_equal(cancelling, 0);
+    /* The gather itself, seen from outside: cancelled, with the child's message. */
+    aio_future c = aio_future_new(loop);
+    aio_future kids[2] = {aio_future_retain(loop, c), aio_future_retain(loop, b)};
+    aio_future g = aio_gather(loop, kids, 2, NULL, 0);
+    assert_int_equal(aio_future_cancel(loop, c, "child"), 1);
+    assert_aio_err(aio_run_until_complete(loop, aio_future_retain(loop, g), NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, g), 1);
+    assert_string_equal(aio_future_cancel_message(loop, g), "child");
+    assert_aio_ok(aio_future_release(loop, g));
+    assert_aio_ok(aio_future_release(loop, a));
+    assert_aio_ok(aio_future_release(loop, b));
+    assert_aio_ok(aio_future_release(loop, c));
+    close_loop(loop);
+}
 /* ---- cancellation racing with completion ----------------------------------------------- */
 
 struct race {
@@ -743,45 +793,71 @@ static void gather_task_cancel_races_completion(void **state) {
 
 /* ---- bad arguments, ownership, close ------------------------------------------------------ */
 
-/* Bad children (another loop's, stale, null) give that code and consume
- * nothing: every good child keeps its reference and is not cancelled or
- * completed; NULL futs with n > 0 and unknown flags give -EINVAL; a closed
- * loop AIO_ECLOSED. */
-static void gather_bad_children(void **state) {
+/* The ownership rule on a failing gather (aio/future.h): whatever makes it
+ * fail (a bad sibling: another loop's, stale, null; unknown flags), it still
+ * consumes every good child's reference. A pending child nobody else holds
+ * is cancelled (a task runs its cleanup and ends cancelled), one the caller
+ * still holds a reference to is left alone, and nothing leaks: closing the
+ * loop reports nothing. */
+static void gather_failing_still_consumes(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     aio_loop *other = test_loop_new(1);
-    aio_future good = aio_future_new(loop);
-    aio_future task = job_task(loop, 0.1, 4, 0);
     aio_future foreign = aio_future_new(other);
     aio_future stale = aio_future_new(loop);
     assert_int_equal(aio_future_release(loop, stale), 0);
-    aio_outcome res[3];
-    fill_sentinels(res, 3);
-    aio_future k1[3] = {good, task, foreign};
-    aio_future k2[3] = {good, stale, task};
-    aio_future k3[3] = {AIO_FUTURE_NULL, good, task};
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 3, res, 0)), AIO_EFOREIGN);
-    assert_int_equal(aio_future_check(aio_gather(loop, k2, 3, res, 0)), AIO_ESTALE);
-    assert_int_equal(aio_future_check(aio_gather(loop, k3, 3, res, 0)), AIO_ENULL);
-    assert_int_equal(aio_future_check(aio_gather(loop, NULL, 3, res, 0)), -EINVAL);
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 2, res, 4u)), -EINVAL);
-    assert_int_equal(aio_future_check(aio_gather_on(NULL, k1, 2, res, 0)), -EINVAL);
-    test_run_iterations(loop, 3);
-    for (int i = 0; i < 3; i++)
-        assert_sentinel(&res[i]);
-    assert_int_equal(aio_future_done(loop, good), 0);
-    assert_int_equal(aio_future_done(other, foreign), 0);
-    aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, task, &v), 0); /* still ours, still running */
-    assert_int_equal(v.i, 4);
-    assert_int_equal(aio_future_release(loop, good), 0);
-    assert_int_equal(aio_future_release(loop, good), AIO_ESTALE);
-    assert_int_equal(aio_future_release(other, foreign), 0);
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_future_check(aio_gather(loop, k1, 1, NULL, 0)), AIO_ECLOSED);
-    assert_int_equal(aio_loop_free(loop), 0);
+    const aio_future bad[] = {foreign, stale, AIO_FUTURE_NULL, AIO_FUTURE_NULL};
+    const int code[] = {AIO_EFOREIGN, AIO_ESTALE, AIO_ENULL, -EINVAL};
+    for (int k = 0; k < 4; k++) {
+        int runs = 0, cancelled = 0;
+        aio_future plain = aio_future_new(loop);
+        aio_future task = aio_create_task(loop, job, &(struct job){0.5, 4, 0, &runs, &cancelled});
+        aio_future kept = aio_future_new(loop); /* the caller keeps a reference */
+        aio_future kids[4] = {plain, task, aio_future_retain(loop, kept), bad[k]};
+        unsigned flags = k == 3 ? 4u : 0u; /* unknown flags: all children good */
+        size_t n = k == 3 ? 3 : 4;
+        aio_outcome res[4];
+        fill_sentinels(res, 4);
+        assert_aio_err(aio_future_check(aio_gather(loop, kids, n, res, flags)), code[k]);
+        assert_aio_err(aio_future_done(loop, plain), AIO_ESTALE); /* cancelled, consumed, freed */
+        assert_int_equal(aio_future_done(loop, kept), 0);         /* still the caller's */
+        test_run_iterations(loop, 2);                              /* the task starts, is cancelled */
+        assert_int_equal(runs, 0);                                 /* cancelled before it ran */
+        assert_aio_err(aio_future_done(loop, task), AIO_ESTALE);   /* finished and freed */
+        assert_int_equal(aio_loop_pending_tasks(loop), 0);
+        for (int i = 0; i < 4; i++)
+            assert_sentinel(&res[i]);
+        assert_aio_ok(aio_future_release(loop, kept));
+    }
+    /* NULL futs: nothing to consume, -EINVAL. */
+    assert_aio_err(aio_future_check(aio_gather(loop, NULL, 3, NULL, 0)), -EINVAL);
+    assert_aio_err(aio_future_check(aio_gather_on(NULL, &foreign, 1, NULL, 0)), -EINVAL);
+    assert_int_equal(aio_future_done(other, foreign), 0); /* another loop's: untouched */
+    assert_aio_ok(aio_future_release(other, foreign));
+    test_reports reports;
+    test_collect_reports(loop, &reports);
+    assert_aio_ok(aio_loop_close(loop));
+    assert_int_equal(reports.count, 0);
+    aio_future one = {0};
+    assert_aio_err(aio_future_check(aio_gather(loop, &one, 1, NULL, 0)), AIO_ECLOSED);
+    assert_aio_ok(aio_loop_free(loop));
     close_loop(other);
+}
+
+/* A started task whose gather fails is cancelled at its await and cleans up. */
+static void gather_failing_cancels_a_running_child(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int runs = 0, cancelled = 0;
+    aio_future task = aio_create_task(loop, job, &(struct job){5.0, 4, 0, &runs, &cancelled});
+    test_run_iterations(loop, 2); /* it is asleep now */
+    assert_int_equal(runs, 1);
+    aio_future kids[2] = {task, AIO_FUTURE_NULL};
+    assert_aio_err(aio_future_check(aio_gather(loop, kids, 2, NULL, 0)), AIO_ENULL);
+    test_run_iterations(loop, 3);
+    assert_int_equal(cancelled, 1);
+    assert_int_equal(aio_loop_pending_tasks(loop), 0);
+    close_loop(loop);
 }
 
 /* gather consumes the children's references: once they finished and the
@@ -949,10 +1025,12 @@ int main(void) {
         cmocka_unit_test(gather_cancel_unstarted_children_never_run),
         cmocka_unit_test(gather_cancel_on_error),
         cmocka_unit_test(gather_child_cancelled_fails_gather),
+        cmocka_unit_test(gather_child_cancelled_ends_gather_cancelled),
         cmocka_unit_test(gather_cancel_races_all_children_completing),
         cmocka_unit_test(gather_cancel_races_child_failure),
         cmocka_unit_test(gather_task_cancel_races_completion),
-        cmocka_unit_test(gather_bad_children),
+        cmocka_unit_test(gather_failing_still_consumes),
+        cmocka_unit_test(gather_failing_cancels_a_running_child),
         cmocka_unit_test(gather_consumes_children),
         cmocka_unit_test(gather_released_and_pending_at_close),
         cmocka_unit_test(gather_100k_tasks),

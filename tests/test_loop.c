@@ -1,7 +1,7 @@
 /* The event loop: creation, call_soon FIFO, timers and their ordering,
  * handle cancellation, run/stop/close contracts, deadlock detection, the
- * virtual clock and the stats counters. Case ids refer to
- * /work/shared/spec/asyncio_semantics.md. */
+ * virtual clock and the stats counters. Case ids (LOOP-*) are those of the
+ * asyncio acceptance cases. */
 #include "support.h"
 
 #include <math.h> /* NAN, INFINITY */

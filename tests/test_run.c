@@ -223,6 +223,111 @@ static void LOOP_09_run_finishes_leftover_that_uncancels(void **state) {
     assert_int_equal(done, 1);
 }
 
+/* ---- shutdown reports: a leftover that fails while it cleans up ---------- */
+
+enum leftover_kind { FAILS_IN_CLEANUP, CLEANS_UP, NEVER_STARTS };
+
+struct shutdown_child {
+    int *entries;
+    int fail_with;
+};
+
+static aio_status shutdown_child(aio_task *t, void *frame) {
+    struct shutdown_child *f = frame;
+    (*f->entries)++;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 3600.0));
+    AIO_AWAIT(t, aio_sleep(t, 0.001)); /* cleanup that awaits */
+    if (f->fail_with)
+        AIO_FAIL(t, f->fail_with); /* the cleanup fails with an error of its own */
+    AIO_FAIL(t, AIO_ECANCELLED);
+    AIO_END(t);
+}
+
+struct main_shutdown {
+    enum leftover_kind kind;
+    int keep_reference;
+    test_reports *reports;
+    int *entries;
+    aio_future *kept;
+};
+
+static aio_status main_shutdown(aio_task *t, void *frame) {
+    struct main_shutdown *f = frame;
+    aio_loop *loop = aio_task_loop(t);
+    AIO_BEGIN(t);
+    test_collect_reports(loop, f->reports);
+    *f->kept = aio_create_task(
+        t, shutdown_child, (&(struct shutdown_child){f->entries, f->kind == FAILS_IN_CLEANUP ? -EIO : 0}));
+    assert_aio_ok(aio_task_set_name(loop, *f->kept, "leftover"));
+    if (!f->keep_reference)
+        assert_aio_ok(aio_future_release(loop, *f->kept));
+    if (f->kind != NEVER_STARTS)
+        AIO_YIELD(t); /* it starts and sleeps */
+    AIO_RETURN(t, 7);
+    AIO_END(t);
+}
+
+static void run_shutdown_case(enum leftover_kind kind, int keep_reference, test_reports *r, int *entries) {
+    aio_future kept = AIO_FUTURE_NULL;
+    aio_value v = {0};
+    struct main_shutdown m = {kind, keep_reference, r, entries, &kept};
+    assert_aio_ok(aio_run_coro(main_shutdown, &m, sizeof m, &v));
+    assert_int_equal(v.i, 7);
+}
+
+/* asyncio.run reports a leftover task that fails during its cancellation
+ * ("unhandled exception during asyncio.run() shutdown"), once, with the
+ * task and the error. So does aio_run, with no reference left to the task
+ * (fire and forget)... */
+static void run_reports_leftover_failing_in_cleanup_once(void **state) {
+    (void)state;
+    test_reports r;
+    int entries = 0;
+    run_shutdown_case(FAILS_IN_CLEANUP, 0, &r, &entries);
+    assert_int_equal(entries, 3); /* started, cancelled, cleanup over */
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.last_message, "unhandled exception during aio_run() shutdown");
+    assert_aio_err(r.last_error, -EIO);
+    assert_string_equal(r.last_task_name, "leftover");
+}
+
+/* ...and with one still held when the loop closes: the error counts as
+ * retrieved by the report, so no "never retrieved" follows. */
+static void run_reports_leftover_failing_in_cleanup_once_with_reference_held(void **state) {
+    (void)state;
+    test_reports r;
+    int entries = 0;
+    run_shutdown_case(FAILS_IN_CLEANUP, 1, &r, &entries);
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.last_message, "unhandled exception during aio_run() shutdown");
+    assert_aio_err(r.last_error, -EIO);
+    assert_string_equal(r.last_task_name, "leftover");
+}
+
+/* A leftover that cleans up and ends cancelled is not reported. */
+static void run_no_report_for_leftover_that_cleans_up(void **state) {
+    (void)state;
+    for (int keep = 0; keep < 2; keep++) {
+        test_reports r;
+        int entries = 0;
+        run_shutdown_case(CLEANS_UP, keep, &r, &entries);
+        assert_int_equal(entries, 3); /* started, cancelled, cleanup over */
+        assert_int_equal(r.count, 0);
+    }
+}
+
+/* A leftover that never started ends cancelled without running: no report. */
+static void run_no_report_for_leftover_never_started(void **state) {
+    (void)state;
+    for (int keep = 0; keep < 2; keep++) {
+        test_reports r;
+        int entries = 0;
+        run_shutdown_case(NEVER_STARTS, keep, &r, &entries);
+        assert_int_equal(entries, 0);
+        assert_int_equal(r.count, 0);
+    }
+}
 /* ---- LOOP-09 / LOOP-06: refusal inside a running loop ------------------------ */
 
 struct nested_run {
@@ -387,6 +492,10 @@ int main(void) {
         cmocka_unit_test(LOOP_09_run_propagates_error),
         cmocka_unit_test(LOOP_09_run_cancels_hanging_tasks),
         cmocka_unit_test(LOOP_09_run_finishes_leftover_that_uncancels),
+        cmocka_unit_test(run_reports_leftover_failing_in_cleanup_once),
+        cmocka_unit_test(run_reports_leftover_failing_in_cleanup_once_with_reference_held),
+        cmocka_unit_test(run_no_report_for_leftover_that_cleans_up),
+        cmocka_unit_test(run_no_report_for_leftover_never_started),
         cmocka_unit_test(LOOP_09_run_from_running_loop),
         cmocka_unit_test(LOOP_09_run_from_inside_run),
         cmocka_unit_test(LOOP_09_run_from_callback),

@@ -630,8 +630,10 @@ static void WAITFOR_10_none_timeout(void **state) {
 
 /* ---- bad children, ownership --------------------------------------------------------------- */
 
-/* Bad child handles (another loop's, stale, null) and a NaN timeout give an
- * error handle and consume nothing: the good child keeps its reference. */
+/* Bad child handles (another loop's, stale, null) give an error handle and
+ * carry no reference to consume. A NaN timeout fails too, and (the
+ * ownership rule, aio/future.h) still consumes the good child: pending and
+ * held by nobody else, it is cancelled; one the caller still holds is left. */
 static void wait_for_bad_children(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
@@ -643,15 +645,20 @@ static void wait_for_bad_children(void **state) {
     assert_int_equal(aio_future_check(aio_wait_for(loop, foreign, 1.0)), AIO_EFOREIGN);
     assert_int_equal(aio_future_check(aio_wait_for(loop, stale, 1.0)), AIO_ESTALE);
     assert_int_equal(aio_future_check(aio_wait_for(loop, AIO_FUTURE_NULL, 1.0)), AIO_ENULL);
-    assert_int_equal(aio_future_check(aio_wait_for(loop, good, NAN)), -EINVAL);
     assert_int_equal(aio_future_check(aio_wait_for_on(NULL, good, 1.0)), -EINVAL);
     assert_int_equal(aio_future_done(other, foreign), 0);
     assert_int_equal(aio_future_release(other, foreign), 0);
     assert_int_equal(aio_future_release(other, foreign), AIO_ESTALE);
-    assert_int_equal(aio_future_done(loop, good), 0);
-    assert_int_equal(aio_future_release(loop, good), 0);
-    assert_int_equal(aio_future_release(loop, good), AIO_ESTALE);
+    aio_future kept = aio_future_new(loop);
+    assert_int_equal(aio_future_check(aio_wait_for(loop, aio_future_retain(loop, kept), NAN)), -EINVAL);
+    assert_int_equal(aio_future_done(loop, kept), 0); /* the caller's reference remains */
+    assert_int_equal(aio_future_release(loop, kept), 0);
+    assert_int_equal(aio_future_check(aio_wait_for(loop, good, NAN)), -EINVAL);
+    assert_int_equal(aio_future_done(loop, good), AIO_ESTALE); /* consumed: cancelled and freed */
+    test_reports reports;
+    test_collect_reports(loop, &reports);
     assert_int_equal(aio_loop_close(loop), 0);
+    assert_int_equal(reports.count, 0);
     assert_int_equal(aio_future_check(aio_wait_for(loop, good, 1.0)), AIO_ECLOSED);
     assert_int_equal(aio_loop_free(loop), 0);
     close_loop(other);

@@ -20,6 +20,7 @@
 #include "aio/task.h"
 #include "aio/executor.h"
 #include "aio/combinators.h"
+#include "aio/signal.h"
 #include "aio/stream.h"
 
 #endif /* AIO_AIO_H */

@@ -14,12 +14,14 @@
  * cancelled gather) never runs its body.
  *
  * References: gather, wait_for and shield consume the caller's reference to
- * each child (like AIO_AWAIT); wait and as_completed do not (you look at the
- * children afterwards: release them yourself).
+ * each child (like AIO_AWAIT), on every path, failure included (the
+ * ownership rule, aio/future.h); wait and as_completed do not (you look at
+ * the children afterwards: release them yourself).
  *
  * Children must belong to the same loop: another loop's handle, a stale or
  * a null one makes the call return an error handle (AIO_EFOREIGN,
- * AIO_ESTALE, AIO_ENULL) and consume nothing.
+ * AIO_ESTALE, AIO_ENULL); the good children's references are consumed all
+ * the same, and a pending child nobody else holds is cancelled.
  */
 #ifndef AIO_COMBINATORS_H
 #define AIO_COMBINATORS_H
@@ -43,12 +45,14 @@ typedef enum aio_return_when {
     AIO_FIRST_EXCEPTION = 2, /* a failed child (not a cancelled one), else all */
 } aio_return_when;
 
-/* asyncio.wait: completes, with result .u = the number of children done,
- * when `when` is met or `timeout` seconds have passed (AIO_FOREVER: never;
- * <= 0: after one look). It never cancels a child, and never fails because
- * of one: look at each with aio_future_done / aio_future_result, or sort
- * them with aio_wait_partition. Duplicates count once. Cancelling the
- * returned future stops the wait only.
+/* asyncio.wait: completes when `when` is met or `timeout` seconds have
+ * passed (AIO_FOREVER: never; <= 0: after one look). It never cancels a
+ * child, and never fails because of one: look at each with aio_future_done
+ * / aio_future_result, or sort them with aio_wait_partition. Its result
+ * carries nothing (AIO_NONE): count with aio_wait_partition when you
+ * resume, as asyncio computes its done and pending sets then (a count taken
+ * when the wait completed could miss children done since). Duplicates
+ * count once. Cancelling the returned future stops the wait only.
  * Errors (error handle): -EINVAL for n == 0, NULL futs, a bad `when` or a
  * NaN timeout; -ENOMEM; bad child handles as above; AIO_ECLOSED. */
 aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout,
@@ -56,7 +60,8 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
 #define aio_wait(x, futs, n, timeout, when) aio_wait_on(AIO__LOOP(x), (futs), (n), (timeout), (when))
 
 /* Reorder futs in place, stably: done ones first, then pending ones.
- * Returns how many are done, or a negative code (a bad handle is sorted
+ * Returns how many entries are done (a handle passed twice counts twice),
+ * or a negative code (a bad handle is sorted
  * with the done ones and the first bad code is returned). */
 int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n);
 
@@ -95,6 +100,12 @@ enum {
  * Without AIO_GATHER_RETURN_ERRORS the first child to fail (or be
  * cancelled) makes the gather fail with that error at once; AS IN ASYNCIO
  * THE OTHER CHILDREN KEEP RUNNING unless AIO_GATHER_CANCEL_ON_ERROR is set.
+ * A cancelled child ends the gather cancelled (asyncio instead fails it
+ * with a CancelledError, so that its cancelled() is false): C has one code,
+ * AIO_ECANCELLED, for both, and a future failed with AIO_ECANCELLED but not
+ * cancelled would be a state nothing else has. The awaiting task tells "a
+ * child was cancelled" from "I was cancelled" by aio_task_cancelling(t),
+ * which is 0 in the first case.
  * Cancelling the gather cancels every child not yet done; the gather then
  * ends cancelled once they have finished, whatever the flags (a gather's own
  * cancellation always propagates). A pending gather always accepts the
@@ -104,7 +115,7 @@ enum {
  * The same handle may appear several times. Consumes one reference per
  * entry of futs. Memory: one allocation of O(n), nothing per child.
  * Errors (error handle): -EINVAL (NULL futs with n > 0, unknown flags),
- * -ENOMEM, AIO_ECLOSED, bad handles (then nothing is consumed). */
+ * -ENOMEM, AIO_ECLOSED, bad handles (the good ones are consumed all the same). */
 aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
                          unsigned flags);
 #define aio_gather(x, futs, n, results, flags) aio_gather_on(AIO__LOOP(x), (futs), (n), (results), (flags))

@@ -100,6 +100,19 @@ extern "C" {
 #define AIO_RESULT(t) (AIO__TASK_ONLY(t)->aio__u.v)
 #define AIO_CANCEL_MESSAGE(t)                                                                          (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
 
+/* A cancel the coroutine handles (asyncio's `except CancelledError:` that
+ * does not re-raise). Right after an await: true if it ended with
+ * AIO_ECANCELLED, and then the cancellations delivered to the task so far
+ * are undone (as aio_task_uncancel), so that the task finishes with what it
+ * returns instead of ending cancelled; false otherwise (nothing changes;
+ * also for a task other than the one running).
+ *     AIO_AWAIT(t, aio_sleep(t, 10));
+ *     if (AIO_CANCEL_HANDLED(t))
+ *         AIO_RETURN(t, 42);              // ends with 42, not cancelled
+ * A cancel requested after that await (still pending) is not undone. */
+int aio_task_cancel_handled(aio_task *t);
+#define AIO_CANCEL_HANDLED(t) aio_task_cancel_handled(AIO__TASK_ONLY(t))
+
 /* Storage for an inline child coroutine inside your frame:
  *     struct parent { AIO_CHILD(struct child) sub; };
  * Set the child's inputs in `f->sub.frame` before AIO_AWAIT_CORO. */
@@ -111,14 +124,15 @@ extern "C" {
 
 /* Declare a typed coroutine `name` (static) whose body sees its frame as
  * `frame_type *f` and its task as `aio_task *t`. Spawn it with aio_spawn(),
- * which checks the frame's type; it is also a plain aio_coro_fn. */
+ * which checks the frame's type; it is also a plain aio_coro_fn. The frame
+ * type may be an anonymous struct: AIO_CORO(w, struct { int n; }). */
 #define AIO_CORO(name, frame_type)                                                                 \
     typedef frame_type aio__frame_of_##name;                                                       \
-    static aio_status aio__body_of_##name(aio_task *t, frame_type *f AIO__MAYBE_UNUSED);           \
+    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED); \
     static aio_status name(aio_task *t, void *aio__frame) {                                        \
-        return aio__body_of_##name(t, (frame_type *)aio__frame);                                   \
+        return aio__body_of_##name(t, (aio__frame_of_##name *)aio__frame);                         \
     }                                                                                              \
-    static aio_status aio__body_of_##name(aio_task *t, frame_type *f AIO__MAYBE_UNUSED)
+    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED)
 
 #define AIO_BEGIN(t)                                                                               \
     uint32_t *const aio__lcp = AIO__LCP(AIO__TASK_ONLY(t));                                        \

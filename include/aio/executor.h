@@ -35,8 +35,9 @@
  * removed (never run); running jobs get their cancel flag and the close waits
  * up to the executor timeout (aio_loop_set_executor_timeout, 5 s by default)
  * for them; each one still running then is reported ("executor job abandoned
- * at close", error AIO_ETIMEDOUT) and its late result is discarded by the
- * worker. Nothing is ever posted into a closed or freed loop.
+ * at loop close: still running after the executor timeout
+ * (aio_loop_set_executor_timeout, 5 s) ...", error AIO_ETIMEDOUT) and its
+ * late result is discarded by the worker. Nothing is ever posted into a closed or freed loop.
  *
  * Deadlock detection (AIO_EDEADLOCK) stays on for loops that use no
  * threads. A loop with executor jobs in flight waits for them instead; a loop
@@ -78,7 +79,8 @@ typedef struct aio_pool_options {
  * Errors: -EINVAL (NULL out, threads > 1024), -ENOMEM. */
 int aio_pool_create(aio_pool **out, const aio_pool_options *opts);
 
-/* Shut a pool down and free it. Jobs still queued never run: their futures
+/* Shut a pool down and free it, blocking the calling thread (see "Which
+ * shutdown where" below). Jobs still queued never run: their futures
  * are cancelled (on their loops' threads, when those loops next poll). Jobs
  * running are waited for up to `timeout` seconds (0: not at all; negative or
  * infinite: without limit); those still running then are abandoned: their
@@ -117,6 +119,36 @@ int aio_job_cancelled(void);
 /* How long aio_loop_close() waits for running jobs (seconds, >= 0; infinity
  * waits without limit). Errors: -EINVAL (NULL loop, NaN or negative). */
 int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
+
+/* asyncio's loop.shutdown_default_executor(timeout), to await: shut the
+ * loop's default pool down without blocking the loop. From the call on,
+ * aio_run_in_executor(loop, NULL, ...) and aio_to_thread fail with
+ * AIO_ECLOSED; its jobs not yet started never run (their futures end
+ * cancelled; asyncio lets them run); running ones are waited for up to
+ * `timeout` seconds (AIO_FOREVER, i.e. infinity: without limit; <= 0: one
+ * iteration) while other tasks go on. The returned future completes once
+ * they have all finished, with result .u = 0, or when the timeout expires
+ * first, with .u = the number of jobs still running: each is reported
+ * ("executor job abandoned by aio_shutdown_default_executor: still running
+ * after its timeout ...", AIO_ETIMEDOUT, with its future) and abandoned:
+ * its thread finishes it and its future still completes then. Cancelling
+ * the returned future stops the wait (no reports). With no default pool,
+ * or one already shut down, it completes at once with 0. Takes a loop or a
+ * task. Errors (error handle): -EINVAL (NaN timeout), AIO_ECLOSED, -ENOMEM.
+ *
+ * Which shutdown where:
+ *   - inside the loop (a coroutine or callback): this one, for the default
+ *     pool; for a pool of yours, await the jobs you gave it (a gather, or
+ *     aio_wait_for with a timeout), then aio_pool_free(pool, 0), which then
+ *     has nothing to wait for;
+ *   - outside the loop (after aio_run_until_complete returns, or on another
+ *     thread): aio_pool_free(pool, timeout), which blocks the calling
+ *     thread up to the timeout;
+ *   - aio_loop_close shuts the default pool down in any case, blocking up to
+ *     aio_loop_set_executor_timeout for running jobs: the last resort. */
+aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout);
+#define aio_shutdown_default_executor(loop_or_task, timeout)                                         \
+    aio_shutdown_default_executor_on(AIO__LOOP(loop_or_task), (timeout))
 
 /* ---- other threads -> the loop ---- */
 

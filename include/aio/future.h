@@ -4,14 +4,31 @@
  * States: pending -> done with a result | done with an error | cancelled.
  * Completion is terminal.
  *
- * Ownership: every call that creates a future (aio_future_new, aio_sleep,
- * aio_create_task, ...) gives the caller one reference. AIO_AWAIT and
- * aio_run_until_complete consume the reference they are given; otherwise drop
- * it with aio_future_release(). To await a future and still use the handle
- * afterwards, or to let two tasks await it, take one reference per use with
- * aio_future_retain(). A pending future is never freed under someone waiting
- * on it; a future whose last reference goes is freed once it is done, and
- * the loop frees all that remain when it closes.
+ * THE OWNERSHIP RULE (every call of the library obeys it):
+ *   1. Every call that creates a future (aio_future_new, aio_sleep,
+ *      aio_create_task, aio_gather, ...) gives the caller one reference.
+ *      Drop it with aio_future_release(), or hand it to a consuming call.
+ *   2. A call documented as consuming a reference ("Consumes:" in its
+ *      comment: AIO_AWAIT, aio_run_until_complete, aio_gather, aio_wait_for,
+ *      aio_shield, ...) consumes it on EVERY path: success, a bad argument,
+ *      out of memory, a bad sibling handle. A pending child that a failed
+ *      combinator would have owned, and that nobody else holds a reference
+ *      to, is cancelled, since nobody could await it any more (a task runs
+ *      its cleanup and ends cancelled). aio_shield is the one exception: its
+ *      child is never cancelled, failure included (it runs on, unowned).
+ *   3. A call that returns an error handle has scheduled nothing and has
+ *      already let go of what it consumed. A bad handle (null, stale,
+ *      another loop's, an error handle) carries no reference: there is
+ *      nothing to consume.
+ *   4. Awaiting a handle you hold no reference to is a documented BORROW:
+ *      it works as long as someone else's reference or the library keeps the
+ *      future alive (a second task awaiting a future without
+ *      aio_future_retain), and consumes nothing. To await a future and still
+ *      use the handle afterwards, take one more reference first:
+ *      AIO_AWAIT(t, aio_future_retain(t, f)).
+ * A pending future is never freed under someone waiting on it; a future
+ * whose last reference goes is freed once it is done, and the loop frees
+ * all that remain when it closes.
  *
  * Every function returns a negative code for a bad handle: AIO_ENULL (null
  * handle), AIO_ESTALE (its slot was freed), AIO_EFOREIGN (another loop's),
@@ -63,7 +80,12 @@ int aio_future_set_error(aio_loop *loop, aio_future f, int err);
 
 /* Cancel: 1 if it was pending and is now cancelled (or, for a task, if the
  * cancellation was requested), 0 if it was already done. `msg` (may be NULL)
- * must outlive the future: it is kept by pointer (typically a literal). */
+ * must outlive the future: it is kept by pointer (typically a literal).
+ * A cancel that returns 0 on a future that failed does NOT count as
+ * retrieving its error: it is still reported as never retrieved unless read
+ * (aio_future_error). asyncio counts that cancel() as handling the error;
+ * here a cancel that came too late has not seen it, and silence would hide
+ * a real failure. */
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg);
 
 /* The message given to the cancel that cancelled f, or NULL. */

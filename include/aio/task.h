@@ -52,8 +52,12 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
 
 /* Request cancellation (asyncio's Task.cancel): the future the task awaits is
  * cancelled, and the coroutine sees AIO_ECANCELLED at that await (a task not
- * yet started ends cancelled without running). Returns 1 if requested, 0 if
- * the task is already done. Same as aio_future_cancel on a task handle. */
+ * yet started ends cancelled without running). A task cancelled while it
+ * runs (itself, say) gets it at its next await that suspends: what that
+ * await waits for is cancelled and waited for, and the await ends with its
+ * outcome (a child that handles the cancel and returns 5 gives 5). Returns
+ * 1 if requested, 0 if the task is already done. Same as aio_future_cancel
+ * on a task handle. */
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 
 /* Inside the coroutine: the number of cancellations delivered and not
@@ -61,7 +65,9 @@ int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 int aio_task_cancelling(const aio_task *t);
 
 /* Inside the coroutine: undo one delivered cancellation so that the task may
- * finish normally (asyncio's Task.uncancel()). Returns the remaining count. */
+ * finish normally (asyncio's Task.uncancel()). Returns the remaining count.
+ * At the await that saw the cancel, AIO_CANCEL_HANDLED(t) (aio/coro.h) says
+ * it in one call. */
 int aio_task_uncancel(aio_task *t);
 
 /* Name a task. The name is copied. Errors: AIO_ENOTTASK, -ENOMEM, -EINVAL
@@ -91,7 +97,10 @@ size_t aio_loop_pending_tasks(const aio_loop *loop);
  * it finishes, cancel and finish every task it left behind, close the loop.
  * Returns the coroutine's status (0, or its error) and stores its result in
  * *result if result is not NULL. Errors of its own: -EINVAL, -ENOMEM, or the
- * loop creation's. Use aio_run(fn, &frame) for the common case. */
+ * loop creation's. Use aio_run(fn, &frame) for the common case.
+ * SIGINT cancels the main task, a second one ends the process, and the
+ * run then returns -EINTR (graceful shutdown: aio/signal.h, which also has
+ * aio_run_coro_ex for SIGTERM and the loop's options). */
 int aio_run_coro(aio_coro_fn fn, const void *frame, size_t frame_size, aio_value *result);
 /* aio_run(fn, &frame) or aio_run(fn): aio_run_coro with the frame's size
  * from its type (as aio_create_task), no result. */

@@ -120,8 +120,10 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
     if (rc < 0)
         return aio__error_handle(rc);
     if ((n > 0 && !futs) || (flags & ~(unsigned)(AIO_GATHER_RETURN_ERRORS | AIO_GATHER_CANCEL_ON_ERROR)) ||
-        n > UINT32_MAX / 2)
+        n > UINT32_MAX / 2) {
+        aio__abandon_all(loop, futs, n > UINT32_MAX / 2 ? 0 : n, true);
         return aio__error_handle(-EINVAL);
+    }
     if (n == 0) { /* asyncio: an already-resolved future with [] */
         uint32_t idx;
         if ((rc = aio__fut_alloc(loop, &idx)) < 0)
@@ -130,17 +132,21 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
         aio__fut_finish(loop, idx, AIO__FS_RESULT, none);
         return aio__fut_handle(loop, idx);
     }
-    if (n > (SIZE_MAX - sizeof(gather)) / sizeof(gather_entry))
-        return aio__error_handle(-ENOMEM);
     uint32_t fut;
-    gather *g = aio__owner_new(loop, sizeof(gather) + n * sizeof(gather_entry), &gather_ops, &fut);
-    if (!g)
+    gather *g = n > (SIZE_MAX - sizeof(gather)) / sizeof(gather_entry)
+                    ? NULL
+                    : aio__owner_new(loop, sizeof(gather) + n * sizeof(gather_entry), &gather_ops, &fut);
+    if (!g) {
+        aio__abandon_all(loop, futs, n, true);
         return aio__error_handle(-ENOMEM);
+    }
     g->fut = fut;
     g->n = n;
     g->flags = flags;
     g->results = results;
-    /* Validate every handle before touching any: a bad one consumes nothing. */
+    /* Validate every handle before listening to any: with a bad one the
+     * gather fails, and (the ownership rule) still consumes the good ones'
+     * references, cancelling the pending children nobody else holds. */
     for (size_t i = 0; i < n && rc == 0; i++) {
         g->entry[i].pos = (uint32_t)i;
         rc = aio__fut_lookup(loop, futs[i], &g->entry[i].idx);
@@ -149,6 +155,7 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
         aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0});
         aio__fut_consume(loop, fut);
         aio__owner_free(loop, &g->owner);
+        aio__abandon_all(loop, futs, n, true);
         return aio__error_handle(rc);
     }
     g->remaining = (uint32_t)n;
@@ -169,6 +176,7 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
             aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0}); /* reports nothing */
             aio__fut_consume(loop, fut);
             maybe_free(loop, g);
+            aio__abandon_all(loop, futs, n, true);
             return aio__error_handle(rc);
         }
         g->outstanding++;

@@ -59,8 +59,12 @@ aio_future aio_shield_on(aio_loop *loop, aio_future fut) {
         return aio__error_handle(rc);
     uint32_t me;
     shield *s = aio__owner_new(loop, sizeof *s, &shield_ops, &me);
-    if (!s)
+    if (!s) {
+        /* Consumed on every path, but never cancelled: the child it was to
+         * protect runs on, fire-and-forget. */
+        aio__abandon(loop, child, false);
         return aio__error_handle(-ENOMEM);
+    }
     s->fut = me;
     s->child = child;
     if (loop->fut.slots[child].state != AIO__FS_PENDING) {
@@ -73,6 +77,7 @@ aio_future aio_shield_on(aio_loop *loop, aio_future fut) {
         aio__owned_finish(loop, me, AIO_ECANCELLED, (aio_value){0});
         aio__fut_consume(loop, me);
         shield_maybe_free(loop, s);
+        aio__abandon(loop, child, false);
         return aio__error_handle(rc);
     } else {
         s->listening = true;

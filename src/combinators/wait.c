@@ -2,8 +2,9 @@
  *
  * The state keeps each distinct child once (duplicates count once, as
  * asyncio's set does), listens to the pending ones and to an optional
- * timer, and completes its future with the number of children done. It
- * never cancels or consumes a child. */
+ * timer, and completes its future (with no result: aio_wait_partition
+ * counts at resume) once the condition holds. It never cancels or consumes
+ * a child. */
 #include "core/callbacks.h"
 #include "core/compiler.h"
 #include "core/futures.h"
@@ -48,8 +49,10 @@ static void finish(aio_loop *loop, waiter *w, int err, const char *msg) {
         aio__timer_cancel(loop, w->timer);
         w->has_timer = false;
     }
-    aio_value v;
-    v.u = w->ndone;
+    /* No count in the result: one taken now can be stale when the waiter
+     * resumes (children completing in this iteration are done by then), and
+     * would disagree with aio_wait_partition there. */
+    aio_value v = {0};
     if (err == AIO_ECANCELLED)
         v.p = (void *)(uintptr_t)msg;
     aio__owned_finish(loop, w->fut, err, v);

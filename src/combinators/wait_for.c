@@ -78,15 +78,19 @@ aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
     int rc = aio__loop_usable(loop);
     if (rc < 0)
         return aio__error_handle(rc);
-    if (isnan(timeout))
-        return aio__error_handle(-EINVAL);
     uint32_t child;
     if ((rc = aio__fut_lookup(loop, fut, &child)) < 0)
-        return aio__error_handle(rc);
+        return aio__error_handle(rc); /* a bad handle carries no reference */
+    if (isnan(timeout)) {
+        aio__abandon(loop, child, true); /* consumed on every path */
+        return aio__error_handle(-EINVAL);
+    }
     uint32_t me;
     wait_for *w = aio__owner_new(loop, sizeof *w, &wait_for_ops, &me);
-    if (!w)
+    if (!w) {
+        aio__abandon(loop, child, true);
         return aio__error_handle(-ENOMEM);
+    }
     w->fut = me;
     w->child = child;
     if (loop->fut.slots[child].state != AIO__FS_PENDING) {
@@ -118,6 +122,7 @@ aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
         aio__owned_finish(loop, me, AIO_ECANCELLED, (aio_value){0});
         aio__fut_consume(loop, me);
         wf_maybe_free(loop, w);
+        aio__abandon(loop, child, true);
         return aio__error_handle(rc);
     }
     aio__fut_consume(loop, child); /* the caller's reference is ours now */

@@ -26,9 +26,10 @@ static inline int suspended(aio_loop *loop, aio_task *t, uint32_t idx) {
     return 1;
 }
 
-/* An await that does not suspend on a pending future: a bad handle, the
- * task itself, a cancellation to deliver, or a future already done. Its
- * outcome goes into t; returns 1 only for a sleep(0), which yields once. */
+/* An await off the fast path: a bad handle, the task itself, a cancellation
+ * to deliver, a hold past 16 bits, or a future already done. Returns 1 if
+ * the task suspended (on a pending future, or a sleep(0), which yields
+ * once); otherwise the outcome is in t. */
 AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
     aio_loop *loop = aio__running_loop();
     uint32_t idx;
@@ -43,16 +44,37 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
         loop->pub.err = AIO_EDEADLOCK; /* a task awaiting itself would never finish */
         return 0;
     }
-    if (t->aio__must_cancel) {
-        /* Cancelled while running: the await is where it lands (asyncio also
-         * cancels what the task was about to await). */
-        t->aio__must_cancel = 0;
-        aio__fut_cancel_idx(loop, idx, aio__task_cancel_msg(loop, t));
-        aio__fut_consume(loop, idx);
-        loop->pub.err = AIO_ECANCELLED;
-        t->aio__u.v.p = (void *)(uintptr_t)aio__task_cancel_msg(loop, t);
-        return 0;
+    if (t->aio__must_cancel && loop->fut.slots[idx].state == AIO__FS_PENDING) {
+        /* A cancel requested while the task ran lands at this await as one
+         * arriving while suspended would (asyncio does the same, bpo-34872):
+         * what it awaits is cancelled, then waited for, and the await ends
+         * with that future's outcome (a task that handles the cancel and
+         * returns 5 gives 5). A plain future or a sleep is cancelled at once,
+         * so the await ends at once, cancelled. Were the cancel refused (no
+         * future refuses one today), it would stay pending and land at the
+         * wakeup. */
+        if (aio__fut_cancel_idx(loop, idx, aio__task_cancel_msg(loop, t)) == 1) {
+            t->aio__must_cancel = 0;
+            t->aio__cancel_sent = 1; /* a further request only counts */
+        }
+        if (loop->fut.slots[idx].state == AIO__FS_PENDING) {
+            if ((rc = aio__fut_add_waiter(loop, idx, t)) == 0)
+                return suspended(loop, t, idx);
+            /* No hold to be had (past 16 bits of them, out of memory): the
+             * cancel is delivered here, without waiting. */
+            t->aio__cancel_sent = 0;
+            t->aio__must_cancel = 0;
+            aio__fut_consume(loop, idx);
+            loop->pub.err = AIO_ECANCELLED;
+            t->aio__u.v.p = (void *)(uintptr_t)aio__task_cancel_msg(loop, t);
+            return 0;
+        }
+        t->aio__cancel_sent = 0; /* done now: its outcome, below */
     }
+    /* A future already done does not suspend, so a pending cancel stays
+     * pending (asyncio's await of a done future does not yield either): the
+     * await gives the outcome, and the cancel lands at the next await that
+     * suspends, or the task ends cancelled. */
     if (loop->fut.slots[idx].state == AIO__FS_PENDING) {
         /* Pending, and aio__await's inline hold could not be taken: the
          * out-of-line one (past 16 bits of holds; it may need memory). */

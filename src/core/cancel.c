@@ -5,7 +5,6 @@
 #include "core/handles.h"
 #include "core/loop.h"
 #include "core/owner.h"
-#include "core/task.h"
 #include "core/waitq.h"
 
 #include <stdint.h>
@@ -50,7 +49,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
 static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
     aio__fut *s = &loop->fut.slots[idx];
     if (s->flags & AIO__FF_TASK)
-        return aio__task_cancel_idx(loop, idx, msg);
+        return loop->fut.task_ops->cancel(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
         return s->u.owner->ops->cancel(loop, s->u.owner, msg);
     aio_value v;

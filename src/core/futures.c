@@ -17,7 +17,6 @@
 #include "core/handles.h"
 #include "core/loop.h"
 #include "core/mem.h"
-#include "core/task.h"
 #include "core/waitq.h"
 
 #include <stdlib.h>
@@ -268,7 +267,7 @@ void aio__futures_free(aio_loop *loop) {
         aio__fut *s = &loop->fut.slots[i];
         if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {
             aio__report(loop, "Task was destroyed but it is pending", 0, i);
-            aio__task_destroy(loop, s->u.task);
+            loop->fut.task_ops->destroy(loop, s->u.task);
         } else {
             aio__report_unretrieved(loop, i);
         }

@@ -58,6 +58,13 @@ struct aio__extra {
     const char *cancel_msg; /* a task's pending cancel message */
 };
 
+/* What the table calls on a task's slot: tasks sit above the table, which
+ * knows nothing of them (task.c installs these at loop creation). */
+typedef struct aio__task_ops {
+    int (*cancel)(aio_loop *loop, uint32_t idx, const char *msg); /* request: 1 or 0 */
+    void (*destroy)(aio_loop *loop, aio_task *t);                  /* at close */
+} aio__task_ops;
+
 typedef struct aio__futures {
     aio__fut *slots;
     /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
@@ -68,6 +75,7 @@ typedef struct aio__futures {
     struct aio__extra *extras;
     struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
     aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
+    const aio__task_ops *task_ops;
 } aio__futures;
 
 /* Cancellations queued while one is being processed (cancel.c). */
@@ -268,6 +276,7 @@ static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_ta
     return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) { loop->fut.task_ops = ops; }
 /* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
 int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);
 /* The outcome of a done slot as (status, value), marking an error

@@ -12,6 +12,7 @@
 #include "core/timers.h"
 #include "io/io.h"
 #include "net/net.h"
+#include "proc/signal.h"
 #include "thread/thread.h"
 
 #include <math.h>
@@ -62,6 +63,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->cb.batch_seq = UINT64_MAX;   /* no dispatch batch open */
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
+    aio__tasks_init(loop);
     int rc = backend->init(loop);
     if (rc < 0) {
         free(loop);
@@ -90,6 +92,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__executor_close(loop);
     aio__net_close(loop); /* streams and servers: their fds, buffers, records */
     aio__wakeup_close(loop);
+    aio__signal_close(loop); /* dispositions back before anything is freed */
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
     aio__coro_fns_free(loop);

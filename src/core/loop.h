@@ -23,6 +23,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "proc/signal.h"
 #undef AIO__LOOP_STATE_PASS
 
 #include <stdbool.h>
@@ -60,6 +61,7 @@ struct aio_loop {
     aio__owners own;          /* owner.c */
     aio__cancel_queue cancel; /* cancel.c */
     aio__reporting report;    /* report.c */
+    aio__signals sig;         /* proc/signal.c */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     struct aio__net *net;     /* net/: at first use */

@@ -104,3 +104,19 @@ void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_do
         if (loop->fut.slots[children[i].idx].state == AIO__FS_PENDING)
             *outstanding -= (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
 }
+
+void aio__abandon(aio_loop *loop, uint32_t idx, bool cancel) {
+    if (cancel && loop->fut.slots[idx].state == AIO__FS_PENDING && aio__fut_refs(loop, idx) == 1)
+        aio__fut_cancel_idx(loop, idx, NULL); /* a task keeps its loop's hold: it finishes its cleanup */
+    aio__fut_consume(loop, idx);
+}
+
+void aio__abandon_all(aio_loop *loop, const aio_future *futs, size_t n, bool cancel) {
+    if (!futs || aio__loop_usable(loop) < 0)
+        return; /* a closed loop's handles hold nothing any more */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx;
+        if (aio__fut_lookup_fast(loop, futs[i], &idx)) /* looked up again: a duplicate may be gone */
+            aio__abandon(loop, idx, cancel);
+    }
+}

@@ -72,6 +72,13 @@ typedef struct aio__child {
  * children again. */
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding);
+/* The ownership rule on a failing path (include/aio/future.h): drop the
+ * reference each valid handle of futs carries; a pending child whose last
+ * reference that was is cancelled first when `cancel` (nobody could await
+ * it any more). Bad handles carry no reference and are skipped. */
+void aio__abandon_all(aio_loop *loop, const aio_future *futs, size_t n, bool cancel);
+/* The same for one child already looked up (slot idx). */
+void aio__abandon(aio_loop *loop, uint32_t idx, bool cancel);
 /* Complete a future owned by a combinator (it stops being owned), and drop
  * the owner's hold; the _complete form keeps the hold (drop it after). */
 void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v);

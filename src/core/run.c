@@ -17,6 +17,7 @@
 #include "core/task.h"
 #include "core/timers.h"
 #include "io/io.h"
+#include "proc/signal.h"
 #include "thread/thread.h"
 
 /* How long the poll may block: 0 if anything is ready (or we are stopping),
@@ -31,14 +32,14 @@ static int64_t poll_timeout(aio_loop *loop) {
 }
 
 /* Ask the backend for ready fds, waiting at most timeout_ns. A poll that
- * may not wait, with no fd watched but our wakeup fd, makes no system call
- * (an epoll_wait costs about a microsecond here: a few nanoseconds on every
- * callback of a busy loop): it could only report the wakeup fd, whose
- * reader runs aio__wakeup_drain, and poll_step drains after every poll
+ * may not wait, with no fd watched but our wakeup fd (and signal fd), makes
+ * no system call (an epoll_wait costs about a microsecond here: a few
+ * nanoseconds on every callback of a busy loop): it could only report
+ * those fds, whose readers drain, and poll_step drains after every poll
  * anyway. A wakeup left unread keeps the fd readable for the next poll
  * that makes the call (drain clears it). */
 static int backend_poll(aio_loop *loop, int64_t timeout_ns) {
-    if (timeout_ns == 0 && loop->io.count <= aio__wakeup_watched(loop))
+    if (timeout_ns == 0 && loop->io.count <= aio__wakeup_watched(loop) + aio__signal_watched(loop))
         return 0;
     return loop->io.backend->poll(loop, timeout_ns);
 }
@@ -49,8 +50,10 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
         aio__executor_flush(loop); /* jobs submitted since the last poll */
     int64_t timeout = poll_timeout(loop);
     /* Nothing could ever wake us. The wakeup fd (wakeup.c) does not count,
-     * unless executor jobs or aio_loop_ref() holders may still use it. */
-    if (timeout < 0 && loop->io.count <= aio__wakeup_watched(loop) && !aio__wakeup_alive(loop))
+     * unless executor jobs or aio_loop_ref() holders may still use it; nor
+     * does the signal fd watched for aio_run's route alone. */
+    if (timeout < 0 && loop->io.count <= aio__wakeup_watched(loop) + aio__signal_unref(loop) &&
+        !aio__wakeup_alive(loop))
         return AIO_EDEADLOCK;
     if (loop->virtual_clock) {
         /* Real I/O is still polled, but virtual time only jumps once nothing
@@ -59,6 +62,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop); /* threadsafe calls, executor completions */
+        aio__signal_after_poll(loop);
         if (timeout > 0 && aio__ready_empty(loop))
             loop->now_ns += timeout;
     } else {
@@ -70,6 +74,7 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
         if (rc < 0)
             return rc;
         aio__wakeup_drain(loop);
+        aio__signal_after_poll(loop);
         loop->now_ns = aio__clock_ns();
     }
     loop->stats.polls++;

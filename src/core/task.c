@@ -80,6 +80,18 @@ int aio_task_uncancel(aio_task *t) {
     return t->aio__cancelling;
 }
 
+int aio_task_cancel_handled(aio_task *t) {
+    aio_loop *loop = aio__running_loop();
+    if (!t || !loop || loop->task.current != t || loop->pub.err != AIO_ECANCELLED)
+        return 0; /* no cancel at the last await (or not the running task) */
+    /* Every request so far was delivered at this await (a cancel that
+     * arrives while a task is queued or suspended lands at its next
+     * resume), except one made since, which is still pending. */
+    if (t->aio__cancelling > (unsigned)t->aio__must_cancel)
+        t->aio__cancelling = t->aio__must_cancel;
+    return 1;
+}
+
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
 void aio__task_complete(aio_loop *loop, aio_task *t) {
@@ -242,3 +254,7 @@ void aio__cancel_all_tasks(aio_loop *loop) {
         if (loop->fut.slots[i].state == AIO__FS_PENDING && (loop->fut.slots[i].flags & AIO__FF_TASK))
             aio__task_cancel_idx(loop, i, NULL);
 }
+
+static const aio__task_ops task_ops = {aio__task_cancel_idx, aio__task_destroy};
+
+void aio__tasks_init(aio_loop *loop) { aio__fut_set_task_ops(loop, &task_ops); }

@@ -67,6 +67,8 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
 void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
+/* At loop creation: tell the futures table how to cancel and destroy tasks. */
+void aio__tasks_init(aio_loop *loop);
 /* The message of the cancellation pending on t, or NULL. */
 const char *aio__task_cancel_msg(const aio_loop *loop, const aio_task *t);
 /* The ready-queue entry that starts (or resumes after a yield) a batch of

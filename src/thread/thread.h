@@ -1,5 +1,6 @@
 /* Threads and the loop: the cross-thread state each loop owns (wakeup.c),
- * call_soon_threadsafe, and the executor's loop side (executor.c). */
+ * call_soon_threadsafe, and the executor's loop side (executor.c). The
+ * thread pool itself has its own header, thread/pool.h. */
 #ifndef AIO_THREAD_THREAD_H
 #define AIO_THREAD_THREAD_H
 
@@ -11,13 +12,13 @@
 #include <time.h>
 
 /* ---- threads: wakeup, call_soon_threadsafe, executor -----------------------
- * (src/wakeup.c, src/executor.c). Each loop owns one aio__xs from creation
+ * (wakeup.c, executor.c, pool.c). Each loop owns one aio__xs from creation
  * to aio_loop_free. It is reference counted (the loop's reference plus one
  * per job submitted from the loop) because an abandoned job may finish after
  * the loop is gone. Fields under `mu` are shared with other threads; the
  * ones marked "loop" are touched by the loop thread only. */
 
-typedef struct aio__job aio__job; /* executor.c */
+typedef struct aio__job aio__job; /* thread/pool.h */
 typedef struct aio__tcall {
     aio_callback fn;
     void *arg;
@@ -49,6 +50,10 @@ typedef struct aio__xs {
     unsigned nspare_jobs;
     double close_timeout; /* seconds aio_loop_close waits for running jobs */
     bool may_spin;        /* more than one CPU: spin briefly before blocking */
+    /* the default pool was shut down: no new one (shutdown.c) */
+    bool default_shut;
+    /* aio_shutdown_default_executor waiting, or NULL (shutdown.c) */
+    struct aio__shutdown *shutdown;
 } aio__xs;
 
 enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
@@ -81,5 +86,14 @@ void aio__executor_close(aio_loop *loop);                   /* at close, first: 
 void aio__executor_collect(aio_loop *loop, aio__job *done); /* loop thread: completions */
 /* Hand the jobs submitted since the last poll to their pools (executor.c). */
 void aio__executor_flush(aio_loop *loop);
+/* Jobs of `pool` still in the loop's batch end cancelled without reaching it. */
+void aio__executor_cancel_unsent(aio_loop *loop, struct aio_pool *pool);
 void aio__executor_free_spares(aio__xs *xs); /* when the xs goes */
+
+/* shutdown.c, while xs->shutdown is set */
+/* Collect saw job j finish: the shutdown completes after the last of its
+ * pool's. */
+void aio__shutdown_job_collected(aio_loop *loop, const aio__job *j);
+/* At close, after the executor's own wait: release the pool. */
+void aio__shutdown_close(aio_loop *loop);
 #endif                                       /* AIO_THREAD_THREAD_H */

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Every documented difference from asyncio is stated in README.md's list
+# and beside the function it concerns (and in the guide or design notes
+# where they discuss it), and the docs no longer say what the code stopped
+# doing. Usage: docs_check.sh SOURCE_DIR
+set -eu
+root=$1
+fail=0
+
+# A file's text as one line, comment leaders (" * ", "/* ") and runs of
+# blanks folded, so that a phrase matches across line breaks.
+flat() {
+    sed -e 's/^[[:space:]]*\/\*[[:space:]]*//' -e 's/^[[:space:]]*\*\/*[[:space:]]*//' "$root/$1" | tr '\n' ' ' |
+        tr -s ' \t' '  '
+}
+
+# says FILE PHRASE: FILE states PHRASE.
+says() {
+    if ! flat "$1" | grep -qF -- "$2"; then
+        echo "missing in $1: $2"
+        fail=1
+    fi
+}
+
+# never FILE PHRASE: FILE no longer states PHRASE.
+never() {
+    if flat "$1" | grep -qF -- "$2"; then
+        echo "stale in $1: $2"
+        fail=1
+    fi
+}
+
+# The list follows the asyncio -> libaio table.
+awk '/^## asyncio names/ { t = NR } /^## Where libaio differs from asyncio, and why/ { d = NR }
+     END { exit !(t && d && d > t) }' "$root/README.md" ||
+    { echo "README.md: no 'Where libaio differs from asyncio, and why' list after the names table"; fail=1; }
+
+# A cancel the coroutine handles.
+says README.md "unless, at the await that saw \`AIO_ECANCELLED\`, it says \`if (AIO_CANCEL_HANDLED(t))\`"
+says include/aio/coro.h "#define AIO_CANCEL_HANDLED(t)"
+says docs/guide.md "if (AIO_CANCEL_HANDLED(t)) {"
+says docs/design.md "AIO_CANCEL_HANDLED(t)"
+
+# A gather whose child was cancelled.
+says README.md "A gather whose child was cancelled ends cancelled"
+says include/aio/combinators.h "A cancelled child ends the gather cancelled (asyncio instead fails it with a CancelledError"
+says docs/guide.md "A cancelled child ends the gather cancelled"
+
+# Cancelling a future that already failed.
+says README.md "Cancelling a future that already failed does not count as retrieving its error"
+says include/aio/future.h "A cancel that returns 0 on a future that failed does NOT count as retrieving its error"
+
+# A pending gather always accepts a cancel (design.md's table used to say
+# the opposite).
+says README.md "A pending gather always accepts a cancel"
+says include/aio/combinators.h "A pending gather always accepts the cancel"
+says docs/design.md "A pending gather always accepts"
+never docs/design.md "Refused, as in asyncio"
+
+# aio_wait's result: no count.
+says README.md "\`aio_wait\` returns no sets and no count"
+says include/aio/combinators.h "Its result carries nothing (AIO_NONE): count with aio_wait_partition when you resume"
+never include/aio/combinators.h "with result .u = the number of children done"
+
+# The awaitable executor shutdown.
+says README.md "\`aio_shutdown_default_executor\` cancels the jobs not yet started"
+says include/aio/executor.h "Which shutdown where:"
+says include/aio/executor.h "(their futures end cancelled; asyncio lets them run)"
+
+# A cancel pending at an await, and aio_run's shutdown report.
+says include/aio/task.h "what that await waits for is cancelled and waited for"
+says docs/design.md "the awaited future is cancelled and then waited for"
+says docs/guide.md "unhandled exception during aio_run() shutdown"
+
+# Signals: every loop that registered one gets it; aio_run's -EINTR.
+says README.md "Every loop that registered a signal gets each delivery"
+says include/aio/signal.h "Every loop that registered a signal gets each delivery"
+says docs/guide.md "Every loop that registered a signal gets each delivery"
+says README.md "returns \`-EINTR\` where \`asyncio.run\` raises \`KeyboardInterrupt\`"
+says include/aio/signal.h "-EINTR (asyncio raises KeyboardInterrupt)"
+
+# Docs never point at paths users do not have.
+for f in README.md docs/design.md docs/guide.md docs/benchmarks.md; do
+    never "$f" "../shared"
+    never "$f" "/work/"
+done
+
+exit $fail
