@@ -393,7 +393,9 @@ int aio_server_close(aio_loop *loop, aio_server srv);
 int aio_server_close_clients(aio_loop *loop, aio_server srv);
 int aio_server_abort_clients(aio_loop *loop, aio_server srv);
 /* asyncio's wait_closed (3.12.1 on): done once the server is closed and
- * every connection it accepted is closed. With connections that never end
+ * every connection it accepted is closed and its task has ended (so a
+ * graceful shutdown knows every connection task is over; asyncio waits for
+ * the sockets only). With connections that never end
  * this waits forever, as asyncio's does (CPython #104344): call
  * aio_server_close_clients (or abort_clients) after close to end them, or
  * bound the wait with aio_wait_for. Done at once for a freed server. */

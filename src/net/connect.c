@@ -234,14 +234,14 @@ aio_future aio_open_connection(aio_loop *loop, const char *host, int port, const
         return aio__error_handle(rc);
     struct sockaddr_storage ss;
     socklen_t len;
-    rc = aio__addr_numeric(host, port, false, AF_UNSPEC, &ss, &len);
-    if (rc < 0 && rc != -EAGAIN)
-        return aio__error_handle(rc);
+    int numeric = aio__addr_numeric(host, port, false, AF_UNSPEC, &ss, &len);
+    if (numeric < 0 && numeric != -EAGAIN)
+        return aio__error_handle(numeric);
     aio__connect *c = conn_new(loop, opts, &rc);
     if (!c)
         return aio__error_handle(rc);
     aio_future f = aio__fut_handle(loop, c->fut);
-    if (rc == 0) { /* numeric: no lookup */
+    if (numeric == 0) { /* no lookup */
         c->one = ss;
         c->onelen = len;
         c->naddrs = 1;

@@ -170,6 +170,9 @@ void aio__stream_fail(aio_loop *loop, aio__stream *s, int err);
 /* Close: released, then flush, close the socket, free when nothing points
  * at the record any more. abort: drop the write buffer first. */
 void aio__stream_close(aio_loop *loop, aio__stream *s, bool abort);
+/* A server's connection is gone once its socket is closed and its task
+ * has ended: tell the server (its wait_closed may complete). */
+void aio__stream_detach(aio_loop *loop, aio__stream *s);
 /* The writer sent everything a closing stream buffered. */
 void aio__stream_flushed(aio_loop *loop, aio__stream *s);
 /* Free the record if nothing holds it any more. */

@@ -235,10 +235,12 @@ static void client_done(aio_loop *loop, aio_future task, void *arg) {
     s->task = AIO__NIL;
     if (err < 0 && err != AIO_ECANCELLED)
         aio__report(loop, "Unhandled error in a client connection task", err, idx);
-    if (!s->released)
-        aio__stream_close(loop, s, false);
-    else
-        aio__stream_maybe_free(loop, s);
+    if (!s->released) {
+        aio__stream_close(loop, s, false); /* detaches once closed; may free s */
+        return;
+    }
+    aio__stream_detach(loop, s); /* closed by the task: gone now */
+    aio__stream_maybe_free(loop, s);
 }
 
 static void new_connection(aio_loop *loop, aio__server *srv, listener *l, int fd) {

@@ -174,7 +174,11 @@ static void finish_close(aio_loop *loop, aio__stream *s) {
     aio__reader_poke(loop, s); /* a read still waiting (not released: a fed EOF...) */
     aio__writer_wake_drains(loop, s);
     s->woken += aio__waitq_wake_all(loop, &s->cq, &s->ctk);
-    if (s->srv)
+    aio__stream_detach(loop, s);
+}
+
+void aio__stream_detach(aio_loop *loop, aio__stream *s) {
+    if (s->srv && !s->held && s->state == ST_CLOSED)
         aio__server_client_gone(loop, s->srv, s);
 }
 
