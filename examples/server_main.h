@@ -49,12 +49,20 @@ struct serve {
     aio_server srv;
 };
 
+/* A loop started (or failed to): the last one prints the listening line. */
 static void serve_ready(serve_config *cfg, int port, int failed) {
     pthread_mutex_lock(&cfg->mu);
     if (port > 0 && cfg->port == 0)
         cfg->port = port; /* the kernel's pick: the others bind it too */
     cfg->ready++;
     cfg->failed += failed;
+    if (cfg->ready == cfg->threads && cfg->failed == 0) {
+        if (cfg->unix_path)
+            printf("listening unix:%s\n", cfg->unix_path);
+        else
+            printf("listening %s %d\n", cfg->host, cfg->port);
+        fflush(stdout);
+    }
     pthread_cond_broadcast(&cfg->cv);
     pthread_mutex_unlock(&cfg->mu);
 }
@@ -131,27 +139,23 @@ static int serve_main(int argc, char **argv, serve_config *cfg) {
     }
     pthread_mutex_init(&cfg->mu, NULL);
     pthread_cond_init(&cfg->cv, NULL);
+    /* One loop: on this thread (a process with one thread makes its
+     * system calls without libc's cancellation bookkeeping). */
+    if (cfg->threads == 1)
+        return serve_thread(cfg) != NULL;
+    /* Several: the first binds (port 0: the kernel picks), the others
+     * then bind the same port. */
     pthread_t tid[MAX_THREADS];
     int started = 0, failed = 0;
-    /* The first loop binds (port 0: the kernel picks); the others then
-     * bind the same port. */
     for (int i = 0; i < cfg->threads && !failed; i++) {
         if (pthread_create(&tid[i], NULL, serve_thread, cfg) != 0)
             break;
         started++;
         failed = serve_wait(cfg, i + 1);
     }
-    if (!failed && started == cfg->threads) {
-        if (cfg->unix_path)
-            printf("listening unix:%s\n", cfg->unix_path);
-        else
-            printf("listening %s %d\n", cfg->host, cfg->port);
-        fflush(stdout);
-    } else {
-        failed = 1;
+    if (failed || started < cfg->threads)
         raise(SIGTERM); /* stop the loops that did start */
-    }
-    int rc = failed;
+    int rc = failed || started < cfg->threads;
     for (int i = 0; i < started; i++) {
         void *r;
         pthread_join(tid[i], &r);

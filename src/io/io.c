@@ -157,12 +157,14 @@ int aio__iow_start(aio_loop *loop, aio__iow *w, int fd, aio__iow_fn fn, unsigned
 void aio__iow_want(aio_loop *loop, aio__iow *w, unsigned want) {
     if (w->want == want)
         return;
+    bool was = w->want != 0, is = want != 0;
     w->want = want;
-    aio__io *r = &loop->io.fds[w->fd];
-    if (loop->io.backend->edge)
-        count_update(loop, r); /* registered for both directions already */
-    else
+    if (!loop->io.backend->edge) {
         (void)aio__io_update(loop, w->fd, false); /* poll: an array write, cannot fail but for memory */
+    } else if (was != is) { /* registered for both directions already: only the count moves */
+        loop->io.count += is ? 1 : -1;
+        loop->io.fds[w->fd].counted = is;
+    }
 }
 
 void aio__iow_stop(aio_loop *loop, aio__iow *w) {

@@ -71,7 +71,7 @@ void aio__nh_free(aio_loop *loop, uint64_t id) {
     n->free = i;
 }
 
-void *aio__nh_get(aio_loop *loop, uint64_t id, uint8_t kind, int *err) {
+void *aio__nh_get_slow(aio_loop *loop, uint64_t id, uint8_t kind, int *err) {
     if (!loop) {
         *err = -EINVAL;
         return NULL;
@@ -108,6 +108,7 @@ void aio__net_close(aio_loop *loop) {
         free(b);
     }
     aio__arena_free(loop, &n->streams);
+    aio__arena_free(loop, &n->smalls);
     free(n->slots);
     free(n);
     loop->net = NULL;

@@ -23,6 +23,8 @@
 #ifndef AIO_NET_NET_H
 #define AIO_NET_NET_H
 
+#include "core/compiler.h"
+#include "core/handles.h"
 #include "core/loop.h"
 #include "core/waitq.h"
 #include "io/io.h"
@@ -33,19 +35,26 @@
 #include <sys/socket.h>
 
 /* ---- buffers (buf.c) ---- */
-/* Bytes data[start, end) of a cap-byte block. Empty: no block at all (an
- * idle connection holds no buffer). A block comes from the loop's pool
- * (AIO__NET_BLOCK bytes) unless it had to be bigger (malloc'd). */
+/* Bytes data[start, end) of a cap-byte block. Empty: no memory at all (an
+ * idle connection holds no buffer). A buffer that gets bytes takes a small
+ * block (AIO__NET_SMALL bytes, from a loop arena) when few bytes are
+ * expected, else a 64 KiB block from the loop's pool; it moves to a bigger
+ * malloc'd one only if it must hold more. Emptied, it gives its block back. */
+#define AIO__NET_SMALL ((size_t)256)
 #define AIO__NET_BLOCK ((size_t)65536)
-#define AIO__NET_POOL_MAX 32u /* free blocks the loop keeps (2 MiB) */
+#define AIO__NET_POOL_MIN 8u /* free blocks the pool always may keep */
+enum { AIO__BUF_NONE, AIO__BUF_SMALL, AIO__BUF_BLOCK, AIO__BUF_HEAP };
 typedef struct aio__buf {
     char *data;
-    size_t start, end, cap;
+    uint32_t start, end, cap; /* the heap kind's cap: up to 4 GiB */
+    uint8_t kind;
 } aio__buf;
 static inline size_t aio__buf_len(const aio__buf *b) { return b->end - b->start; }
-/* At least `room` free bytes after the data (moving or growing it): 0 or
- * -ENOMEM. */
-int aio__buf_reserve(aio_loop *loop, aio__buf *b, size_t room);
+static inline size_t aio__buf_room(const aio__buf *b) { return b->cap - b->end; }
+/* At least `room` free bytes after the data (moving or growing it); a
+ * small block if the buffer is empty, room fits and small is true. 0 or
+ * -ENOMEM (-EOVERFLOW past 4 GiB). */
+int aio__buf_reserve(aio_loop *loop, aio__buf *b, size_t room, bool small);
 int aio__buf_append(aio_loop *loop, aio__buf *b, const void *p, size_t n);
 /* Drop the first n bytes; an emptied buffer gives its block back. */
 void aio__buf_consume(aio_loop *loop, aio__buf *b, size_t n);
@@ -82,8 +91,12 @@ struct aio__net {
     aio__nslot *slots;
     uint32_t n, cap, free;
     aio__arena streams; /* stream records */
-    void *blocks;       /* free buffer blocks, linked through their first word */
-    unsigned nblocks;
+    aio__arena smalls;  /* small buffer blocks (buf.c) */
+    void *blocks;       /* free 64 KiB blocks, linked through their first word */
+    unsigned nblocks;   /* free blocks */
+    unsigned inuse;     /* blocks held by buffers */
+    unsigned peak;      /* recent peak of inuse: the pool keeps that many (buf.c) */
+    unsigned decay;
     aio__stream *live;              /* every stream not yet freed */
     aio__server *servers;           /* every server not yet freed */
     aio__connect *connects;         /* open_connection in progress */
@@ -104,8 +117,19 @@ int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id);
 void aio__nh_free(aio_loop *loop, uint64_t id);
 /* The object of a live handle of this kind, or NULL and *err: AIO_ENULL,
  * AIO_EFOREIGN, -EINVAL (NULL loop), AIO_ECLOSED (freed, or never this
- * loop's: a stale handle means closed). */
-void *aio__nh_get(aio_loop *loop, uint64_t id, uint8_t kind, int *err);
+ * loop's: a stale handle means closed). Inline: every stream call makes
+ * one; the failures take the out-of-line path. */
+void *aio__nh_get_slow(aio_loop *loop, uint64_t id, uint8_t kind, int *err);
+static inline void *aio__nh_get(aio_loop *loop, uint64_t id, uint8_t kind, int *err) {
+    if (AIO__LIKELY(loop && loop->net && (id >> AIO__TAG_SHIFT) == loop->tag)) {
+        uint32_t i = (uint32_t)(id & AIO__IDX_MASK);
+        const aio__nslot *sl = &loop->net->slots[i];
+        if (AIO__LIKELY(i < loop->net->n && sl->gen == (uint32_t)((id >> AIO__IDX_BITS) & AIO__GEN_MASK) &&
+                        sl->kind == kind && sl->obj))
+            return sl->obj;
+    }
+    return aio__nh_get_slow(loop, id, kind, err);
+}
 
 /* ---- streams (stream.c, reader.c, writer.c) ---- */
 enum { RD_NONE, RD_SOME, RD_EXACT, RD_UNTIL, RD_LINE, RD_EOF };
@@ -143,12 +167,13 @@ struct aio__stream {
     uint32_t task;  /* a server's connection: its task's slot (AIO__NIL: none) */
     int err;        /* the connection's error, sticky; 0 if none */
     uint8_t state;
-    bool readable; /* the socket may have bytes (not yet seen EAGAIN) */
-    bool writable; /* the socket may take bytes */
-    bool eof;      /* end of file seen (or fed) */
-    bool hup;      /* the peer shut its side: its end of file is pending */
-    bool rd_woken; /* the waiting read was woken and not yet taken */
-    bool paused;   /* over the high-water mark, until at the low one */
+    bool readable;      /* the socket may have bytes (not yet seen EAGAIN) */
+    bool writable;      /* the socket may take bytes */
+    bool eof;           /* end of file seen (or fed) */
+    bool hup;           /* the peer shut its side: its end of file is pending */
+    uint32_t last_fill; /* what the last recv got: small ones go to small blocks */
+    bool rd_woken;      /* the waiting read was woken and not yet taken */
+    bool paused;        /* over the high-water mark, until at the low one */
     bool eof_wanted, eof_sent;
     bool released; /* closed by its owner: the handle is dead */
     bool reader_only;
@@ -163,7 +188,14 @@ struct aio__stream {
  * fd is NOT closed: the caller decides. NULL and *err. */
 aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *opts, uint8_t state, int *err);
 /* A live, not released stream of this handle, or NULL and *err. */
-aio__stream *aio__stream_get(aio_loop *loop, aio_stream h, int *err);
+static inline aio__stream *aio__stream_get(aio_loop *loop, aio_stream h, int *err) {
+    aio__stream *s = (aio__stream *)aio__nh_get(loop, h.id, AIO__NK_STREAM, err);
+    if (AIO__UNLIKELY(s && s->released)) {
+        *err = AIO_ECLOSED;
+        return NULL;
+    }
+    return s;
+}
 /* Record the connection's error (the first one sticks) and wake whoever
  * waits on it. */
 void aio__stream_fail(aio_loop *loop, aio__stream *s, int err);
@@ -175,10 +207,32 @@ void aio__stream_close(aio_loop *loop, aio__stream *s, bool abort);
 void aio__stream_detach(aio_loop *loop, aio__stream *s);
 /* The writer sent everything a closing stream buffered. */
 void aio__stream_flushed(aio_loop *loop, aio__stream *s);
-/* Free the record if nothing holds it any more. */
-void aio__stream_maybe_free(aio_loop *loop, aio__stream *s);
-/* Recompute what the watcher waits for (matters on level backends). */
-void aio__stream_update_want(aio_loop *loop, aio__stream *s);
+/* Free the record if nothing holds it any more (inline: the usual
+ * stream, not released, is tested and left at once). */
+void aio__stream_free_now(aio_loop *loop, aio__stream *s);
+static inline void aio__stream_maybe_free(aio_loop *loop, aio__stream *s) {
+    if (AIO__UNLIKELY(s->released) && s->state == ST_CLOSED && !s->in_io && !s->woken && !s->held &&
+        aio__waitq_empty(&s->rq) && aio__waitq_empty(&s->dq) && aio__waitq_empty(&s->cq))
+        aio__stream_free_now(loop, s);
+}
+/* Recompute what the watcher waits for: a read waiting for bytes, bytes
+ * waiting to be sent (on level backends that is what is registered; on
+ * edge ones it only counts for the deadlock test). Inline: no change is
+ * the usual case. */
+static inline void aio__stream_update_want(aio_loop *loop, aio__stream *s) {
+    if (s->w.fd < 0)
+        return;
+    unsigned want;
+    if (AIO__UNLIKELY(s->state != ST_OPEN && s->state != ST_CLOSING))
+        want = s->state == ST_CONNECTING ? AIO__EV_WRITE : 0u;
+    else if (AIO__UNLIKELY(s->err))
+        want = 0;
+    else
+        want = (!aio__waitq_empty(&s->rq) && !s->rd_woken && !s->eof ? AIO__EV_READ : 0u) |
+               (aio__buf_len(&s->wb) > 0 ? AIO__EV_WRITE : 0u);
+    if (want != s->w.want)
+        aio__iow_want(loop, &s->w, want);
+}
 /* Free every stream at loop close (no waking: the loop is closing). */
 void aio__streams_free_all(aio_loop *loop);
 /* A WOKEN future of ours was taken or declined. */

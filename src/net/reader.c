@@ -127,14 +127,17 @@ static int rd_outcome(aio_loop *loop, aio__stream *s, bool take, aio_value *out)
 /* Read once from the socket into the buffer, with room for what the read
  * needs. Sets readable / eof / err from what recv says. */
 static void fill(aio_loop *loop, aio__stream *s) {
-    size_t len = aio__buf_len(&s->rb), room = FILL_CHUNK;
+    /* After small reads, a small block first (a request, a message): if it
+     * fills up, the next recv moves to a 64 KiB one. */
+    size_t len = aio__buf_len(&s->rb);
+    size_t room = len == 0 && s->last_fill < AIO__NET_SMALL ? 1 : FILL_CHUNK;
     if (s->rd.kind == RD_EXACT && s->rd.n - len > room)
         room = s->rd.n - len;
-    if (aio__buf_reserve(loop, &s->rb, room) < 0) {
+    if (aio__buf_reserve(loop, &s->rb, room, true) < 0) {
         s->err = -ENOMEM; /* the stream cannot go on reading */
         return;
     }
-    size_t space = s->rb.cap - s->rb.end;
+    size_t space = aio__buf_room(&s->rb);
     ssize_t k;
     do
         k = aio__sys_recv(loop, s->w.fd, s->rb.data + s->rb.end, space);
@@ -148,7 +151,8 @@ static void fill(aio_loop *loop, aio__stream *s) {
         s->eof = true;
         s->readable = false;
     } else {
-        s->rb.end += (size_t)k;
+        s->rb.end += (uint32_t)k;
+        s->last_fill = (uint32_t)k;
         /* A short read emptied the socket: the next bytes raise an edge.
          * Not so the peer's end of file, if it came with these bytes (one
          * report for both): then the next recv reads it. */

@@ -31,21 +31,6 @@ static aio__stream *of_ctk(aio__taker *tk) {
     return (aio__stream *)(void *)((char *)tk - offsetof(aio__stream, ctk));
 }
 
-void aio__stream_update_want(aio_loop *loop, aio__stream *s) {
-    if (s->w.fd < 0 || s->state == ST_CLOSED)
-        return;
-    unsigned want = 0;
-    if (s->state == ST_CONNECTING) {
-        want = AIO__EV_WRITE;
-    } else if (!s->err) {
-        if (!aio__waitq_empty(&s->rq) && !s->rd_woken && !s->eof)
-            want |= AIO__EV_READ;
-        if (aio__buf_len(&s->wb) > 0)
-            want |= AIO__EV_WRITE;
-    }
-    aio__iow_want(loop, &s->w, want);
-}
-
 /* Readiness report (from inside the backend's poll). */
 static void stream_io(aio_loop *loop, aio__iow *w, unsigned events) {
     aio__stream *s = of_watcher(w);
@@ -127,19 +112,7 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
     return s;
 }
 
-aio__stream *aio__stream_get(aio_loop *loop, aio_stream h, int *err) {
-    aio__stream *s = aio__nh_get(loop, h.id, AIO__NK_STREAM, err);
-    if (s && s->released) {
-        *err = AIO_ECLOSED;
-        return NULL;
-    }
-    return s;
-}
-
-void aio__stream_maybe_free(aio_loop *loop, aio__stream *s) {
-    if (s->in_io || !s->released || s->state != ST_CLOSED || s->woken || s->held ||
-        !aio__waitq_empty(&s->rq) || !aio__waitq_empty(&s->dq) || !aio__waitq_empty(&s->cq))
-        return;
+void aio__stream_free_now(aio_loop *loop, aio__stream *s) {
     struct aio__net *n = loop->net;
     aio__nh_free(loop, s->id);
     if (s->prev)
