@@ -59,9 +59,20 @@ static inline int aio__sys_socket(aio_loop *loop, int domain, int type) {
     return fd;
 }
 
+/* An injected EINTR is what a real one is: the connection goes on in the
+ * background (the call is made, then reports EINTR). */
 static inline int aio__sys_connect(aio_loop *loop, int fd, const struct sockaddr *a, socklen_t len) {
-    AIO__NET_FAULT(loop, AIO__NC_CONNECT, fd);
-    return connect(fd, a, len);
+    int e = aio__net_fault(loop, AIO__NC_CONNECT, fd);
+    if (e && e != EINTR) {
+        errno = e;
+        return -1;
+    }
+    int rc = connect(fd, a, len);
+    if (e && (rc == 0 || errno == EINPROGRESS)) {
+        errno = EINTR;
+        return -1;
+    }
+    return rc;
 }
 
 static inline int aio__sys_bind(aio_loop *loop, int fd, const struct sockaddr *a, socklen_t len) {
