@@ -1,6 +1,11 @@
-/* Five tasks sleep 1..5 seconds. aio_wait gives them 2.5 seconds: two are
- * done, three still pending. The pending ones are then cancelled, and each
- * ends cancelled after cleaning up at its await. */
+/* Five tasks sleep 1..5 seconds in a task group, under a 2.5-second
+ * timeout scope (asyncio: `async with timeout(2.5): async with
+ * TaskGroup() as g: ...`). Two finish in time. At 2.5 s the deadline
+ * cancels the main task where it waits, in the group's join; the group then
+ * cancels the three children still sleeping, each cleans up at its await,
+ * and the join returns once every one of them has ended. The scope's end
+ * turns that cancellation into AIO_ETIMEDOUT. No handle to release: the
+ * group holds its children's references and drops them as they end. */
 #include <aio/aio.h>
 #include <stdio.h>
 
@@ -8,10 +13,10 @@
 
 struct sleeper {
     int id;
+    int *done; /* in main's frame: counts the tasks that slept their fill */
 };
 
-static aio_status sleeper(aio_task *t, void *frame) {
-    struct sleeper *f = frame;
+AIO_CORO(sleeper, struct sleeper) {
     AIO_BEGIN(t);
     AIO_AWAIT(t, aio_sleep(t, f->id));
     if (AIO_ERR(t) == AIO_ECANCELLED) {
@@ -19,43 +24,30 @@ static aio_status sleeper(aio_task *t, void *frame) {
         AIO_FAIL(t, AIO_ECANCELLED);
     }
     printf("task %d: slept %d s\n", f->id, f->id);
+    (*f->done)++;
     AIO_RETURN(t, f->id);
     AIO_END(t);
 }
 
 struct main_frame {
-    aio_future tasks[NTASKS];
-    int ndone, i;
+    aio_timeout deadline;
+    aio_group g;
+    double start;
+    int done, i;
 };
 
-static aio_status main_coro(aio_task *t, void *frame) {
-    struct main_frame *f = frame;
-    aio_loop *loop = aio_task_loop(t);
+AIO_CORO(main_coro, struct main_frame) {
     AIO_BEGIN(t);
-    for (f->i = 0; f->i < NTASKS; f->i++)
-        f->tasks[f->i] = aio_create_task(t, sleeper, &(struct sleeper){f->i + 1});
-
-    AIO_AWAIT(t, aio_wait(t, f->tasks, NTASKS, 2.5, AIO_ALL_COMPLETED));
-    if (AIO_ERR(t) < 0)
-        AIO_FAIL(t, AIO_ERR(t));
-    /* Done ones first, pending ones after. */
-    f->ndone = aio_wait_partition(loop, f->tasks, NTASKS);
-    printf("after 2.5 s: %d done, %d pending\n", f->ndone, NTASKS - f->ndone);
-    for (f->i = 0; f->i < NTASKS; f->i++) {
-        aio_value v;
-        if (aio_future_result(loop, f->tasks[f->i], &v) == 0)
-            printf("  done: task %lld\n", (long long)v.i);
-        else
-            aio_task_cancel(loop, f->tasks[f->i], "no more waiting");
-    }
-
-    /* Let the cancelled tasks finish their cleanup, then look at them. */
-    AIO_AWAIT(t, aio_wait(t, f->tasks, NTASKS, AIO_FOREVER, AIO_ALL_COMPLETED));
-    for (f->i = f->ndone; f->i < NTASKS; f->i++)
-        printf("  pending task %d ended %s\n", f->i + 1,
-               aio_future_cancelled(loop, f->tasks[f->i]) == 1 ? "cancelled" : "otherwise");
-    for (f->i = 0; f->i < NTASKS; f->i++)
-        aio_future_release(loop, f->tasks[f->i]); /* wait does not consume */
+    f->start = aio_loop_time(t);
+    AIO_TIMEOUT_BEGIN(t, &f->deadline, 2.5);
+    AIO_GROUP_BEGIN(t, &f->g);
+    for (f->i = 1; f->i <= NTASKS; f->i++)
+        aio_group_spawn(t, &f->g, sleeper, &(struct sleeper){.id = f->i, .done = &f->done});
+    AIO_GROUP_JOIN(t, &f->g); /* waits for all five, or until the deadline */
+    printf("the group's join: %s\n", aio_err_name(AIO_ERR(t)));
+    AIO_TIMEOUT_END(t, &f->deadline);
+    printf("after %.1f s: %d done, %d cancelled; the timeout scope: %s\n", aio_loop_time(t) - f->start, f->done,
+           NTASKS - f->done, aio_err_name(AIO_ERR(t)));
     AIO_END(t);
 }
 

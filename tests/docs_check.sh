@@ -41,6 +41,17 @@ says include/aio/coro.h "#define AIO_CANCEL_HANDLED(t)"
 says docs/guide.md "if (AIO_CANCEL_HANDLED(t)) {"
 says docs/design.md "AIO_CANCEL_HANDLED(t)"
 
+# Task groups and timeout scopes (aio/group.h).
+says README.md "A coroutine that ends inside a task group cancels the group's children"
+says include/aio/group.h "a coroutine that ends inside a task group cancels the group's children"
+says docs/guide.md "A group's children are then cancelled and awaited"
+says README.md "A group closed by its coroutine's end reports one code"
+says include/aio/group.h "A group closed by its coroutine's end reports one code"
+says README.md "BEGIN on a scope that has ended makes a new scope in that storage"
+says include/aio/group.h "BEGIN on a scope that has ended makes a new scope in that storage"
+says README.md "Task groups and timeout scopes record no exception chains"
+says include/aio/group.h "Groups and timeouts record no exception chains"
+
 # A gather whose child was cancelled.
 says README.md "A gather whose child was cancelled ends cancelled"
 says include/aio/combinators.h "A cancelled child ends the gather cancelled (asyncio instead fails it with a CancelledError"
@@ -78,6 +89,16 @@ says include/aio/signal.h "Every loop that registered a signal gets each deliver
 says docs/guide.md "Every loop that registered a signal gets each delivery"
 says README.md "returns \`-EINTR\` where \`asyncio.run\` raises \`KeyboardInterrupt\`"
 says include/aio/signal.h "-EINTR (asyncio raises KeyboardInterrupt)"
+
+# The synchronisation primitives (aio/sync.h).
+says README.md "must outlive their waiters"
+says include/aio/sync.h "Lifetime: a primitive must outlive every task waiting on it"
+says README.md "A queue's \`_nowait\` calls do not overtake waiters"
+says include/aio/sync.h "While getters wait, or were woken and have not taken their item yet, it fails (no overtaking)"
+says README.md "equal keys leave in arrival order"
+says include/aio/sync.h "equal keys in FIFO order"
+says README.md "A condition waiter cancelled before it was notified passes nothing on"
+says include/aio/sync.h "A notified waiter cancelled before it resumed passes its notification on"
 
 # Docs never point at paths users do not have.
 for f in README.md docs/design.md docs/guide.md docs/benchmarks.md; do

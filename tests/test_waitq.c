@@ -380,6 +380,166 @@ static void close_with_waiters(void **state) {
     (void)held;
 }
 
+/* ---- the extensions the primitives use (waitq.h) ---- */
+
+/* A waiter's data is the owner's: zero when pushed, kept through the wake
+ * until the slot is reused; take() reads it. */
+struct echo {
+    aio__waitq q;
+    aio__taker tk;
+    int takes, declines, cancelled_hooks;
+};
+static struct echo *of_echo(aio__taker *tk) { return (struct echo *)(void *)((char *)tk - offsetof(struct echo, tk)); }
+static int echo_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
+    of_echo(tk)->takes++;
+    *out = *aio__waitq_data(loop, idx);
+    if (out->i < 0) { /* a negative datum: "cancelled", with a message */
+        out->p = (void *)"by data";
+        return AIO_ECANCELLED;
+    }
+    return 0;
+}
+static void echo_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
+    (void)loop;
+    (void)idx;
+    of_echo(tk)->declines++;
+}
+static void echo_cancelled(aio_loop *loop, aio__taker *tk, uint32_t idx) {
+    (void)loop;
+    (void)idx;
+    of_echo(tk)->cancelled_hooks++;
+}
+static void echo_init(struct echo *e) {
+    memset(e, 0, sizeof *e);
+    e->tk.take = echo_take;
+    e->tk.decline = echo_decline;
+}
+
+static void data_is_kept_through_the_wake(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct echo e;
+    echo_init(&e);
+    uint32_t idx;
+    assert_aio_ok(aio__waitq_push(loop, &e.q, &idx));
+    assert_int_equal(aio__waitq_data(loop, idx)->u, 0);
+    aio__waitq_data(loop, idx)->i = 42;
+    aio_future f = aio__fut_handle(loop, idx);
+    assert_true(aio__waitq_wake(loop, &e.q, &e.tk));
+    aio_value v;
+    assert_aio_ok(aio_future_result(loop, f, &v));
+    assert_int_equal(v.i, 42);
+    assert_int_equal(e.takes, 1);
+    /* take() may end it cancelled, with a message */
+    assert_aio_ok(aio__waitq_push(loop, &e.q, &idx));
+    aio__waitq_data(loop, idx)->i = -1;
+    aio_future g = aio__fut_handle(loop, idx);
+    assert_true(aio__waitq_wake(loop, &e.q, &e.tk));
+    assert_aio_err(aio_future_result(loop, g, NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_future_cancelled(loop, g), 1);
+    assert_string_equal(aio_future_cancel_message(loop, g), "by data");
+    aio_future_release(loop, f);
+    aio_future_release(loop, g);
+    aio_loop_free(loop);
+}
+
+/* A queue's on_cancel decides what cancelling its waiter means: here it
+ * moves the waiter to another queue (still pending), from which it is
+ * woken later; aio__waitq_cancel is the default. */
+static struct echo *hook_target;
+static int move_on_cancel(aio_loop *loop, aio__waitq *q, uint32_t idx, const char *msg) {
+    (void)q;
+    (void)msg;
+    aio__waitq_data(loop, idx)->i = 7;
+    aio__waitq_move(loop, idx, &hook_target->q);
+    return 1;
+}
+
+static void on_cancel_hook_and_move(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct echo from, to;
+    echo_init(&from);
+    echo_init(&to);
+    from.q.on_cancel = move_on_cancel;
+    hook_target = &to;
+    uint32_t a, b;
+    assert_aio_ok(aio__waitq_push(loop, &from.q, &a));
+    assert_aio_ok(aio__waitq_push(loop, &from.q, &b));
+    aio_future fa = aio__fut_handle(loop, a), fb = aio__fut_handle(loop, b);
+    assert_int_equal(aio_future_cancel(loop, fa, NULL), 1);
+    assert_int_equal(aio_future_done(loop, fa), 0); /* moved, still pending */
+    assert_int_equal(from.q.count, 1);
+    assert_int_equal(to.q.count, 1);
+    assert_int_equal(aio__waitq_head(&from.q), b);
+    assert_int_equal(aio__waitq_head(&to.q), a);
+    assert_aio_ok(aio_future_release(loop, fa)); /* the queue still holds it */
+    assert_true(aio__waitq_wake(loop, &to.q, &to.tk)); /* unread: declined */
+    assert_int_equal(to.declines, 1);
+    /* the default cancellation */
+    assert_int_equal(aio__waitq_cancel(loop, b, "bye"), 1);
+    assert_int_equal(from.q.count, 0);
+    assert_string_equal(aio_future_cancel_message(loop, fb), "bye");
+    aio_future_release(loop, fb);
+    aio_loop_free(loop);
+}
+
+/* A waiter woken at once: taken when read; released unread, declined. */
+static void new_woken_is_taken_when_read(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct echo e;
+    echo_init(&e);
+    uint32_t idx;
+    assert_aio_ok(aio__waitq_new_woken(loop, &e.tk, AIO_VALUE(5), &idx));
+    aio_future f = aio__fut_handle(loop, idx);
+    assert_int_equal(aio_future_done(loop, f), 1);
+    assert_int_equal(e.takes, 0);
+    aio_value v;
+    assert_aio_ok(aio_run_until_complete(loop, f, &v));
+    assert_int_equal(v.i, 5);
+    assert_int_equal(e.takes, 1);
+    assert_aio_ok(aio__waitq_new_woken(loop, &e.tk, AIO_VALUE(6), &idx));
+    assert_aio_ok(aio_future_release(loop, aio__fut_handle(loop, idx)));
+    assert_int_equal(e.declines, 1);
+    assert_int_equal(e.takes, 1);
+    aio_loop_free(loop);
+}
+
+/* A taker with a `cancelled` hook is taken even by a task cancelled after
+ * the wake-up: the hook runs, take() runs, the task sees AIO_ECANCELLED. */
+struct awaits_echo {
+    aio_future f;
+    int *err;
+};
+AIO_CORO(awaits_echo, struct awaits_echo) {
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, f->f);
+    *f->err = AIO_ERR(t);
+    AIO_END(t);
+}
+
+static void cancelled_hook_still_takes(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    struct echo e;
+    echo_init(&e);
+    e.tk.cancelled = echo_cancelled;
+    uint32_t idx;
+    assert_aio_ok(aio__waitq_push(loop, &e.q, &idx));
+    int err = 1;
+    aio_future t = aio_spawn(loop, awaits_echo, &(struct awaits_echo){aio__fut_handle(loop, idx), &err});
+    run_a_little(loop);
+    assert_true(aio__waitq_wake(loop, &e.q, &e.tk));
+    assert_int_equal(aio_task_cancel(loop, t, NULL), 1);
+    assert_aio_err(aio_run_until_complete(loop, t, NULL), AIO_ECANCELLED);
+    assert_aio_err(err, AIO_ECANCELLED);
+    assert_int_equal(e.cancelled_hooks, 1);
+    assert_int_equal(e.takes, 1);
+    assert_int_equal(e.declines, 0);
+    aio_loop_free(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(taken_when_the_waiter_resumes),
@@ -392,6 +552,10 @@ int main(void) {
         cmocka_unit_test(queue_holds_its_waiters),
         cmocka_unit_test(many_waiters_random_cancels),
         cmocka_unit_test(close_with_waiters),
+        cmocka_unit_test(data_is_kept_through_the_wake),
+        cmocka_unit_test(on_cancel_hook_and_move),
+        cmocka_unit_test(new_woken_is_taken_when_read),
+        cmocka_unit_test(cancelled_hook_still_takes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

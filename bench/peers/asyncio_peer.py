@@ -9,6 +9,13 @@
     callbacks batch|chain    N loop.call_soon, queued at once or each the next
     pending   own|shared     N tasks awaiting a future that never completes:
                              RSS delta per task
+    lock      handoff        two tasks: `async with lock: count; sleep(0)`,
+                             N handoffs
+    semaphore 10             N tasks: `async with Semaphore(10): sleep(0)`
+    queue     1|1000         a producer puts N items into a Queue(maxsize),
+                             a consumer gets them
+    group     ret|yield      async with TaskGroup() as tg: tg.create_task(f(i))
+                             for i in range(N) (f as for spawn)
 
 Each prints one JSON line with the same fields as bench/bench.h. Timing is
 time.perf_counter_ns / process_time_ns around the hot part only (inside the
@@ -77,6 +84,17 @@ async def spawn(variant, n):
     res = await asyncio.gather(*[fn(i) for i in range(n)])
     m.stop()
     assert sum(res) == n * (n - 1) // 2
+    return m, {}
+
+
+# ---- 9. task group spawn + join ----
+async def group(variant, n):
+    fn = f_yield if variant == "yield" else f_ret
+    m = Mark().start()
+    async with asyncio.TaskGroup() as tg:
+        for i in range(n):
+            tg.create_task(fn(i))
+    m.stop()
     return m, {}
 
 
@@ -185,8 +203,64 @@ async def pending(variant, n):
     return m, {"bytes_per_task": (rss1 - rss0) / n}
 
 
+# ---- 8. synchronisation primitives (bench/aio_sync.c) ----
+async def lock(variant, n):
+    lk = asyncio.Lock()
+    state = [0]
+
+    async def locker():
+        while True:
+            async with lk:
+                if state[0] == n:
+                    return
+                state[0] += 1
+                await asyncio.sleep(0)
+
+    a = asyncio.ensure_future(locker())
+    b = asyncio.ensure_future(locker())
+    m = Mark().start()
+    await a
+    await b
+    m.stop()
+    assert state[0] == n
+    return m, {}
+
+
+async def semaphore(variant, n):
+    sem = asyncio.Semaphore(int(variant))
+
+    async def job():
+        async with sem:
+            await asyncio.sleep(0)
+
+    m = Mark().start()
+    await asyncio.gather(*[job() for _ in range(n)])
+    m.stop()
+    return m, {}
+
+
+async def queue(variant, n):
+    q = asyncio.Queue(int(variant))
+
+    async def producer():
+        for i in range(n):
+            await q.put(i)
+
+    async def consumer():
+        for i in range(n):
+            assert await q.get() == i
+
+    p = asyncio.ensure_future(producer())
+    g = asyncio.ensure_future(consumer())
+    m = Mark().start()
+    await g
+    await p
+    m.stop()
+    return m, {}
+
+
 WORKLOADS = {"spawn": spawn, "pingpong": pingpong, "timers": timers, "callbacks": callbacks,
-             "pending": pending}
+             "pending": pending, "lock": lock, "semaphore": semaphore, "queue": queue, "group": group}
 DEFAULT_N = {"pending": 100000}
 
 

@@ -20,7 +20,9 @@
 #include "aio/task.h"
 #include "aio/executor.h"
 #include "aio/combinators.h"
+#include "aio/sync.h"
 #include "aio/signal.h"
+#include "aio/group.h"
 #include "aio/stream.h"
 
 #endif /* AIO_AIO_H */

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped by every change to this file's layouts or calls. */
-#define AIO_ABI_VERSION 1
+#define AIO_ABI_VERSION 2
 
 /* What a coroutine function returns: the macros produce it, you never write it. */
 typedef enum aio_status { AIO_SUSPENDED = 0, AIO_FINISHED = 1 } aio_status;
@@ -67,7 +67,8 @@ struct aio_task {
     uint32_t aio__slot : 26;       /* this task's own future slot */
     uint32_t aio__cancelling : 5;  /* requested cancellations not undone (saturates) */
     uint32_t aio__must_cancel : 1; /* deliver AIO_ECANCELLED at the next resume */
-    uint32_t aio__fn : 24;         /* the top coroutine, in the loop's table of them */
+    uint32_t aio__fn : 23;         /* the top coroutine, in the loop's table of them */
+    uint32_t aio__scoped : 1;      /* has task-group or timeout scopes (aio/group.h) */
     uint32_t aio__is_awaiting : 1; /* aio__u.w is in use */
     uint32_t aio__cancel_sent : 1; /* the awaited future was asked to cancel */
     uint32_t aio__size_class : 6;  /* where its memory came from (task_mem.c) */

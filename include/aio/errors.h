@@ -67,16 +67,32 @@ extern "C" {
     X(ENULL, AIO_E_BASE - 10, "null handle")                                                                 \
     /* The loop was stopped (aio_loop_stop) before the future completed. */                                  \
     X(ESTOPPED, AIO_E_BASE - 11, "the loop was stopped before the future completed")                         \
+    /* asyncio.QueueShutDown: the queue was shut down (aio_queue_shutdown);                                  \
+     * also a task group that is shutting down (a child failed, or it was                                    \
+     * cancelled) and takes no new task. */                                                                  \
+    X(ESHUTDOWN, AIO_E_BASE - 12, "shut down: it takes nothing new (a queue, a task group)")                 \
+    /* RuntimeError of a lock or condition used without holding the lock                                     \
+     * (release of an unlocked lock; wait or notify without the lock). */                                    \
+    X(ENOTLOCKED, AIO_E_BASE - 13, "the lock is not acquired")                                               \
+    /* asyncio.BrokenBarrierError: the barrier was aborted or reset. */                                      \
+    X(EBROKEN, AIO_E_BASE - 14, "the barrier is broken (aborted or reset)")                                  \
+    /* Called from inside a report handler on the loop that is reporting: the                                \
+     * call could change the loop, so it is refused and changes nothing (see                                 \
+     * aio_loop_set_exception_handler for what a handler may call). */                                       \
+    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")                      \
+    /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
+     * aio_group_errors() lists each (task, error). */                                                       \
+    X(EGROUP, AIO_E_BASE - 16, "tasks of a group failed: aio_group_errors lists each error")                 \
     /* asyncio.IncompleteReadError: the stream ended before the read was                                    \
      * complete; the bytes that did arrive stay buffered (aio/stream.h). */                                  \
-    X(EINCOMPLETE, AIO_E_BASE - 13, "incomplete read: the stream ended first (the bytes stay buffered)")     \
+    X(EINCOMPLETE, AIO_E_BASE - 17, "incomplete read: the stream ended first (the bytes stay buffered)")     \
     /* asyncio.LimitOverrunError: no separator within the limit; the data stays                              \
      * buffered. */                                                                                          \
-    X(ELIMIT, AIO_E_BASE - 14, "limit overrun: no separator within the limit (the data stays buffered)")     \
+    X(ELIMIT, AIO_E_BASE - 18, "limit overrun: no separator within the limit (the data stays buffered)")     \
     /* socket.gaierror EAI_NONAME: the host name does not resolve. */                                        \
-    X(ENOTFOUND, AIO_E_BASE - 15, "host not found: the name does not resolve")                               \
+    X(ENOTFOUND, AIO_E_BASE - 19, "host not found: the name does not resolve")                               \
     /* socket.gaierror, any other failure of the resolver (getaddrinfo). */                                  \
-    X(ERESOLVE, AIO_E_BASE - 16, "name resolution failed")
+    X(ERESOLVE, AIO_E_BASE - 20, "name resolution failed")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

@@ -85,7 +85,9 @@ int aio_future_set_error(aio_loop *loop, aio_future f, int err);
  * retrieving its error: it is still reported as never retrieved unless read
  * (aio_future_error). asyncio counts that cancel() as handling the error;
  * here a cancel that came too late has not seen it, and silence would hide
- * a real failure. */
+ * a real failure.
+ * Errors: -ENOMEM (a message needs a table the loop allocates on first use:
+ * nothing was cancelled), bad handle codes. */
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg);
 
 /* The message given to the cancel that cancelled f, or NULL. */

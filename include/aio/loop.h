@@ -56,11 +56,16 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts);
  * ("Task was destroyed but it is pending") and freed, every failed future
  * whose error was never retrieved is reported, every watcher and timer is
  * dropped. Idempotent. After it, every scheduling call returns AIO_ECLOSED.
- * Errors: AIO_ERUNNING if called while the loop runs; -EINVAL for NULL. */
+ * All reports are made before anything is freed; from the moment the close
+ * begins, every call on the loop is refused (AIO_ECLOSED, or AIO_EINREPORT
+ * from the report handler).
+ * Errors: AIO_ERUNNING if called while the loop runs; AIO_EINREPORT from a
+ * report handler; -EINVAL for NULL. */
 int aio_loop_close(aio_loop *loop);
 
 /* Close (if needed) and free the loop. NULL is a no-op. Errors: AIO_ERUNNING
- * (the loop is running: nothing is freed). */
+ * (the loop is running: nothing is freed), AIO_EINREPORT (called from a
+ * report handler: nothing is freed). */
 int aio_loop_free(aio_loop *loop);
 
 /* 1 if closed, 0 if not, -EINVAL for NULL. */
@@ -103,6 +108,38 @@ int aio_loop_unref(aio_loop *loop);
  * read once per poll and cached: see the iteration above. */
 double aio_loop_time(const aio_loop *loop);
 int64_t aio_loop_time_ns(const aio_loop *loop);
+
+/* ---- times: what every call that takes one accepts ----
+ * Seconds as a double. The loop's clock and every deadline it computes stay
+ * within +-4e18 ns (126 years): a sum that would pass it stops there, so no
+ * value and no number of calls overflows the clock.
+ *
+ *                 delay              time          timeout          advance      executor waits
+ *                 aio_call_later,    aio_call_at   aio_wait,        aio_loop_    aio_loop_set_executor_
+ *                 aio_sleep                        aio_wait_for,    advance      timeout / aio_pool_free
+ *                                                  aio_as_completed,
+ *                                                  aio_shutdown_default_
+ *                                                  executor (6)
+ *   NaN           -EINVAL            -EINVAL       -EINVAL          -EINVAL      -EINVAL / -EINVAL
+ *   +infinity     -EINVAL            -EINVAL       no timeout       -EINVAL      no limit / no limit
+ *   -infinity     -EINVAL            -EINVAL       expired (1)      -EINVAL      -EINVAL / no limit
+ *   < 0           due at once (2)    past: due     expired (1)      -EINVAL      -EINVAL / no limit
+ *                                    at once
+ *   -0, 0         due at once (2)    time 0        expired (1)      no change    no wait / no wait
+ *   denormal      1 ns (3)           1 ns (3)      1 ns (3)         1 ns (3)     no wait (4)
+ *   huge (1e300)  4e18 ns: never,    4e18 ns       4e18 ns: never   the clock    1e9 s (31 years)
+ *                 in practice (5)                  in practice      stops at
+ *                                                                   4e18 ns
+ *   (1) after one look: aio_wait and aio_as_completed see what is done at
+ *       the next iteration; aio_wait_for cancels its child at once (and
+ *       ends with AIO_ETIMEDOUT unless the child completes anyway).
+ *   (2) aio_call_later: in the next iteration that runs due timers,
+ *       ordered by deadline (call_later(-1) before call_later(0));
+ *       aio_sleep: done at once, and awaiting it yields once.
+ *   (3) rounded up to whole nanoseconds: a timer never fires early.
+ *   (4) 1 ns, which no clock tells from 0.
+ *   (5) on a virtual clock advanced to its end, such a timer is due.
+ *   (6) expired: the jobs still running are abandoned after one iteration. */
 
 /* Virtual clock only: move time forward by `seconds` (>= 0). Timers that fall
  * due fire in the following iterations. -EINVAL otherwise. */
@@ -176,7 +213,23 @@ typedef struct aio_report {
 typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, void *arg);
 
 /* Replace the report handler. NULL restores the default, which prints one
- * line to stderr. Errors: -EINVAL for a NULL loop. */
+ * line to stderr. Errors: -EINVAL for a NULL loop.
+ *
+ * What a handler may call. A report comes from the middle of the loop's
+ * own work (a future being freed, an fd found closed, the loop closing),
+ * so while the handler runs, every call on the reporting loop that could
+ * change it returns AIO_EINREPORT and changes nothing: creating, completing,
+ * cancelling, retaining or releasing futures and tasks (and looking at them
+ * through a handle), scheduling, watching fds, running, closing, freeing
+ * the loop. What works: aio_loop_stop, aio_loop_set_exception_handler,
+ * aio_call_soon_threadsafe (the call runs later, as from another thread;
+ * AIO_ECLOSED while the loop closes), the read-only queries (aio_loop_time,
+ * aio_loop_time_ns, aio_loop_get_stats, aio_loop_backend,
+ * aio_loop_is_running, aio_loop_is_closed, aio_loop_pending_tasks,
+ * aio_current_task), aio_strerror and aio_err_name, and any call on
+ * another loop. The report (and the task name it carries) is valid until
+ * the handler returns; work that must follow a report can be posted with
+ * aio_call_soon_threadsafe, which runs it once the loop's work allows. */
 int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg);
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a

@@ -57,7 +57,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
  * await waits for is cancelled and waited for, and the await ends with its
  * outcome (a child that handles the cancel and returns 5 gives 5). Returns
  * 1 if requested, 0 if the task is already done. Same as aio_future_cancel
- * on a task handle. */
+ * on a task handle (and the same errors, AIO_ENOTTASK for another future). */
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg);
 
 /* Inside the coroutine: the number of cancellations delivered and not
@@ -66,6 +66,8 @@ int aio_task_cancelling(const aio_task *t);
 
 /* Inside the coroutine: undo one delivered cancellation so that the task may
  * finish normally (asyncio's Task.uncancel()). Returns the remaining count.
+ * At 0, a cancellation requested but not yet delivered is dropped too (as
+ * in asyncio 3.13: nothing is requested any more).
  * At the await that saw the cancel, AIO_CANCEL_HANDLED(t) (aio/coro.h) says
  * it in one call. */
 int aio_task_uncancel(aio_task *t);

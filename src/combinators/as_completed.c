@@ -202,8 +202,9 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
             a->outstanding++;
         }
     }
-    if (rc == 0 && !isinf(timeout)) {
-        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), ac_timeout, a, &a->timer);
+    int64_t deadline;
+    if (rc == 0 && aio__timeout_deadline(loop, timeout, &deadline)) {
+        rc = aio__timer_arm(loop, deadline, ac_timeout, a, &a->timer);
         a->has_timer = rc == 0;
     }
     if (rc < 0) {

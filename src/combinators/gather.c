@@ -54,9 +54,12 @@ static void finish(aio_loop *loop, gather *g, int err, aio_value v) {
     aio__owned_finish(loop, g->fut, err, v);
 }
 
+/* Entries whose callback ran are marked AIO__NIL: their child's slot may
+ * have been freed since (the gather held it only until then) and reused
+ * by another future, which must not be cancelled. */
 static void cancel_pending_children(aio_loop *loop, gather *g, const char *msg) {
     for (size_t i = 0; i < g->n; i++)
-        if (loop->fut.slots[g->entry[i].idx].state == AIO__FS_PENDING)
+        if (g->entry[i].idx != AIO__NIL && loop->fut.slots[g->entry[i].idx].state == AIO__FS_PENDING)
             aio__fut_cancel_idx(loop, g->entry[i].idx, msg);
 }
 
@@ -66,11 +69,13 @@ static void gather_child_done(aio_loop *loop, aio_future f, void *arg) {
     (void)f;
     g->outstanding--;
     if (g->done) {
+        e->idx = AIO__NIL;
         maybe_free(loop, g);
         return;
     }
     aio_outcome out;
     out.err = aio__fut_outcome(loop, e->idx, &out.value);
+    e->idx = AIO__NIL; /* heard from: the slot may go once we return */
     if (g->results)
         g->results[e->pos] = out;
     g->remaining--;

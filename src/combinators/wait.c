@@ -10,6 +10,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/timers.h"
 
@@ -124,11 +125,11 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     if (n > (SIZE_MAX - sizeof(waiter)) / sizeof(wait_entry))
         return aio__error_handle(-ENOMEM);
     /* Distinct slots, sorted (the order of entries does not matter to wait). */
-    uint32_t *idx = malloc(n * sizeof *idx);
+    uint32_t *idx = aio__malloc(n * sizeof *idx);
     if (!idx)
         return aio__error_handle(-ENOMEM);
     if ((rc = aio__fut_lookup_all(loop, futs, n, idx)) < 0) {
-        free(idx);
+        aio__free(idx);
         return aio__error_handle(rc);
     }
     qsort(idx, n, sizeof *idx, cmp_u32);
@@ -140,7 +141,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     uint32_t fut;
     waiter *w = aio__owner_new(loop, sizeof(waiter) + distinct * sizeof(wait_entry), &wait_ops, &fut);
     if (!w) {
-        free(idx);
+        aio__free(idx);
         return aio__error_handle(-ENOMEM);
     }
     w->fut = fut;
@@ -155,7 +156,7 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
             any_failed |= failed(loop, idx[i]);
         }
     }
-    free(idx);
+    aio__free(idx);
     /* Already satisfied: done now, without an iteration (asyncio returns at once). */
     if (w->ndone == w->n || (when == AIO_FIRST_COMPLETED && w->ndone > 0) ||
         (when == AIO_FIRST_EXCEPTION && any_failed)) {
@@ -170,8 +171,9 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
         if (rc == 0)
             w->outstanding++;
     }
-    if (rc == 0 && !isinf(timeout)) {
-        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), wait_timeout, w, &w->timer);
+    int64_t deadline;
+    if (rc == 0 && aio__timeout_deadline(loop, timeout, &deadline)) {
+        rc = aio__timer_arm(loop, deadline, wait_timeout, w, &w->timer);
         w->has_timer = rc == 0;
     }
     if (rc < 0) {
@@ -183,28 +185,49 @@ aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double 
     return aio__fut_handle(loop, fut);
 }
 
+/* ---- aio_wait_partition: a stable partition in place, so that it needs
+ * no memory and cannot fail once its arguments are good ---- */
+
+static void reverse(aio_future *a, size_t n) {
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        aio_future x = a[i];
+        a[i] = a[j - 1];
+        a[j - 1] = x;
+    }
+}
+
+/* Swap the adjacent blocks a[0..n1) and a[n1..n1+n2), keeping each one's
+ * order. */
+static void rotate(aio_future *a, size_t n1, size_t n2) {
+    if (n1 == 0 || n2 == 0)
+        return;
+    reverse(a, n1);
+    reverse(a + n1, n2);
+    reverse(a, n1 + n2);
+}
+
+/* Done ones (and bad handles) first, each side in its order; returns how
+ * many are on the done side. Halves, then one rotation: O(n log n) time,
+ * O(log n) depth. The leaves are visited in order, so *first_err is the
+ * first bad handle's code. */
+static size_t partition(aio_loop *loop, aio_future *a, size_t n, int *first_err) {
+    if (n == 1) {
+        int d = aio_future_done(loop, a[0]);
+        if (d < 0 && *first_err == 0)
+            *first_err = d;
+        return d != 0; /* bad handles sort with the done ones */
+    }
+    size_t h = n / 2;
+    size_t left = partition(loop, a, h, first_err);
+    size_t right = partition(loop, a + h, n - h, first_err);
+    rotate(a + left, h - left, right);
+    return left + right;
+}
+
 int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n) {
     if (!loop || (n > 0 && !futs))
         return -EINVAL;
-    aio_future *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!tmp)
-        return -ENOMEM;
     int first_err = 0;
-    size_t ndone = 0, k = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < n; i++) {
-            int d = aio_future_done(loop, futs[i]);
-            if (d < 0 && first_err == 0)
-                first_err = d;
-            bool done_side = d != 0; /* bad handles sort with the done ones */
-            if (done_side == (pass == 0)) {
-                tmp[k++] = futs[i];
-                ndone += pass == 0;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        futs[i] = tmp[i];
-    free(tmp);
+    size_t ndone = n > 0 ? partition(loop, futs, n, &first_err) : 0;
     return first_err < 0 ? first_err : (int)(ndone > INT32_MAX ? INT32_MAX : ndone);
 }

@@ -106,11 +106,12 @@ aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
     rc = aio__fut_add_node(loop, child, wf_child_done, w);
     if (rc == 0) {
         w->listening = true;
-        if (timeout <= 0) {
+        int64_t deadline;
+        if (timeout <= 0) { /* -infinity too */
             w->timed_out = true; /* a task that never started never runs */
             aio__fut_cancel_idx(loop, child, NULL);
-        } else if (!isinf(timeout)) {
-            rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), wf_timeout, w, &w->timer);
+        } else if (aio__timeout_deadline(loop, timeout, &deadline)) {
+            rc = aio__timer_arm(loop, deadline, wf_timeout, w, &w->timer);
             w->has_timer = rc == 0;
         }
     }

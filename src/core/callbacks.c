@@ -16,6 +16,7 @@
 #include "core/ready.h"
 #include "core/timers.h"
 
+#include <assert.h>
 #include <stdint.h>
 
 /* ---- callback nodes ---------------------------------------------------------- */
@@ -78,20 +79,6 @@ static void dispatch_node(aio_loop *loop, void *arg) {
     aio__fut_drop(loop, node.fut);
 }
 
-/* Out of memory queueing slot idx's list (in registration order, from e):
- * run nothing rather than run early; drop the holds (an awaiting task stays
- * suspended until the loop closes). */
-AIO__COLD static void drop_list(aio_loop *loop, uint32_t idx, uint32_t e) {
-    aio__report(loop, "out of memory: done callbacks dropped", -ENOMEM, idx);
-    while (e != AIO__NIL) {
-        uint32_t next = *entry_next(loop, e);
-        if (!(e & AIO__WAITER_BIT))
-            aio__node_free(loop, e);
-        aio__fut_drop(loop, idx);
-        e = next;
-    }
-}
-
 /* Reverse a list in place; returns its new first entry. */
 static uint32_t reverse_list(aio_loop *loop, uint32_t head) {
     uint32_t prev = AIO__NIL;
@@ -111,12 +98,13 @@ static inline void open_batch(aio_loop *loop, uint32_t first, uint32_t last) {
     loop->cb.batch_last = last;
 }
 
-/* open_batch when the ring is full: grow it, or drop the list (idx's). */
-AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t idx, uint32_t first, uint32_t last) {
-    if (aio__ready_grow(loop) == 0)
-        open_batch(loop, first, last);
-    else
-        drop_list(loop, idx, first);
+/* open_batch when ordinary entries have no room left: grow the ring if
+ * memory allows (room for what comes next), else take the slot the ring
+ * keeps for completions, which is free (ready.h): a completion never fails. */
+AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t first, uint32_t last) {
+    (void)aio__ready_grow(loop);
+    assert(aio__ready_has_slot(loop));
+    open_batch(loop, first, last);
 }
 
 /* Queue slot idx's (newest-first) list, taken out of it, from `last` (the
@@ -125,7 +113,7 @@ AIO__COLD static void open_batch_grow(aio_loop *loop, uint32_t idx, uint32_t fir
  * entry, else in a new batch. Inline in the completions; growing the ring
  * (or failing to) is out of line, so the inline path makes no call that
  * returns to it. */
-static inline void schedule_list(aio_loop *loop, uint32_t idx, uint32_t last) {
+static inline void schedule_list(aio_loop *loop, uint32_t last) {
     if (last == AIO__NIL)
         return; /* nobody listens */
     /* A list of one (a single awaiting task, a single callback) is its own
@@ -137,7 +125,7 @@ static inline void schedule_list(aio_loop *loop, uint32_t idx, uint32_t last) {
     } else if (AIO__LIKELY(!aio__ready_full(loop))) {
         open_batch(loop, first, last);
     } else {
-        open_batch_grow(loop, idx, first, last);
+        open_batch_grow(loop, first, last);
     }
 }
 
@@ -151,7 +139,7 @@ static inline void complete_list(aio_loop *loop, uint32_t idx, uint8_t state, ai
     if (state == AIO__FS_ERROR)
         s->flags |= AIO__FF_UNRETRIEVED; /* until an outcome is taken (or reported) */
     s->u.value = v;
-    schedule_list(loop, idx, list);
+    schedule_list(loop, list);
 }
 static inline void complete(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v) {
     complete_list(loop, idx, state, v, *aio__fut_cbs(loop, idx)); /* before the outcome takes its place */

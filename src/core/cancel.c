@@ -4,6 +4,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/waitq.h"
 
@@ -25,7 +26,7 @@ int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg) {
     if (loop->cancel.depth > 0) {
         if (loop->cancel.n == loop->cancel.cap) {
             size_t cap = loop->cancel.cap ? loop->cancel.cap * 2 : 64;
-            void *q = realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
+            void *q = aio__realloc(loop->cancel.q, cap * sizeof *loop->cancel.q);
             if (!q)
                 return cancel_now(loop, idx, msg); /* out of memory: recurse instead */
             loop->cancel.q = q;
@@ -52,20 +53,30 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
         return loop->fut.task_ops->cancel(loop, idx, msg);
     if (s->flags & AIO__FF_OWNED)
         return s->u.owner->ops->cancel(loop, s->u.owner, msg);
+    if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once, or as its owner says */
+        aio__waitq *q = loop->fut.links[idx].q;
+        return q->on_cancel ? q->on_cancel(loop, q, idx, msg) : aio__waitq_cancel(loop, idx, msg);
+    }
     aio_value v;
     v.p = (void *)(uintptr_t)msg;
-    if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once */
-        aio__waitq_unlink(loop, idx);
-        aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
-        aio__fut_drop(loop, idx); /* the queue's hold, after the completion */
-        return 1;
-    }
     aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
     return 1;
+}
+
+int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg) {
+    /* A message reaches a task (this one, or those a combinator's cancel
+     * propagates to) through the per-slot extras: make sure they exist
+     * before anything changes, so that an accepted cancel never loses its
+     * message. Once allocated they cover every slot (they grow with the
+     * table). A plain future keeps its message in its outcome. */
+    const aio__fut *s = &loop->fut.slots[idx];
+    if (msg && s->state == AIO__FS_PENDING && (s->flags & (AIO__FF_TASK | AIO__FF_OWNED)) && !aio__extras(loop))
+        return -ENOMEM;
+    return aio__fut_cancel_idx(loop, idx, msg);
 }
 
 int aio_future_cancel(aio_loop *loop, aio_future f, const char *msg) {
     uint32_t idx;
     int rc = aio__fut_lookup(loop, f, &idx);
-    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+    return rc < 0 ? rc : aio__fut_cancel_checked(loop, idx, msg);
 }

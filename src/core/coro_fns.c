@@ -1,6 +1,6 @@
 /* The loop's table of coroutine functions.
  *
- * A task names its top coroutine by a 24-bit index into this table instead
+ * A task names its top coroutine by a 23-bit index into this table instead
  * of an 8-byte pointer: with the 32-bit resume point, that is what keeps
  * the task header at 32 bytes. A program has few distinct coroutine
  * functions and spawns the same one many times in a row, so the lookup is
@@ -9,10 +9,11 @@
  * function the loop ever started. */
 #include "core/coro_fns.h"
 #include "core/loop.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 
-#define AIO__FNS_MAX (1u << 24)
+#define AIO__FNS_MAX (1u << 23)
 
 static uint32_t fn_hash(aio_coro_fn fn, uint32_t mask) {
     uint64_t x = (uint64_t)(uintptr_t)fn * UINT64_C(0x9E3779B97F4A7C15);
@@ -21,7 +22,7 @@ static uint32_t fn_hash(aio_coro_fn fn, uint32_t mask) {
 
 /* Rebuild the hash (slots hold index + 1; 0 is empty) at `cap` slots. */
 static int rehash(aio_loop *loop, uint32_t cap) {
-    uint32_t *h = calloc(cap, sizeof *h);
+    uint32_t *h = aio__calloc(cap, sizeof *h);
     if (!h)
         return -ENOMEM;
     for (uint32_t i = 0; i < loop->fns.n; i++) {
@@ -30,7 +31,7 @@ static int rehash(aio_loop *loop, uint32_t cap) {
             p = (p + 1) & (cap - 1);
         h[p] = i + 1;
     }
-    free(loop->fns.hash);
+    aio__free(loop->fns.hash);
     loop->fns.hash = h;
     loop->fns.hash_cap = cap;
     return 0;
@@ -53,7 +54,7 @@ int aio__coro_fn_index_slow(aio_loop *loop, aio_coro_fn fn, uint32_t *out) {
         return -ENOMEM;
     if (loop->fns.n == loop->fns.cap) {
         uint32_t cap = loop->fns.cap ? loop->fns.cap * 2 : 8;
-        aio_coro_fn *f = realloc(loop->fns.table, cap * sizeof *f);
+        aio_coro_fn *f = aio__realloc(loop->fns.table, cap * sizeof *f);
         if (!f)
             return -ENOMEM;
         loop->fns.table = f;
@@ -78,8 +79,8 @@ int aio__coro_fn_index_slow(aio_loop *loop, aio_coro_fn fn, uint32_t *out) {
 }
 
 void aio__coro_fns_free(aio_loop *loop) {
-    free(loop->fns.table);
-    free(loop->fns.hash);
+    aio__free(loop->fns.table);
+    aio__free(loop->fns.hash);
     loop->fns.table = NULL;
     loop->fns.hash = NULL;
     loop->fns.n = loop->fns.cap = loop->fns.hash_cap = 0;

@@ -56,16 +56,16 @@ int aio__fut_lookup_slow(const aio_loop *loop, aio_future f) {
         return rc;
     if ((uint16_t)(f.id >> AIO__TAG_SHIFT) != loop->tag)
         return AIO_EFOREIGN;
-    if (loop->closed)
-        return AIO_ECLOSED;
+    if (loop->fut.barred) /* closed, closing or reporting: fut.n reads 0 */
+        return aio__loop_refusal(loop);
     return AIO_ESTALE;
 }
 
 /* ---- slots ----------------------------------------------------------------- */
 
 int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
-    if (loop->closed)
-        return AIO_ECLOSED; /* a closed loop keeps no slots (aio__fut_lookup relies on it) */
+    if (loop->fut.barred)
+        return aio__loop_refusal(loop); /* fut.n reads 0 meanwhile (aio__fut_lookup relies on it) */
     if (loop->fut.n == loop->fut.cap) {
         uint32_t cap = loop->fut.cap ? loop->fut.cap * 2 : 64;
         if (cap > AIO__IDX_MASK + 1)
@@ -76,20 +76,20 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
          * than needed, while capfuts still tells the table's size (which
          * aio__table_free relies on). */
         if (loop->fut.extras) {
-            struct aio__extra *x = realloc(loop->fut.extras, (size_t)cap * sizeof *x);
+            struct aio__extra *x = aio__realloc(loop->fut.extras, (size_t)cap * sizeof *x);
             if (!x)
                 return -ENOMEM;
             memset(x + loop->fut.cap, 0, (size_t)(cap - loop->fut.cap) * sizeof *x);
             loop->fut.extras = x;
         }
-        if (loop->fut.links) { /* read only while a slot is linked: no need to clear */
-            struct aio__wlink *l = realloc(loop->fut.links, (size_t)cap * sizeof *l);
+        if (loop->fut.links) { /* written at each push before it is read: no need to clear */
+            struct aio__wlink *l = aio__realloc(loop->fut.links, (size_t)cap * sizeof *l);
             if (!l)
                 return -ENOMEM;
             loop->fut.links = l;
         }
         if (loop->fut.bigc) { /* never read before a slot is made big: no need to clear */
-            aio__bigc *b = realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
+            aio__bigc *b = aio__realloc(loop->fut.bigc, (size_t)cap * sizeof *b);
             if (!b)
                 return -ENOMEM;
             loop->fut.bigc = b;
@@ -113,7 +113,7 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
 /* Move slot idx's counts to loop->fut.bigc (allocated on first use, like the
  * extras): 0 or -ENOMEM. */
 static int go_big(aio_loop *loop, uint32_t idx) {
-    if (!loop->fut.bigc && !(loop->fut.bigc = malloc((size_t)loop->fut.cap * sizeof *loop->fut.bigc)))
+    if (!loop->fut.bigc && !(loop->fut.bigc = aio__malloc((size_t)loop->fut.cap * sizeof *loop->fut.bigc)))
         return -ENOMEM;
     aio__fut *s = &loop->fut.slots[idx];
     loop->fut.bigc[idx].refs = s->refs;
@@ -166,7 +166,7 @@ uint32_t aio__fut_refs(const aio_loop *loop, uint32_t idx) {
 
 struct aio__extra *aio__extras(aio_loop *loop) {
     if (!loop->fut.extras)
-        loop->fut.extras = calloc(loop->fut.cap ? loop->fut.cap : 1, sizeof *loop->fut.extras);
+        loop->fut.extras = aio__calloc(loop->fut.cap ? loop->fut.cap : 1, sizeof *loop->fut.extras);
     return loop->fut.extras;
 }
 
@@ -176,7 +176,7 @@ void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx) {
     else
         aio__report_unretrieved(loop, idx);
     if (loop->fut.extras) {
-        free(loop->fut.extras[idx].name);
+        aio__free(loop->fut.extras[idx].name);
         loop->fut.extras[idx].name = NULL;
         loop->fut.extras[idx].cancel_msg = NULL;
     }
@@ -259,36 +259,69 @@ int aio_future_release(aio_loop *loop, aio_future f) {
     return 0;
 }
 
-/* ---- close ------------------------------------------------------------------- */
+/* ---- the loop barred, and close ------------------------------------------------ */
+
+uint8_t aio__fut_bar(aio_loop *loop, uint8_t why) {
+    uint8_t was = loop->fut.barred;
+    if (!was) { /* every handle's lookup fails from now on */
+        loop->fut.hidden = loop->fut.n;
+        loop->fut.n = 0;
+    }
+    loop->fut.barred = was | why;
+    return was;
+}
+
+void aio__fut_unbar(aio_loop *loop, uint8_t was) {
+    loop->fut.barred = was;
+    if (!was)
+        loop->fut.n = loop->fut.hidden;
+}
+
+/* Collect, then report, then free: the reports come first, with every slot,
+ * name and owner intact, and the loop refusing whatever the handler calls
+ * (it is closing). */
+/* A loop that ran a million tasks walks a million slots (most of them
+ * free) at close, twice: each walk keeps the table in registers (it cannot
+ * move: a barred loop never grows it) and looks at one field per slot. */
+void aio__futures_report(aio_loop *loop) {
+    const aio__fut *slots = loop->fut.slots;
+    const uint32_t n = loop->fut.hidden;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned state = slots[i].state;
+        if (AIO__LIKELY(state != AIO__FS_PENDING && state != AIO__FS_ERROR))
+            continue;
+        if (state == AIO__FS_PENDING && (slots[i].flags & AIO__FF_TASK))
+            aio__report(loop, "Task was destroyed but it is pending", 0, i);
+        else if (state == AIO__FS_ERROR)
+            aio__report_unretrieved(loop, i);
+    }
+}
 
 void aio__futures_free(aio_loop *loop) {
     aio__owners_free_all(loop);
-    for (uint32_t i = 0; i < loop->fut.n; i++) {
-        aio__fut *s = &loop->fut.slots[i];
-        if (s->state == AIO__FS_PENDING && (s->flags & AIO__FF_TASK)) {
-            aio__report(loop, "Task was destroyed but it is pending", 0, i);
-            loop->fut.task_ops->destroy(loop, s->u.task);
-        } else {
-            aio__report_unretrieved(loop, i);
-        }
-    }
+    const aio__fut *slots = loop->fut.slots;
+    const uint32_t n = loop->fut.hidden;
+    for (uint32_t i = 0; i < n; i++)
+        if (slots[i].state == AIO__FS_PENDING && (slots[i].flags & AIO__FF_TASK))
+            loop->fut.task_ops->destroy(loop, slots[i].u.task);
     if (loop->fut.extras)
-        for (uint32_t i = 0; i < loop->fut.n; i++)
-            free(loop->fut.extras[i].name);
-    free(loop->fut.extras);
-    free(loop->fut.links);
+        for (uint32_t i = 0; i < loop->fut.hidden; i++)
+            aio__free(loop->fut.extras[i].name);
+    aio__free(loop->fut.extras);
+    aio__free(loop->fut.links);
     loop->fut.links = NULL;
-    free(loop->fut.bigc);
+    aio__free(loop->fut.bigc);
     loop->fut.bigc = NULL;
     aio__table_free(loop, loop->fut.slots, (size_t)loop->fut.cap * sizeof *loop->fut.slots);
     aio__table_free(loop, loop->cb.nodes, (size_t)loop->cb.cap * sizeof *loop->cb.nodes);
-    free(loop->cancel.q);
+    aio__free(loop->cancel.q);
     loop->cancel.q = NULL;
     loop->cancel.n = loop->cancel.cap = 0;
     loop->fut.extras = NULL;
     loop->fut.slots = NULL;
     loop->cb.nodes = NULL;
-    loop->fut.n = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
+    loop->fut.n = loop->fut.hidden = loop->fut.cap = loop->cb.n = loop->cb.cap = 0;
+    loop->fut.barred = AIO__BAR_CLOSED; /* for good: the table is gone */
     loop->fut.free = loop->cb.free = AIO__NIL;
     loop->task.count = 0;
 }

@@ -8,6 +8,7 @@
 #include "core/handles.h"
 
 /* ---- futures table ------------------------------------------------------ */
+enum { AIO__BAR_CLOSED = 1, AIO__BAR_CLOSING = 2, AIO__BAR_REPORTING = 4 };
 /* WOKEN: done, but what it brings is taken by its consumer when it reads
  * the outcome (waitq.h: "wake, then take"); u.value.p is the aio__taker. */
 enum { AIO__FS_FREE = 0, AIO__FS_PENDING, AIO__FS_RESULT, AIO__FS_ERROR, AIO__FS_CANCELLED, AIO__FS_WOKEN };
@@ -67,10 +68,18 @@ typedef struct aio__task_ops {
 
 typedef struct aio__futures {
     aio__fut *slots;
-    /* Slots in use or free; 0 once the loop is closed (aio__futures_free,
-     * and aio__fut_alloc_grow refuses a closed loop): aio__fut_lookup
-     * relies on it. */
-    uint32_t n, cap, free;
+    /* Slots in use or free. It reads 0 while the loop is barred, so that
+     * every lookup fails, and aio__fut_alloc_grow refuses to grow
+     * meanwhile: aio__fut_lookup relies on it. The real count waits in
+     * `hidden` then. */
+    uint32_t n, cap, free, hidden;
+    /* Why the loop refuses every call that could change it (AIO__BAR_*;
+     * 0: it refuses none): it is closed, it is closing (aio_loop_close has
+     * begun: its structures are being reported on, then freed), or a
+     * report handler is running (the report comes from the middle of the
+     * loop's own work). Kept here because the table is what enforces it:
+     * no hot path pays for a test. */
+    uint8_t barred;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
     struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
@@ -276,6 +285,9 @@ static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_ta
     return true;
 }
 int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
+/* The public cancels: aio__fut_cancel_idx, or -ENOMEM (and nothing done)
+ * if a message could not be kept (cancel.c). */
+int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg);
 static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) { loop->fut.task_ops = ops; }
 /* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
 int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);
@@ -304,7 +316,15 @@ static inline int aio__fut_outcome(aio_loop *loop, uint32_t idx, aio_value *v) {
         return aio__fut_take(loop, idx, v); /* waitq.c */
     return AIO_ENOTDONE;
 }
-void aio__futures_free(aio_loop *loop); /* at close: report and free everything */
+/* Bar the loop for a reason (AIO__BAR_*): fut.n reads 0 from now on.
+ * Returns how it was barred before, for aio__fut_unbar. */
+uint8_t aio__fut_bar(aio_loop *loop, uint8_t why);
+void aio__fut_unbar(aio_loop *loop, uint8_t was);
+/* At close, with the table hidden: first report every pending task and
+ * every error never retrieved, while everything they name is intact; then
+ * free everything (reporting nothing). */
+void aio__futures_report(aio_loop *loop);
+void aio__futures_free(aio_loop *loop);
 /* report.c: tell the exception handler (or stderr); idx names the future
  * concerned, or is AIO__NIL. */
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);

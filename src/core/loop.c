@@ -13,6 +13,7 @@
 #include "io/io.h"
 #include "net/net.h"
 #include "proc/signal.h"
+#include "scope/scope.h"
 #include "thread/thread.h"
 
 #include <math.h>
@@ -48,7 +49,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     const aio__backend *backend = aio__backend_find(opts->backend);
     if (!backend)
         return -EINVAL;
-    aio_loop *loop = calloc(1, sizeof *loop);
+    aio_loop *loop = aio__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
     loop->tag = next_tag();
@@ -64,15 +65,21 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
     aio__tasks_init(loop);
-    int rc = backend->init(loop);
+    int rc = aio__ready_init(loop); /* from now on a completion always has a slot */
     if (rc < 0) {
-        free(loop);
+        aio__free(loop);
+        return rc;
+    }
+    if ((rc = backend->init(loop)) < 0) {
+        aio__ready_free(loop);
+        aio__free(loop);
         return rc;
     }
     if ((rc = aio__wakeup_init(loop)) < 0) { /* wakeup.c: threads -> loop */
         backend->fini(loop);
         aio__io_free(loop);
-        free(loop);
+        aio__ready_free(loop);
+        aio__free(loop);
         return rc;
     }
     *out = loop;
@@ -82,17 +89,25 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
 int aio_loop_close(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
+    if (loop->fut.barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT; /* from the handler: the loop's own work is under way */
     if (loop->running)
         return AIO_ERUNNING;
     if (loop->closed)
         return 0;
-    /* Reports and frees first (they may look at the futures table), then the
-     * structures. Nothing queued runs any more. Executor jobs first: the
-     * close waits (bounded) for running ones and must see the futures. */
+    /* Closing: from now on every call on the loop is refused (a report
+     * handler's included), so nothing changes what is reported and freed.
+     * Collect, then report, then free: executor jobs first (the close waits,
+     * bounded, for running ones, and their completions must find the
+     * futures), then the reports, with everything they name intact, then
+     * the structures. Nothing queued runs any more. */
+    aio__fut_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
     aio__net_close(loop); /* streams and servers: their fds, buffers, records */
     aio__wakeup_close(loop);
     aio__signal_close(loop); /* dispositions back before anything is freed */
+    aio__futures_report(loop);
+    aio__scopes_free(loop); /* before the tasks' frames, where the scopes are */
     aio__futures_free(loop);
     aio__task_mem_free(loop); /* after every task was freed */
     aio__coro_fns_free(loop);
@@ -107,11 +122,13 @@ int aio_loop_close(aio_loop *loop) {
 int aio_loop_free(aio_loop *loop) {
     if (!loop)
         return 0;
+    if (loop->fut.barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT; /* nothing is freed: the report's caller still uses the loop */
     int rc = aio_loop_close(loop);
     if (rc < 0)
         return rc;
     aio__wakeup_free(loop);
-    free(loop);
+    aio__free(loop);
     return 0;
 }
 
@@ -124,7 +141,9 @@ int64_t aio_loop_time_ns(const aio_loop *loop) { return loop ? loop->now_ns : 0;
 int aio_loop_advance(aio_loop *loop, double seconds) {
     if (!loop || !loop->virtual_clock || !(seconds >= 0) || isinf(seconds))
         return -EINVAL;
-    loop->now_ns += aio__delay_ns(seconds);
+    if (loop->fut.barred)
+        return aio__loop_refusal(loop);
+    loop->now_ns = aio__time_add(loop->now_ns, aio__delay_ns(seconds)); /* stops at the limit */
     return 0;
 }
 

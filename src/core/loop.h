@@ -24,6 +24,7 @@
 #include "core/timers.h"
 #include "io/io.h"
 #include "proc/signal.h"
+#include "scope/scope.h"
 #undef AIO__LOOP_STATE_PASS
 
 #include <stdbool.h>
@@ -62,6 +63,7 @@ struct aio_loop {
     aio__cancel_queue cancel; /* cancel.c */
     aio__reporting report;    /* report.c */
     aio__signals sig;         /* proc/signal.c */
+    aio__scopes scope;        /* scope/: task groups and timeout scopes */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     struct aio__net *net;     /* net/: at first use */
@@ -70,19 +72,37 @@ struct aio_loop {
 /* The loop running on this thread (NULL if none): a coroutine's. */
 static inline aio_loop *aio__running_loop(void) { return (aio_loop *)(void *)aio__running; }
 
-/* 0, -EINVAL (NULL) or AIO_ECLOSED: inline, as every creating call checks it. */
+/* The code a barred loop (futures.h: closed, closing, or inside a report)
+ * answers with: AIO_EINREPORT inside a report handler, else AIO_ECLOSED. */
+static inline int aio__loop_refusal(const aio_loop *loop) {
+    return (loop->fut.barred & AIO__BAR_REPORTING) ? AIO_EINREPORT : AIO_ECLOSED;
+}
+/* 0, -EINVAL (NULL), or the refusal of a barred loop: inline, as every
+ * creating call checks it. */
 static inline int aio__loop_usable(const aio_loop *loop) {
     if (!loop)
         return -EINVAL;
-    return loop->closed ? AIO_ECLOSED : 0;
+    return loop->fut.barred ? aio__loop_refusal(loop) : 0;
 }
 
-/* clock.c */
+/* clock.c: the loop's times (now_ns, every deadline) and durations, in ns,
+ * stay within +-AIO__TIME_LIMIT (4e18 ns, 126 years): the difference of two
+ * never overflows, and every sum is saturated there (aio__time_add). Every
+ * deadline is computed by aio__deadline or aio__timeout_deadline; the
+ * table in include/aio/loop.h says what each call accepts. */
+#define AIO__TIME_LIMIT INT64_C(4000000000000000000)
 int64_t aio__clock_ns(void); /* CLOCK_MONOTONIC in ns */
-/* Seconds to nanoseconds, rounded up (a timer never fires early) and
- * clamped to +-4e18 ns (126 years), far from overflow. */
+/* Seconds (not NaN: the caller refuses it) to nanoseconds, rounded up (a
+ * timer never fires early) and clamped to +-AIO__TIME_LIMIT. */
 int64_t aio__seconds_to_ns(double seconds);
 int64_t aio__delay_ns(double seconds); /* the same, and >= 0 */
+/* t + d, saturated at +-AIO__TIME_LIMIT: never overflows. */
+int64_t aio__time_add(int64_t t, int64_t d);
+/* The loop's time `seconds` from now (finite or not, not NaN), saturated. */
+int64_t aio__deadline(const aio_loop *loop, double seconds);
+/* A timeout's deadline: false for +infinity (no timeout); a timeout <= 0,
+ * -infinity included, is due now (it expires after one look). */
+bool aio__timeout_deadline(const aio_loop *loop, double timeout, int64_t *when);
 
 /* run.c */
 int aio__run_until_no_tasks(aio_loop *loop);

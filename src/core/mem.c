@@ -43,6 +43,27 @@
 #define AIO__HAVE_THP 0
 #endif
 
+/* ---- mappings ---- */
+
+#if defined(__linux__)
+void *aio__mmap_anon(size_t len) {
+    if (AIO__ALLOC_FAILS())
+        return NULL;
+    void *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void aio__munmap(void *p, size_t len) { munmap(p, len); }
+#endif
+#if AIO__HAVE_MREMAP
+void *aio__mremap(void *p, size_t old_len, size_t new_len) {
+    if (AIO__ALLOC_FAILS())
+        return NULL;
+    void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+#endif
+
 static bool is_mapped(size_t len) { return AIO__HAVE_MREMAP && len >= AIO__MAPPED_TABLE; }
 
 /* A mapped table this size asks for huge pages. It must be a mapping of
@@ -73,7 +94,7 @@ static void advise_huge(const aio_loop *loop, void *p, size_t len) {
 
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len) {
     if (!is_mapped(new_len)) {
-        void *q = realloc(*p, new_len);
+        void *q = aio__realloc(*p, new_len);
         if (!q)
             return -ENOMEM;
         *p = q;
@@ -83,18 +104,18 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t kee
     void *q;
     size_t len = map_len(loop, new_len);
     if (is_mapped(old_len)) { /* moves the pages, copies nothing */
-        q = mremap(*p, map_len(loop, old_len), len, MREMAP_MAYMOVE);
-        if (q == MAP_FAILED)
+        q = aio__mremap(*p, map_len(loop, old_len), len);
+        if (!q)
             return -ENOMEM;
         advise_huge(loop, q, new_len); /* again: the new part is not touched yet */
     } else {
-        q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (q == MAP_FAILED)
+        q = aio__mmap_anon(len);
+        if (!q)
             return -ENOMEM;
         advise_huge(loop, q, new_len); /* before the copy, or the copy faults 4 KiB pages in */
         if (keep)
             memcpy(q, *p, keep); /* not the rest: copying untouched pages touches them */
-        free(*p);
+        aio__free(*p);
     }
     *p = q;
 #endif
@@ -104,12 +125,12 @@ int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t kee
 void aio__table_free(const aio_loop *loop, void *p, size_t len) {
 #if AIO__HAVE_MREMAP
     if (p && is_mapped(len)) {
-        munmap(p, map_len(loop, len));
+        aio__munmap(p, map_len(loop, len));
         return;
     }
 #endif
     (void)loop, (void)len;
-    free(p);
+    aio__free(p);
 }
 
 /* ---- memory written whole at once ---- */
@@ -121,8 +142,8 @@ void *aio__bulk_alloc(const aio_loop *loop, size_t len, bool *mapped) {
         /* Its own mapping, rounded to pages only: the kernel gives huge
          * pages to the whole 2 MiB extents inside it, and every page of
          * it is about to be written anyway. */
-        void *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (q != MAP_FAILED) {
+        void *q = aio__mmap_anon(len);
+        if (q) {
             (void)madvise(q, len, MADV_HUGEPAGE);
             *mapped = true;
             return q; /* zeroed, as calloc's */
@@ -131,18 +152,18 @@ void *aio__bulk_alloc(const aio_loop *loop, size_t len, bool *mapped) {
 #else
     (void)loop;
 #endif
-    return calloc(1, len);
+    return aio__calloc(1, len);
 }
 
 void aio__bulk_free(void *p, size_t len, bool mapped) {
 #if AIO__HAVE_THP
     if (mapped) {
-        munmap(p, len);
+        aio__munmap(p, len);
         return;
     }
 #endif
     (void)len, (void)mapped;
-    free(p);
+    aio__free(p);
 }
 
 /* ---- arenas ---- */

@@ -5,9 +5,42 @@
 
 #include "aio/aio.h"
 #include "core/compiler.h"
+#include "core/fault.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the one allocation path ----
+ * Every allocation of the library is one of these (never malloc & co.
+ * directly): in test builds each asks the fault countdown first
+ * (core/fault.h), so a test can make any one of them fail; in other
+ * builds they are the libc calls themselves. Each returns NULL when out of
+ * memory (the mappings too: never MAP_FAILED). */
+#ifdef AIO_FAULT_INJECTION
+#define AIO__ALLOC_FAILS() aio__fault_alloc()
+#else
+#define AIO__ALLOC_FAILS() false
+#endif
+static inline void *aio__malloc(size_t n) { return AIO__ALLOC_FAILS() ? NULL : malloc(n); }
+static inline void *aio__calloc(size_t n, size_t size) { return AIO__ALLOC_FAILS() ? NULL : calloc(n, size); }
+/* On failure p is left as it was. */
+static inline void *aio__realloc(void *p, size_t n) { return AIO__ALLOC_FAILS() ? NULL : realloc(p, n); }
+/* size a multiple of align (C11). */
+static inline void *aio__aligned_alloc(size_t align, size_t size) {
+    return AIO__ALLOC_FAILS() ? NULL : aligned_alloc(align, size);
+}
+static inline char *aio__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = aio__malloc(n);
+    return p ? memcpy(p, s, n) : NULL;
+}
+static inline void aio__free(void *p) { free(p); }
+/* Anonymous private read-write mappings (mem.c; where mmap exists). */
+void *aio__mmap_anon(size_t len);
+void *aio__mremap(void *p, size_t old_len, size_t new_len); /* may move it */
+void aio__munmap(void *p, size_t len);
 
 /* An arena of objects of one size: carved one after another from chunks
  * that double from 4 KiB to 8 MiB (the big ones with huge pages), reused

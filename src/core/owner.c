@@ -101,7 +101,7 @@ void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding) {
     for (size_t i = 0; i < n && *outstanding != 0; i++)
-        if (loop->fut.slots[children[i].idx].state == AIO__FS_PENDING)
+        if (children[i].idx != AIO__NIL && loop->fut.slots[children[i].idx].state == AIO__FS_PENDING)
             *outstanding -= (uint32_t)aio__fut_remove_node(loop, children[i].idx, cb, &children[i]);
 }
 

@@ -69,7 +69,9 @@ typedef struct aio__child {
  * of callbacks registered and not yet run. When that is 0 already (the
  * last child's callback is what finished the combinator, the usual case)
  * there is nothing to scan: a million-child gather does not walk its
- * children again. */
+ * children again. An entry whose idx is AIO__NIL is skipped: a combinator
+ * marks so the children it has heard from, whose slots may be freed and
+ * reused by other futures from then on. */
 void aio__children_detach(aio_loop *loop, aio__child *children, size_t n, aio_done_callback cb,
                           uint32_t *outstanding);
 /* The ownership rule on a failing path (include/aio/future.h): drop the

@@ -18,12 +18,12 @@
  * position changes: those whose sequence number has the old capacity's bit
  * set move up by the old capacity. */
 int aio__ready_grow(aio_loop *loop) {
-    uint64_t old_cap = loop->ready.ring ? loop->ready.mask + 1 : 0;
+    uint64_t old_cap = loop->ready.ring ? loop->ready.mask + 1 : 0; /* one or no slot free */
     uint64_t cap = old_cap ? old_cap * 2 : AIO__RING_MIN;
     if (cap > SIZE_MAX / sizeof(aio__ready_ent))
         return -ENOMEM;
     void *p = loop->ready.ring;
-    size_t old = (size_t)old_cap * sizeof(aio__ready_ent); /* full: every entry is live */
+    size_t old = (size_t)old_cap * sizeof(aio__ready_ent); /* keep it all */
     if (aio__table_resize(loop, &p, old, old, (size_t)cap * sizeof(aio__ready_ent)) < 0)
         return -ENOMEM;
     aio__ready_ent *ring = p;
@@ -32,9 +32,11 @@ int aio__ready_grow(aio_loop *loop) {
             ring[s & (cap - 1)] = ring[s & (old_cap - 1)];
     loop->ready.ring = ring;
     loop->ready.mask = cap - 1;
-    loop->ready.cap = cap;
+    loop->ready.cap = cap - 1; /* the last slot is kept for a completion */
     return 0;
 }
+
+int aio__ready_init(aio_loop *loop) { return aio__ready_grow(loop); }
 
 int aio__ready_cancel(aio_loop *loop, uint64_t seq) {
     if (seq >= loop->ready.tail)

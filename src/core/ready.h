@@ -6,7 +6,13 @@
 #include <stdint.h>
 
 /* ---- ready queue: a FIFO ring of (fn, arg), indexed by sequence numbers.
- * Entry seq lives at ring[seq & mask]; a cancelled entry has fn == NULL. */
+ * Entry seq lives at ring[seq & mask]; a cancelled entry has fn == NULL.
+ *
+ * The last slot of the ring is kept for completions (callbacks.c): an
+ * ordinary entry is queued only while two slots are free, so that after
+ * any entry is queued, either the newest entry is the open dispatch batch
+ * (which a completion extends) or a slot is free (where it opens one). So
+ * a completion never needs memory, and never fails. */
 typedef struct aio__ready_ent {
     aio_callback fn;
     void *arg;
@@ -14,7 +20,9 @@ typedef struct aio__ready_ent {
 typedef struct aio__ready_q {
     aio__ready_ent *ring;
     uint64_t head, tail, mask;
-    uint64_t cap; /* mask + 1, or 0 while there is no ring: one test for "full" */
+    /* The room of ordinary entries: mask (one slot short of the ring), or
+     * 0 while there is no ring: one test for "full". */
+    uint64_t cap;
 } aio__ready_q;
 #endif /* AIO_CORE_READY_H_STATE */
 
@@ -23,12 +31,16 @@ typedef struct aio__ready_q {
 #include "core/loop.h"
 
 int aio__ready_grow(aio_loop *loop);
+/* The ring's first 64 entries, at loop creation: a completion relies on its
+ * kept slot from then on. 0 or -ENOMEM. */
+int aio__ready_init(aio_loop *loop);
 int aio__ready_cancel(aio_loop *loop, uint64_t seq);
 static inline bool aio__ready_full(const aio_loop *loop) {
     return loop->ready.tail - loop->ready.head >= loop->ready.cap;
 }
-/* Queue fn(loop, arg) at the back of a ring that is not full; returns its
- * sequence number. */
+/* Queue fn(loop, arg) at the back of a ring that is not full (or, for a
+ * completion's batch, whose kept slot is free); returns its sequence
+ * number. */
 static inline uint64_t aio__ready_put(aio_loop *loop, aio_callback fn, void *arg) {
     aio__ready_ent *e = &loop->ready.ring[loop->ready.tail & loop->ready.mask];
     e->fn = fn;
@@ -55,4 +67,8 @@ static inline bool aio__ready_is_last(const aio_loop *loop, uint64_t seq) {
     return loop->ready.tail > loop->ready.head && loop->ready.tail - 1 == seq;
 }
 static inline bool aio__ready_empty(const aio_loop *loop) { return loop->ready.head == loop->ready.tail; }
+/* A slot is free, the kept one included. */
+static inline bool aio__ready_has_slot(const aio_loop *loop) {
+    return loop->ready.tail - loop->ready.head <= loop->ready.mask;
+}
 #endif /* AIO_CORE_READY_H */

@@ -17,7 +17,12 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
     r.future = idx != AIO__NIL ? aio__fut_handle(loop, idx) : (aio_future){0};
     r.task_name = idx != AIO__NIL ? slot_name(loop, idx) : NULL;
     if (loop->report.handler) {
+        /* The report may come from the middle of the loop's own work (a
+         * slot being freed, the loop closing): while the handler runs, the
+         * loop refuses every call that could change it (AIO_EINREPORT). */
+        uint8_t was = aio__fut_bar(loop, AIO__BAR_REPORTING);
         loop->report.handler(loop, &r, loop->report.arg);
+        aio__fut_unbar(loop, was);
         return;
     }
     fprintf(stderr, "libaio: %s", msg);

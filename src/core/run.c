@@ -114,9 +114,11 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
 static int run_begin(aio_loop *loop) {
     if (!loop)
         return -EINVAL;
+    if (loop->fut.barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT;
     if (loop->running || aio__running)
         return AIO_ERUNNING;
-    if (loop->closed)
+    if (loop->fut.barred)
         return AIO_ECLOSED;
     loop->running = true;
     aio__running = &loop->pub;

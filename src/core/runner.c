@@ -1,6 +1,7 @@
 /* aio_run: asyncio.run for a coroutine. */
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/task.h"
 #include "proc/signal.h"
 
@@ -15,7 +16,7 @@
  * only looks at the ones it cancelled). */
 static void shutdown_leftovers(aio_loop *loop) {
     size_t n = aio_loop_pending_tasks(loop), k = 0;
-    uint32_t *left = n ? malloc(n * sizeof *left) : NULL;
+    uint32_t *left = n ? aio__malloc(n * sizeof *left) : NULL;
     /* Out of memory, the leftovers still finish; a failure among them is
      * then reported as never retrieved at close, as any other. */
     for (uint32_t i = 0; left && i < loop->fut.n && k < n; i++)

@@ -36,7 +36,7 @@ int aio_call_later(aio_loop *loop, double delay, aio_callback fn, void *arg, aio
         return -EINVAL;
     /* Negative delays keep their order (asyncio: call_later(-1) fires after
      * call_later(-2)); the deadline is simply in the past. */
-    return call_at_ns(loop, loop->now_ns + aio__seconds_to_ns(delay), fn, arg, out);
+    return call_at_ns(loop, aio__deadline(loop, delay), fn, arg, out);
 }
 
 int aio_call_at(aio_loop *loop, double when, aio_callback fn, void *arg, aio_handle *out) {

@@ -40,7 +40,7 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
     }
     uint32_t timer;
     loop->tm.fire_result = sleep_fire;
-    rc = aio__timer_arm_result(loop, loop->now_ns + aio__delay_ns(delay), idx, result, &timer);
+    rc = aio__timer_arm_result(loop, aio__deadline(loop, delay), idx, result, &timer);
     if (rc < 0) {
         aio__fut_consume(loop, idx);
         return aio__error_handle(rc);

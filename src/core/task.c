@@ -21,6 +21,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
 #include "core/task.h"
 
@@ -72,12 +73,18 @@ aio_future aio_task_handle(const aio_task *t) {
 
 int aio_task_cancelling(const aio_task *t) { return t ? t->aio__cancelling : -EINVAL; }
 
-int aio_task_uncancel(aio_task *t) {
-    if (!t)
-        return -EINVAL;
-    if (t->aio__cancelling > 0)
-        t->aio__cancelling--;
+int aio__task_uncancel(aio_task *t) {
+    if (t->aio__cancelling > 0 && --t->aio__cancelling == 0)
+        t->aio__must_cancel = 0; /* nothing is requested any more: nothing to deliver */
     return t->aio__cancelling;
+}
+
+int aio_task_uncancel(aio_task *t) { return t ? aio__task_uncancel(t) : -EINVAL; }
+
+void aio__task_cancel_again(aio_loop *loop, aio_task *t) {
+    if (t->aio__cancelling > 0)
+        t->aio__cancelling--; /* the request below counts it again */
+    aio__task_cancel_idx(loop, t->aio__slot, NULL);
 }
 
 int aio_task_cancel_handled(aio_task *t) {
@@ -95,6 +102,11 @@ int aio_task_cancel_handled(aio_task *t) {
 /* The coroutine finished (or a task cancelled before it started): complete
  * the task's future, free the task, drop the loop's hold on the slot. */
 void aio__task_complete(aio_loop *loop, aio_task *t) {
+    /* Scopes still open (a group's children to cancel and await, a
+     * timeout): their module finishes them first and completes the task
+     * afterwards. One bit in the header: nothing for tasks without. */
+    if (AIO__UNLIKELY(t->aio__scoped) && loop->task.scope_end(loop, t))
+        return;
     uint32_t idx = t->aio__slot;
     int err = loop->pub.err;
     aio_value v = t->aio__u.v;
@@ -168,7 +180,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
         return aio__error_handle(rc);
     }
     frame_copy(aio__task_frame(t), frame, frame_size);
-    t->aio__fn = fn_idx & 0xffffffu;
+    t->aio__fn = fn_idx & 0x7fffffu; /* < AIO__FNS_MAX */
     t->aio__cbs = AIO__NIL;
     aio__fut *s = &loop->fut.slots[idx];
     s->flags |= AIO__FF_TASK;
@@ -205,7 +217,7 @@ static int task_lookup(aio_loop *loop, aio_future task, uint32_t *idx) {
 int aio_task_cancel(aio_loop *loop, aio_future task, const char *msg) {
     uint32_t idx;
     int rc = task_lookup(loop, task, &idx);
-    return rc < 0 ? rc : aio__fut_cancel_idx(loop, idx, msg);
+    return rc < 0 ? rc : aio__fut_cancel_checked(loop, idx, msg);
 }
 
 /* ---- introspection ---- */
@@ -232,10 +244,10 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name) {
     if (!name)
         return -EINVAL;
     struct aio__extra *x = aio__extras(loop);
-    char *copy = x ? strdup(name) : NULL;
+    char *copy = x ? aio__strdup(name) : NULL;
     if (!copy)
         return -ENOMEM;
-    free(x[idx].name);
+    aio__free(x[idx].name);
     x[idx].name = copy;
     return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef AIO_CORE_TASK_H_STATE
 #define AIO_CORE_TASK_H_STATE
 #include "aio/aio.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,10 @@ typedef struct aio__tasks {
     aio_task *current;    /* the task running now */
     size_t count;         /* tasks not yet finished */
     aio__task_mem *mem;   /* task memory by size (task_mem.c), at first use */
+    /* The scopes module's hook (src/scope/), installed at its first use:
+     * called instead of completing a task whose aio__scoped bit is set;
+     * true if it took the task over (it completes it later). */
+    bool (*scope_end)(aio_loop *loop, aio_task *t);
 } aio__tasks;
 #endif /* AIO_CORE_TASK_H_STATE */
 
@@ -58,9 +63,9 @@ static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
     /* Cancelled since its future completed: what a wake-up promised is not
-     * taken (waitq.h), it is passed on. */
+     * taken (waitq.h), it is passed on (unless its taker says otherwise). */
     if (AIO__UNLIKELY(t->aio__must_cancel) && loop->fut.slots[idx].state == AIO__FS_WOKEN)
-        aio__fut_decline(loop, idx);
+        aio__fut_consumer_cancelled(loop, idx);
     loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
     aio__task_run(loop, t);
 }
@@ -69,6 +74,18 @@ void aio__task_destroy(aio_loop *loop, aio_task *t); /* at close */
 void aio__cancel_all_tasks(aio_loop *loop);
 /* At loop creation: tell the futures table how to cancel and destroy tasks. */
 void aio__tasks_init(aio_loop *loop);
+/* asyncio 3.13's Task.uncancel(): one request fewer; at 0 a cancellation
+ * not yet delivered (aio__must_cancel) is dropped too. The remaining count. */
+int aio__task_uncancel(aio_task *t);
+/* asyncio's uncancel() then cancel() on the running task t: the count is
+ * unchanged, and the cancellation is delivered again at its next await. */
+void aio__task_cancel_again(aio_loop *loop, aio_task *t);
+/* For the scopes module (src/scope/): install its task-end hook, and mark a
+ * task as having scopes (the hook then runs before it completes). */
+static inline void aio__task_set_scope_hook(aio_loop *loop, bool (*fn)(aio_loop *, aio_task *)) {
+    loop->task.scope_end = fn;
+}
+static inline void aio__task_set_scoped(aio_task *t, bool on) { t->aio__scoped = on ? 1u : 0u; }
 /* The message of the cancellation pending on t, or NULL. */
 const char *aio__task_cancel_msg(const aio_loop *loop, const aio_task *t);
 /* The ready-queue entry that starts (or resumes after a yield) a batch of

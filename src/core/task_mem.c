@@ -41,7 +41,7 @@ static aio_task *task_init(void *p, unsigned size_class) {
 }
 
 static aio__task_mem *task_mem_new(void) {
-    aio__task_mem *m = calloc(1, sizeof *m);
+    aio__task_mem *m = aio__calloc(1, sizeof *m);
     if (m)
         for (unsigned c = 0; c < AIO__TM_CLASSES; c++)
             m->arena[c].skew = class_size(c) % 16 == 0 ? 8 : 0; /* blocks at 16k + 8 */
@@ -54,11 +54,11 @@ aio_task *aio__task_alloc(aio_loop *loop, size_t size) {
         size += 8;
     if (size > AIO__TM_MAX) {
         if (!align16) {
-            void *p = malloc(size);
+            void *p = aio__malloc(size);
             return p ? task_init(p, AIO__TM_MALLOC) : NULL;
         }
         /* size is far from SIZE_MAX: aio_create_task_sized caps frames at PTRDIFF_MAX */
-        char *p = aligned_alloc(16, (size + 15) & ~(size_t)15);
+        char *p = aio__aligned_alloc(16, (size + 15) & ~(size_t)15);
         return p ? task_init(p + 8, AIO__TM_MALLOC_8) : NULL;
     }
     aio__task_mem *m = loop->task.mem;
@@ -72,11 +72,11 @@ aio_task *aio__task_alloc(aio_loop *loop, size_t size) {
 void aio__task_free(aio_loop *loop, aio_task *t) {
     unsigned c = t->aio__size_class;
     if (c == AIO__TM_MALLOC) {
-        free(t);
+        aio__free(t);
         return;
     }
     if (c == AIO__TM_MALLOC_8) {
-        free((char *)t - 8);
+        aio__free((char *)t - 8);
         return;
     }
     aio__arena_put(&loop->task.mem->arena[c], t, class_size(c));
@@ -88,6 +88,6 @@ void aio__task_mem_free(aio_loop *loop) {
         return;
     for (unsigned c = 0; c < AIO__TM_CLASSES; c++)
         aio__arena_free(loop, &m->arena[c]);
-    free(m);
+    aio__free(m);
     loop->task.mem = NULL;
 }

@@ -291,10 +291,11 @@ static void fire_due(aio_loop *loop, void *arg) {
 void aio__timers_run_due(aio_loop *loop) {
     if (loop->tm.due_queued)
         return; /* the entry queued earlier has not run yet: it takes these too */
-    if (aio__ready_push(loop, fire_due, NULL, NULL) < 0) {
-        aio__report(loop, "out of memory: due timers postponed", -ENOMEM, AIO__NIL);
-        return; /* they stay in the heap and are retried next iteration */
-    }
+    /* No room in the ready queue and no memory to grow it: the due timers
+     * stay in the heap, and the next iteration tries again (the queue is
+     * not empty, so it does not wait). */
+    if (aio__ready_push(loop, fire_due, NULL, NULL) < 0)
+        return;
     loop->tm.due_queued = true;
     loop->tm.due_now = loop->now_ns;
     loop->tm.due_seq = loop->tm.seq;

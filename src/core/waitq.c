@@ -1,30 +1,24 @@
 /* Wait queues and wake-then-take: see waitq.h for the contract.
  *
  * A queued waiter is a plain pending future with AIO__FF_WAITQ; its links
- * live in loop->fut.links (16 bytes a slot, allocated at the first push and
+ * live in loop->fut.links (24 bytes a slot, allocated at the first push and
  * grown with the futures table), so waiting allocates nothing per waiter.
  * The queue holds one hold on each of its waiters: a waiter whose user
  * dropped its reference stays valid until it is woken or cancelled. */
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/waitq.h"
 
 #include <stdlib.h>
 
 static struct aio__wlink *link_of(aio_loop *loop, uint32_t idx) { return &loop->fut.links[idx]; }
 
-int aio__waitq_push(aio_loop *loop, aio__waitq *q, uint32_t *idx) {
-    int rc = aio__loop_usable(loop);
-    if (rc < 0)
-        return rc;
-    uint32_t i;
-    if ((rc = aio__fut_alloc(loop, &i)) < 0)
-        return rc;
-    if (!loop->fut.links && !(loop->fut.links = malloc((size_t)loop->fut.cap * sizeof *loop->fut.links))) {
-        aio__fut_consume(loop, i);
-        return -ENOMEM;
-    }
+static aio_value *link_data(aio_loop *loop, uint32_t idx) { return &link_of(loop, idx)->data; }
+
+/* Link pending slot i at q's tail. */
+static void link_tail(aio_loop *loop, aio__waitq *q, uint32_t i) {
     struct aio__wlink *l = link_of(loop, i);
     l->q = q;
     l->next = 0;
@@ -36,8 +30,42 @@ int aio__waitq_push(aio_loop *loop, aio__waitq *q, uint32_t *idx) {
     q->tail = i + 1;
     q->count++;
     loop->fut.slots[i].flags |= AIO__FF_WAITQ;
-    aio__fut_hold_new(loop, i); /* the queue's */
+}
+
+/* A new pending slot with its link entry (the links are allocated at the
+ * first use, then grow with the table): 0 and *idx, AIO_ECLOSED, -ENOMEM. */
+static int new_waiter(aio_loop *loop, uint32_t *idx) {
+    int rc = aio__loop_usable(loop);
+    if (rc < 0)
+        return rc;
+    uint32_t i;
+    if ((rc = aio__fut_alloc(loop, &i)) < 0)
+        return rc;
+    if (!loop->fut.links && !(loop->fut.links = aio__malloc((size_t)loop->fut.cap * sizeof *loop->fut.links))) {
+        aio__fut_consume(loop, i);
+        return -ENOMEM;
+    }
+    link_data(loop, i)->u = 0;
     *idx = i;
+    return 0;
+}
+
+int aio__waitq_push(aio_loop *loop, aio__waitq *q, uint32_t *idx) {
+    int rc = new_waiter(loop, idx);
+    if (rc < 0)
+        return rc;
+    link_tail(loop, q, *idx);
+    aio__fut_hold_new(loop, *idx); /* the queue's */
+    return 0;
+}
+
+int aio__waitq_new_woken(aio_loop *loop, aio__taker *tk, aio_value data, uint32_t *idx) {
+    int rc = new_waiter(loop, idx);
+    if (rc < 0)
+        return rc;
+    link_of(loop, *idx)->q = NULL;
+    *link_data(loop, *idx) = data;
+    aio__fut_wake(loop, *idx, tk);
     return 0;
 }
 
@@ -54,6 +82,20 @@ void aio__waitq_unlink(aio_loop *loop, uint32_t idx) {
         q->tail = l->prev;
     q->count--;
     loop->fut.slots[idx].flags &= ~AIO__FF_WAITQ & 0x7fu;
+}
+
+void aio__waitq_move(aio_loop *loop, uint32_t idx, aio__waitq *to) {
+    aio__waitq_unlink(loop, idx);
+    link_tail(loop, to, idx); /* the hold goes with it */
+}
+
+int aio__waitq_cancel(aio_loop *loop, uint32_t idx, const char *msg) {
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__waitq_unlink(loop, idx);
+    aio__fut_finish(loop, idx, AIO__FS_CANCELLED, v);
+    aio__fut_drop(loop, idx); /* the queue's hold, after the completion */
+    return 1;
 }
 
 void aio__fut_wake(aio_loop *loop, uint32_t idx, aio__taker *tk) {
@@ -95,7 +137,7 @@ int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v) {
         s->u.value = out;
     } else if (err == AIO_ECANCELLED) {
         s->state = AIO__FS_CANCELLED;
-        out.p = NULL; /* no cancel message */
+        s->u.value.p = out.p; /* the cancel message take() gives, if any */
     } else {
         s->state = AIO__FS_ERROR; /* retrieved now: no report */
         s->u.value.i = err;
@@ -113,4 +155,12 @@ void aio__fut_decline(aio_loop *loop, uint32_t idx) {
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
     s->u.value.p = NULL;
     tk->decline(loop, tk, idx);
+}
+
+void aio__fut_consumer_cancelled(aio_loop *loop, uint32_t idx) {
+    aio__taker *tk = loop->fut.slots[idx].u.value.p;
+    if (tk->cancelled)
+        tk->cancelled(loop, tk, idx); /* taken all the same, when the task resumes */
+    else
+        aio__fut_decline(loop, idx);
 }

@@ -45,7 +45,7 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
         loop->wheel.run = r;
         loop->wheel.run_cap = cap;
     }
-    if (!loop->wheel.run_counts && !(loop->wheel.run_counts = malloc(nb * sizeof *loop->wheel.run_counts)))
+    if (!loop->wheel.run_counts && !(loop->wheel.run_counts = aio__malloc(nb * sizeof *loop->wheel.run_counts)))
         return false;
     uint32_t *count = loop->wheel.run_counts;
     memset(count, 0, nb * sizeof *count);
@@ -246,6 +246,22 @@ void aio__wheel_advance(aio_loop *loop) {
     uint32_t b = AIO__W_OVERFLOW;             /* called only with a non-empty wheel */
     first_bucket(loop, &b, &loop->wheel.cur); /* its start: time only moves on */
     struct aio__tblock *blk = bucket_detach(loop, b);
+    if (b == AIO__W_OVERFLOW) {
+        /* Only the overflow bucket is left, and its next span (9.8 h) may be
+         * empty: go straight to the span of its earliest key, or a timer
+         * years ahead (a virtual clock moved to its end) would take one
+         * advance per span, hundreds of thousands of them. Every key of
+         * the wheel is in this bucket, none before that span. */
+        int64_t min = INT64_MAX;
+        for (struct aio__tblock *k = blk; k; k = k->next)
+            for (uint32_t i = 0; i < k->n; i++)
+                if (k->e[i].when < min)
+                    min = k->e[i].when;
+        unsigned sh = level_shift(AIO__W_LEVELS);
+        int64_t span = (min >> sh) << sh;
+        if (min != INT64_MAX && span > loop->wheel.cur)
+            loop->wheel.cur = span;
+    }
     if (b < AIO__W_SIZE && loop->wheel.run_pos == loop->wheel.run_len) {
         /* A level-0 bucket, and the run is free: sort the bucket into it
          * (O(n), sequential) rather than sift each key into the heap, when
@@ -270,7 +286,7 @@ void aio__timers_normalize(aio_loop *loop) {
 }
 
 void aio__wheel_start(aio_loop *loop) {
-    loop->wheel.buckets = calloc(AIO__W_BUCKETS, sizeof *loop->wheel.buckets); /* none: heap only */
+    loop->wheel.buckets = aio__calloc(AIO__W_BUCKETS, sizeof *loop->wheel.buckets); /* none: heap only */
     loop->wheel.cur = (loop->now_ns >> AIO__W_SHIFT0) << AIO__W_SHIFT0;
 }
 
@@ -301,9 +317,9 @@ void aio__wheel_drop_all(aio_loop *loop) {
 
 void aio__wheel_free(aio_loop *loop) {
     aio__arena_free(loop, &loop->wheel.blocks);
-    free(loop->wheel.buckets);
+    aio__free(loop->wheel.buckets);
     aio__table_free(loop, loop->wheel.run, (size_t)loop->wheel.run_cap * sizeof *loop->wheel.run);
-    free(loop->wheel.run_counts);
+    aio__free(loop->wheel.run_counts);
     loop->wheel.run = NULL;
     loop->wheel.run_counts = NULL;
     loop->wheel.run_cap = 0;

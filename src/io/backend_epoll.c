@@ -4,7 +4,9 @@
  * for the library's internal watchers: a stream is registered when it opens
  * and removed when it closes, never in between. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "io/io.h"
+#include "io/sys.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -18,13 +20,13 @@ typedef struct epoll_state {
 } epoll_state;
 
 static int epoll_init(aio_loop *loop) {
-    epoll_state *s = malloc(sizeof *s);
+    epoll_state *s = aio__malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s->epfd < 0) {
         int err = -errno;
-        free(s);
+        aio__free(s);
         return err;
     }
     loop->io.bstate = s;
@@ -36,7 +38,7 @@ static void epoll_fini(aio_loop *loop) {
     if (!s)
         return;
     close(s->epfd);
-    free(s);
+    aio__free(s);
     loop->io.bstate = NULL;
 }
 
@@ -62,7 +64,7 @@ static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev)
 static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
     epoll_state *s = loop->io.bstate;
     int ms = aio__timeout_ms(timeout_ns);
-    int n = epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
+    int n = aio__sys_epoll_wait(s->epfd, s->events, AIO__EPOLL_BATCH, ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {

@@ -4,7 +4,9 @@
  * The library's internal watchers are edge-triggered: both filters with
  * EV_CLEAR, added once. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "io/io.h"
+#include "io/sys.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,13 +23,13 @@ typedef struct kq_state {
 } kq_state;
 
 static int kq_init(aio_loop *loop) {
-    kq_state *s = malloc(sizeof *s);
+    kq_state *s = aio__malloc(sizeof *s);
     if (!s)
         return -ENOMEM;
     s->kq = kqueue();
     if (s->kq < 0) {
         int err = -errno;
-        free(s);
+        aio__free(s);
         return err;
     }
     loop->io.bstate = s;
@@ -39,7 +41,7 @@ static void kq_fini(aio_loop *loop) {
     if (!s)
         return;
     close(s->kq);
-    free(s);
+    aio__free(s);
     loop->io.bstate = NULL;
 }
 
@@ -78,7 +80,7 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tsp = &ts;
     }
-    int n = kevent(s->kq, NULL, 0, s->events, AIO__KQ_BATCH, tsp);
+    int n = aio__sys_kevent(s->kq, NULL, 0, s->events, AIO__KQ_BATCH, tsp);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {

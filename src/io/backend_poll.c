@@ -4,7 +4,9 @@
  * A dense pollfd array; each watched fd remembers its index (io[fd].bk) so
  * that removal is O(1) by moving the last entry into the hole. */
 #include "core/loop.h"
+#include "core/mem.h"
 #include "io/io.h"
+#include "io/sys.h"
 
 #include <poll.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@ typedef struct poll_state {
 } poll_state;
 
 static int poll_init(aio_loop *loop) {
-    poll_state *s = calloc(1, sizeof *s);
+    poll_state *s = aio__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     loop->io.bstate = s;
@@ -26,8 +28,8 @@ static void poll_fini(aio_loop *loop) {
     poll_state *s = loop->io.bstate;
     if (!s)
         return;
-    free(s->fds);
-    free(s);
+    aio__free(s->fds);
+    aio__free(s);
     loop->io.bstate = NULL;
 }
 
@@ -53,7 +55,7 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
     if (w->bk < 0) {
         if (s->n == s->cap) {
             int cap = s->cap ? s->cap * 2 : 16;
-            struct pollfd *fds = realloc(s->fds, (size_t)cap * sizeof *fds);
+            struct pollfd *fds = aio__realloc(s->fds, (size_t)cap * sizeof *fds);
             if (!fds)
                 return -ENOMEM;
             s->fds = fds;
@@ -70,7 +72,7 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
 static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
     poll_state *s = loop->io.bstate;
     int ms = aio__timeout_ms(timeout_ns);
-    int n = poll(s->fds, (nfds_t)s->n, ms);
+    int n = aio__sys_poll(s->fds, (nfds_t)s->n, ms);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     /* Walk backwards: aio__io_closed() may move the last entry into slot i. */

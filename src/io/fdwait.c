@@ -92,7 +92,7 @@ aio__fdop *aio__fdop_new(aio_loop *loop, int fd, int dir, bool consumes, int *er
     if (rc == 0 && loop->io.fds[fd].iow)
         rc = -EBUSY; /* a stream or server owns it */
     aio__io *r = rc == 0 ? &loop->io.fds[fd] : NULL;
-    if (rc == 0 && !r->q && !(r->q = calloc(1, sizeof *r->q)))
+    if (rc == 0 && !r->q && !(r->q = aio__calloc(1, sizeof *r->q)))
         rc = -ENOMEM;
     aio__fdop *op = NULL;
     if (rc == 0 && !(op = aio__arena_alloc(loop, &loop->io.ops, sizeof *op)))
@@ -173,7 +173,7 @@ void aio__fdq_ready(aio_loop *loop, int fd, unsigned events) {
 
 void aio__fdq_free_all(aio_loop *loop) {
     for (int fd = 0; fd < loop->io.cap; fd++) {
-        free(loop->io.fds[fd].q);
+        aio__free(loop->io.fds[fd].q);
         loop->io.fds[fd].q = NULL;
     }
     aio__arena_free(loop, &loop->io.ops);

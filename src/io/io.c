@@ -11,6 +11,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
 #include "io/io.h"
 
@@ -27,7 +28,7 @@ int aio__io_reserve(aio_loop *loop, int fd) {
     int cap = loop->io.cap ? loop->io.cap : 64;
     while (cap <= fd)
         cap *= 2;
-    aio__io *io = realloc(loop->io.fds, (size_t)cap * sizeof *io);
+    aio__io *io = aio__realloc(loop->io.fds, (size_t)cap * sizeof *io);
     if (!io)
         return -ENOMEM;
     memset(io + loop->io.cap, 0, (size_t)(cap - loop->io.cap) * sizeof *io);
@@ -113,6 +114,8 @@ static int io_add(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
 static int io_remove(aio_loop *loop, int fd, int dir) {
     if (!loop)
         return -EINVAL;
+    if (loop->fut.barred & AIO__BAR_REPORTING)
+        return AIO_EINREPORT;
     if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].fn[dir])
         return 0;
     io_set(loop, fd, dir, NULL, NULL); /* errors (fd already closed) don't matter */
@@ -185,6 +188,9 @@ static void io_dispatch(aio_loop *loop, void *arg) {
         loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
 }
 
+/* A ready fd that finds no room in the ready queue (and no memory to grow
+ * it) is not lost: the backends are level-triggered, so the next poll
+ * reports it again (the queue is not empty: that poll does not wait). */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
     if (fd < 0 || fd >= loop->io.cap)
         return;
@@ -195,9 +201,8 @@ void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
     }
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
-        if ((events & bit) && loop->io.fds[fd].fn[dir] &&
-            aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL) < 0)
-            aio__report(loop, "out of memory: fd event dropped", -ENOMEM, AIO__NIL);
+        if ((events & bit) && loop->io.fds[fd].fn[dir])
+            (void)aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL);
     }
     if (r->q)
         aio__fdq_ready(loop, fd, events);
@@ -226,7 +231,7 @@ void aio__io_closed(aio_loop *loop, int fd) {
 
 void aio__io_free(aio_loop *loop) {
     aio__fdq_free_all(loop);
-    free(loop->io.fds);
+    aio__free(loop->io.fds);
     loop->io.fds = NULL;
     loop->io.cap = 0;
     loop->io.count = 0;

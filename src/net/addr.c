@@ -1,6 +1,7 @@
 /* Addresses and socket options: numeric hosts (no lookup, so no blocking
  * on the loop thread), Unix paths (never truncated), and the flags every
  * socket of the library gets. */
+#include "io/sys.h"
 #include "net/net.h"
 
 #include <fcntl.h>
@@ -53,28 +54,11 @@ int aio__addr_unix(const char *path, struct sockaddr_storage *out, socklen_t *le
     return 0;
 }
 
-int aio__fd_nonblock(int fd) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
-        return -errno;
-    int fdfl = fcntl(fd, F_GETFD);
-    if (fdfl < 0 || (!(fdfl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0))
-        return -errno;
-    return 0;
-}
+int aio__fd_nonblock(int fd) { return aio__sys_nonblock(fd) < 0 ? -errno : 0; }
 
 int aio__sock_nodelay(int fd) {
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
         return 0;
     return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? 0 : -errno;
-}
-
-void aio__sock_nosigpipe(int fd) {
-#ifdef SO_NOSIGPIPE
-    int one = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#else
-    (void)fd; /* MSG_NOSIGNAL on every send */
-#endif
 }

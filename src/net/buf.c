@@ -16,6 +16,7 @@
  * and give it back after do not free and re-allocate 6 MiB per round trip.
  * The recent peak decays by one block every 64 returns, so a burst's
  * memory goes back soon after the burst. */
+#include "core/mem.h"
 #include "net/net.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static char *block_get(aio_loop *loop) {
     if (b) {
         n->blocks = *(void **)(void *)b;
         n->nblocks--;
-    } else if (!(b = malloc(AIO__NET_BLOCK))) {
+    } else if (!(b = aio__malloc(AIO__NET_BLOCK))) {
         return NULL;
     }
     if (++n->inuse > n->peak)
@@ -44,7 +45,7 @@ static void block_put(aio_loop *loop, char *b) {
     }
     unsigned keep = n->peak > AIO__NET_POOL_MIN ? n->peak : AIO__NET_POOL_MIN;
     if (n->nblocks >= keep) {
-        free(b);
+        aio__free(b);
         return;
     }
     *(void **)(void *)b = n->blocks;
@@ -61,7 +62,7 @@ void aio__buf_release(aio_loop *loop, aio__buf *b) {
         block_put(loop, b->data);
         break;
     case AIO__BUF_HEAP:
-        free(b->data);
+        aio__free(b->data);
         break;
     default:
         break;
@@ -75,7 +76,7 @@ void aio__buf_release(aio_loop *loop, aio__buf *b) {
 static int buf_move(aio_loop *loop, aio__buf *b, size_t cap, uint8_t kind) {
     char *p = kind == AIO__BUF_SMALL   ? aio__arena_alloc(loop, &loop->net->smalls, AIO__NET_SMALL)
               : kind == AIO__BUF_BLOCK ? block_get(loop)
-                                       : malloc(cap);
+                                       : aio__malloc(cap);
     if (!p)
         return -ENOMEM;
     size_t len = aio__buf_len(b);

@@ -15,8 +15,9 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/owner.h"
+#include "core/mem.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -52,10 +53,10 @@ static void conn_free(aio_loop *loop, aio__connect *c) {
     if (c->next)
         c->next->prev = c->prev;
     if (c->addrs != &c->one) {
-        free(c->addrs);
-        free(c->lens);
+        aio__free(c->addrs);
+        aio__free(c->lens);
     }
-    free(c);
+    aio__free(c);
 }
 
 /* Drop the socket being tried (closed at once, its record freed). */
@@ -89,14 +90,14 @@ static void try_next(aio_loop *loop, aio__connect *c) {
     while (c->next_addr < c->naddrs) {
         size_t i = c->next_addr++;
         const struct sockaddr *a = (const struct sockaddr *)&c->addrs[i];
-        int fd = aio__sys_socket(loop, a->sa_family, SOCK_STREAM);
+        int fd = aio__sys_socket(a->sa_family, SOCK_STREAM);
         int err = fd < 0 ? -errno : 0;
         bool tcp = a->sa_family == AF_INET || a->sa_family == AF_INET6;
         if (err == 0 && tcp && c->opts.no_delay >= 0)
             (void)aio__sock_nodelay(fd);
         bool now = false;
         if (err == 0) {
-            if (aio__sys_connect(loop, fd, a, c->lens[i]) == 0)
+            if (aio__sys_connect(fd, a, c->lens[i]) == 0)
                 now = true;
             else if (errno != EINPROGRESS && errno != EINTR)
                 err = -errno; /* a Unix socket refuses at once; its EAGAIN is a full backlog */
@@ -174,11 +175,11 @@ static void on_resolved(aio_loop *loop, void *arg, int err, struct addrinfo *res
     size_t n = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next)
         n++;
-    c->addrs = malloc(n * sizeof *c->addrs);
-    c->lens = malloc(n * sizeof *c->lens);
+    c->addrs = aio__malloc(n * sizeof *c->addrs);
+    c->lens = aio__malloc(n * sizeof *c->lens);
     if (!c->addrs || !c->lens) {
-        free(c->addrs);
-        free(c->lens);
+        aio__free(c->addrs);
+        aio__free(c->lens);
         c->addrs = &c->one; /* conn_free must not free them twice */
         fail(loop, c, -ENOMEM);
         return;
@@ -194,13 +195,13 @@ static void on_resolved(aio_loop *loop, void *arg, int err, struct addrinfo *res
 
 static aio__connect *conn_new(aio_loop *loop, const aio_stream_options *opts, int *err) {
     struct aio__net *n = aio__net_get(loop);
-    aio__connect *c = n ? calloc(1, sizeof *c) : NULL;
+    aio__connect *c = n ? aio__calloc(1, sizeof *c) : NULL;
     if (!c) {
         *err = -ENOMEM;
         return NULL;
     }
     if ((*err = aio__fut_alloc(loop, &c->fut)) < 0) {
-        free(c);
+        aio__free(c);
         return NULL;
     }
     c->own.ops = &conn_ops;

@@ -8,6 +8,7 @@
  * and every later lookup says AIO_ECLOSED instead of touching freed
  * memory. */
 #include "core/handles.h"
+#include "core/mem.h"
 #include "net/net.h"
 
 #include <stdlib.h>
@@ -15,20 +16,11 @@
 
 struct aio__net *aio__net_get(aio_loop *loop) {
     if (!loop->net) {
-        loop->net = calloc(1, sizeof *loop->net);
+        loop->net = aio__calloc(1, sizeof *loop->net);
         if (loop->net)
             loop->net->free = AIO__NIL;
     }
     return loop->net;
-}
-
-int aio__net_set_fault(aio_loop *loop, aio__net_fault_fn fn, void *arg) {
-    struct aio__net *n = aio__net_get(loop);
-    if (!n)
-        return -ENOMEM;
-    n->fault = fn;
-    n->fault_arg = fn ? arg : NULL;
-    return 0;
 }
 
 int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id) {
@@ -43,7 +35,7 @@ int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id) {
             uint32_t cap = n->cap ? n->cap * 2 : 64;
             if (cap > (uint32_t)AIO__IDX_MASK)
                 return -ENOMEM;
-            aio__nslot *s = realloc(n->slots, (size_t)cap * sizeof *s);
+            aio__nslot *s = aio__realloc(n->slots, (size_t)cap * sizeof *s);
             if (!s)
                 return -ENOMEM;
             n->slots = s;
@@ -105,11 +97,11 @@ void aio__net_close(aio_loop *loop) {
     while (n->blocks) {
         void *b = n->blocks;
         n->blocks = *(void **)b;
-        free(b);
+        aio__free(b);
     }
     aio__arena_free(loop, &n->streams);
     aio__arena_free(loop, &n->smalls);
-    free(n->slots);
-    free(n);
+    aio__free(n->slots);
+    aio__free(n);
     loop->net = NULL;
 }

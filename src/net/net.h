@@ -2,7 +2,6 @@
  *
  *   net.c      the module's per-loop state (created at first use), the
  *              handle table of streams and servers, close at loop close
- *   sys.h      every socket system call, behind a fault-injection point
  *   buf.c      byte buffers, and the loop's pool of 64 KiB blocks they use
  *   addr.c     numeric and Unix addresses
  *   resolve.c  getaddrinfo on the executor pool
@@ -18,7 +17,8 @@
  * opens and removed when it closes. Its calls into the io layer are
  * aio__iow_start / aio__iow_want / aio__iow_stop and the readiness reports
  * the watcher gets; all socket I/O is in reader.c / writer.c through
- * sys.h. docs/design.md says how a completion-based backend would slot in
+ * io/sys.h's wrappers (each a fault-injection point of core/fault.h).
+ * docs/design.md says how a completion-based backend would slot in
  * under that. */
 #ifndef AIO_NET_NET_H
 #define AIO_NET_NET_H
@@ -72,20 +72,6 @@ typedef struct aio__nslot {
 typedef struct aio__stream aio__stream;
 typedef struct aio__server aio__server;
 typedef struct aio__connect aio__connect;
-/* A test's fault hook: called before each socket system call (sys.h);
- * returns an errno value to fail it with, or 0. */
-typedef int (*aio__net_fault_fn)(void *arg, int call, int fd);
-enum {
-    AIO__NC_SOCKET,
-    AIO__NC_CONNECT,
-    AIO__NC_ACCEPT,
-    AIO__NC_RECV,
-    AIO__NC_SEND,
-    AIO__NC_SHUTDOWN,
-    AIO__NC_BIND,
-    AIO__NC_LISTEN,
-    AIO__NC_COUNT
-};
 
 struct aio__net {
     aio__nslot *slots;
@@ -101,16 +87,12 @@ struct aio__net {
     aio__server *servers;           /* every server not yet freed */
     aio__connect *connects;         /* open_connection in progress */
     struct aio__resolve *resolving; /* lookups whose job has not come back */
-    aio__net_fault_fn fault;
-    void *fault_arg;
 };
 
 /* The loop's state, created at first use (NULL: -ENOMEM); aio__net_close
  * at loop close. */
 struct aio__net *aio__net_get(aio_loop *loop);
 void aio__net_close(aio_loop *loop);
-/* Tests: install a fault hook (NULL removes it). */
-int aio__net_set_fault(aio_loop *loop, aio__net_fault_fn fn, void *arg);
 
 /* Handles: tag:16 | gen:22 | index:26, like futures'. */
 int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id);
@@ -271,8 +253,6 @@ int aio__addr_unix(const char *path, struct sockaddr_storage *out, socklen_t *le
 int aio__fd_nonblock(int fd);
 /* TCP_NODELAY on a TCP socket; 0 or -errno (not TCP: 0). */
 int aio__sock_nodelay(int fd);
-/* Per-socket SIGPIPE suppression where MSG_NOSIGNAL does not exist. */
-void aio__sock_nosigpipe(int fd);
 
 /* ---- resolve.c ---- */
 struct addrinfo;

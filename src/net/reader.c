@@ -26,7 +26,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -140,7 +140,7 @@ static void fill(aio_loop *loop, aio__stream *s) {
     size_t space = aio__buf_room(&s->rb);
     ssize_t k;
     do
-        k = aio__sys_recv(loop, s->w.fd, s->rb.data + s->rb.end, space);
+        k = aio__sys_recv(s->w.fd, s->rb.data + s->rb.end, space);
     while (k < 0 && errno == EINTR);
     if (k < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)

@@ -10,6 +10,7 @@
  * while the job runs), is settled by an atomic state: whichever side
  * finishes second frees the request. */
 #include "core/futures.h"
+#include "core/mem.h"
 #include "net/net.h"
 
 #include <netdb.h>
@@ -58,7 +59,7 @@ int aio__gai_error(int gai, int sys_errno) {
 static void req_free(aio__resolve *r) {
     if (r->res)
         freeaddrinfo(r->res);
-    free(r);
+    aio__free(r);
 }
 
 /* On a worker thread. */
@@ -115,7 +116,7 @@ aio__resolve *aio__resolve_start(aio_loop *loop, const char *host, int port, boo
                                  aio__resolve_cb cb, void *arg, int *err) {
     struct aio__net *n = aio__net_get(loop);
     size_t hl = host ? strlen(host) : 0;
-    aio__resolve *r = n ? calloc(1, sizeof *r + hl + 1) : NULL;
+    aio__resolve *r = n ? aio__calloc(1, sizeof *r + hl + 1) : NULL;
     if (!r) {
         *err = -ENOMEM;
         return NULL;
@@ -139,7 +140,7 @@ aio__resolve *aio__resolve_start(aio_loop *loop, const char *host, int port, boo
                 req_free(r);
             aio_future_release(loop, job);
         } else {
-            free(r);
+            aio__free(r);
         }
         *err = rc;
         return NULL;

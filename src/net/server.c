@@ -26,8 +26,9 @@
 #include "core/handles.h"
 #include "core/owner.h"
 #include "core/timers.h"
+#include "core/mem.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -104,11 +105,11 @@ static void srv_free(aio_loop *loop, aio__server *srv) {
         n->servers = srv->next;
     if (srv->next)
         srv->next->prev = srv->prev;
-    free(srv->ls);
-    free(srv->frame);
-    free(srv->scratch);
-    free(srv->path);
-    free(srv);
+    aio__free(srv->ls);
+    aio__free(srv->frame);
+    aio__free(srv->scratch);
+    aio__free(srv->path);
+    aio__free(srv);
 }
 
 static void srv_maybe_free(aio_loop *loop, aio__server *srv) {
@@ -284,7 +285,7 @@ static void accept_some(aio_loop *loop, aio__server *srv, listener *l) {
     for (int n = 0; n < ACCEPT_BATCH; n++) {
         if (!srv->serving || srv->paused || l->w.fd < 0 || !l->readable)
             return;
-        int fd = aio__sys_accept(loop, l->w.fd, NULL, NULL);
+        int fd = aio__sys_accept(l->w.fd, NULL, NULL);
         if (fd >= 0) {
             srv->backoff = 0;
             new_connection(loop, srv, l, fd);
@@ -328,16 +329,16 @@ static void listener_io(aio_loop *loop, aio__iow *w, unsigned events) {
 
 /* A socket file at path: remove it if nobody listens on it (stale), refuse
  * if someone does or if it is any other kind of file. */
-static int unix_prepare(aio_loop *loop, const struct sockaddr *a, socklen_t len, const char *path) {
+static int unix_prepare(const struct sockaddr *a, socklen_t len, const char *path) {
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : -errno;
     if (!S_ISSOCK(st.st_mode))
         return -EADDRINUSE; /* a regular file (or other): left alone */
-    int fd = aio__sys_socket(loop, AF_UNIX, SOCK_STREAM);
+    int fd = aio__sys_socket(AF_UNIX, SOCK_STREAM);
     if (fd < 0)
         return -errno;
-    int rc = connect(fd, a, len);
+    int rc = aio__sys_connect(fd, a, len);
     int e = errno;
     aio__sys_close(fd);
     if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
@@ -347,10 +348,10 @@ static int unix_prepare(aio_loop *loop, const struct sockaddr *a, socklen_t len,
     return 0;
 }
 
-static int do_listen(aio_loop *loop, aio__server *srv) {
+static int do_listen(aio__server *srv) {
     int backlog = srv->opts.backlog > 0 ? srv->opts.backlog : SOMAXCONN;
     for (int i = 0; i < srv->nls; i++)
-        if (aio__sys_listen(loop, srv->ls[i].w.fd, backlog) < 0)
+        if (aio__sys_listen(srv->ls[i].w.fd, backlog) < 0)
             return -errno;
     srv->listening = true;
     return 0;
@@ -360,7 +361,7 @@ static int start_serving(aio_loop *loop, aio__server *srv) {
     if (srv->serving)
         return 0;
     if (!srv->listening) {
-        int rc = do_listen(loop, srv);
+        int rc = do_listen(srv);
         if (rc < 0)
             return rc;
     }
@@ -383,11 +384,11 @@ static int open_listener(aio_loop *loop, aio__server *srv, struct sockaddr_stora
     else if (port && family == AF_INET6)
         ((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons((uint16_t)port);
     if (family == AF_UNIX) {
-        int rc = unix_prepare(loop, (struct sockaddr *)ss, len, srv->path);
+        int rc = unix_prepare((struct sockaddr *)ss, len, srv->path);
         if (rc < 0)
             return rc;
     }
-    int fd = aio__sys_socket(loop, family, SOCK_STREAM);
+    int fd = aio__sys_socket(family, SOCK_STREAM);
     if (fd < 0)
         return -errno;
     int one = 1, rc = 0;
@@ -402,7 +403,7 @@ static int open_listener(aio_loop *loop, aio__server *srv, struct sockaddr_stora
 #endif
     if (rc == 0 && family == AF_INET6) /* one socket per family, as asyncio */
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (rc == 0 && aio__sys_bind(loop, fd, (struct sockaddr *)ss, len) < 0)
+    if (rc == 0 && aio__sys_bind(fd, (struct sockaddr *)ss, len) < 0)
         rc = -errno;
     listener *l = &srv->ls[srv->nls];
     memset(l, 0, sizeof *l);
@@ -434,7 +435,7 @@ static int open_all(aio_loop *loop, aio__server *srv, const struct addrinfo *lis
         n++;
     if (n == 0)
         return AIO_ERESOLVE;
-    if (!(srv->ls = calloc(n, sizeof *srv->ls)))
+    if (!(srv->ls = aio__calloc(n, sizeof *srv->ls)))
         return -ENOMEM;
     int rc = 0;
     for (const struct addrinfo *a = list; a && rc == 0; a = a->ai_next) {
@@ -552,7 +553,7 @@ static const aio__owner_ops forever_ops = {forever_cancel};
 static aio__server *srv_new(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size,
                             size_t stream_offset, const aio_server_options *opts, int *err) {
     struct aio__net *n = aio__net_get(loop);
-    aio__server *srv = n ? calloc(1, sizeof *srv) : NULL;
+    aio__server *srv = n ? aio__calloc(1, sizeof *srv) : NULL;
     if (!srv) {
         *err = -ENOMEM;
         return NULL;
@@ -569,17 +570,17 @@ static aio__server *srv_new(aio_loop *loop, aio_coro_fn fn, const void *frame, s
     srv->stk.decline = start_decline;
     srv->sown.ops = &start_ops;
     srv->fown.ops = &forever_ops;
-    srv->frame = malloc(frame_size);
-    srv->scratch = malloc(frame_size);
+    srv->frame = aio__malloc(frame_size);
+    srv->scratch = aio__malloc(frame_size);
     *err = srv->frame && srv->scratch ? aio__nh_new(loop, srv, AIO__NK_SERVER, &srv->id) : -ENOMEM;
     if (*err == 0)
         *err = aio__fut_alloc(loop, &srv->sfut);
     if (*err < 0) {
         if (srv->id)
             aio__nh_free(loop, srv->id);
-        free(srv->frame);
-        free(srv->scratch);
-        free(srv);
+        aio__free(srv->frame);
+        aio__free(srv->scratch);
+        aio__free(srv);
         return NULL;
     }
     memcpy(srv->frame, frame, frame_size);
@@ -663,7 +664,7 @@ aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_cor
     a.ai_socktype = SOCK_STREAM;
     a.ai_addr = (struct sockaddr *)&ss;
     a.ai_addrlen = len;
-    srv->path = strdup(path);
+    srv->path = aio__strdup(path);
     start_finish(loop, srv, srv->path ? open_all(loop, srv, &a, 0) : -ENOMEM);
     return f;
 }

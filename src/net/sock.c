@@ -10,7 +10,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -40,9 +40,10 @@ aio_future aio_wait_writable(aio_loop *loop, int fd) { return wait_fd(loop, fd, 
 /* ---- recv ---- */
 
 static int recv_run(aio_loop *loop, aio__fdop *op, aio_value *out) {
+    (void)loop;
     ssize_t n;
     do
-        n = aio__sys_recv(loop, op->fd, op->buf, op->len);
+        n = aio__sys_recv(op->fd, op->buf, op->len);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -70,9 +71,10 @@ aio_future aio_sock_recv(aio_loop *loop, int fd, void *buf, size_t n) {
 /* ---- accept ---- */
 
 static int accept_run(aio_loop *loop, aio__fdop *op, aio_value *out) {
+    (void)loop;
     int c;
     do
-        c = aio__sys_accept(loop, op->fd, op->addr, op->addrlen);
+        c = aio__sys_accept(op->fd, op->addr, op->addrlen);
     while (c < 0 && errno == EINTR);
     if (c < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -117,7 +119,7 @@ aio_future aio_sock_connect(aio_loop *loop, int fd, const struct sockaddr *addr,
         return aio__error_handle(fd < 0 ? -EBADF : -EBUSY);
     if ((rc = aio__fd_nonblock(fd)) < 0)
         return aio__error_handle(rc);
-    if (aio__sys_connect(loop, fd, addr, addrlen) == 0)
+    if (aio__sys_connect(fd, addr, addrlen) == 0)
         return done_future(loop, 0);
     /* EINTR: the connection goes on in the background, as EINPROGRESS.
      * (A Unix socket's EAGAIN means a full backlog: no connection goes on,
@@ -133,9 +135,9 @@ aio_future aio_sock_connect(aio_loop *loop, int fd, const struct sockaddr *addr,
 /* ---- sendall ---- */
 
 /* Send what is left: 1 all sent, 0 the socket is full, or an error. */
-static int send_some(aio_loop *loop, int fd, const char *buf, size_t len, size_t *done) {
+static int send_some(int fd, const char *buf, size_t len, size_t *done) {
     while (*done < len) {
-        ssize_t k = aio__sys_send(loop, fd, buf + *done, len - *done);
+        ssize_t k = aio__sys_send(fd, buf + *done, len - *done);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -147,8 +149,9 @@ static int send_some(aio_loop *loop, int fd, const char *buf, size_t len, size_t
 }
 
 static int sendall_progress(aio_loop *loop, aio__fdop *op, aio_value *out) {
+    (void)loop;
     out->i = 0;
-    return send_some(loop, op->fd, op->buf, op->len, &op->done);
+    return send_some(op->fd, op->buf, op->len, &op->done);
 }
 
 aio_future aio_sock_sendall(aio_loop *loop, int fd, const void *buf, size_t n) {
@@ -164,7 +167,7 @@ aio_future aio_sock_sendall(aio_loop *loop, int fd, const void *buf, size_t n) {
      * the two never interleave. */
     bool queued = fd < loop->io.cap && (aio__fdq_wanted(&loop->io.fds[fd]) & AIO__EV_WRITE);
     if (!queued) {
-        rc = send_some(loop, fd, buf, n, &done);
+        rc = send_some(fd, buf, n, &done);
         if (rc < 0)
             return aio__error_handle(rc);
         if (rc == 1)

@@ -15,7 +15,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <netinet/in.h>
 #include <stddef.h>
@@ -239,7 +239,7 @@ int aio_stream_open_fd(aio_loop *loop, int fd, const aio_stream_options *opts, a
                    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
         if (tcp && !(opts && opts->no_delay < 0))
             (void)aio__sock_nodelay(fd);
-        aio__sock_nosigpipe(fd);
+        aio__sys_nosigpipe(fd);
         aio__stream *s = aio__stream_new(loop, fd, opts, ST_OPEN, &rc);
         if (s) {
             s->is_tcp = tcp;

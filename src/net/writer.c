@@ -13,7 +13,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "net/net.h"
-#include "net/sys.h"
+#include "io/sys.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -57,14 +57,14 @@ static void send_eof(aio_loop *loop, aio__stream *s) {
     if (s->eof_sent || s->w.fd < 0)
         return;
     s->eof_sent = true;
-    if (aio__sys_shutdown(loop, s->w.fd, SHUT_WR) < 0 && errno != ENOTCONN)
+    if (aio__sys_shutdown(s->w.fd, SHUT_WR) < 0 && errno != ENOTCONN)
         aio__stream_fail(loop, s, -errno);
 }
 
 void aio__writer_flush(aio_loop *loop, aio__stream *s) {
     while (aio__buf_len(&s->wb) > 0 && s->writable && !s->err && s->w.fd >= 0) {
         size_t len = aio__buf_len(&s->wb);
-        ssize_t k = aio__sys_send(loop, s->w.fd, s->wb.data + s->wb.start, len);
+        ssize_t k = aio__sys_send(s->w.fd, s->wb.data + s->wb.start, len);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -111,13 +111,13 @@ static aio__stream *writer_of(aio_loop *loop, aio_stream h, int *err) {
 
 /* Send from n iovecs at once if nothing is buffered and the socket may
  * take bytes: the count sent (0: none), or an error. */
-static ssize_t send_now(aio_loop *loop, aio__stream *s, const struct iovec *iov, int iovcnt, size_t total) {
+static ssize_t send_now(aio__stream *s, const struct iovec *iov, int iovcnt, size_t total) {
     if (aio__buf_len(&s->wb) > 0 || !s->writable || total == 0)
         return 0;
     ssize_t k;
     do
-        k = iovcnt == 1 ? aio__sys_send(loop, s->w.fd, iov[0].iov_base, iov[0].iov_len)
-                        : aio__sys_sendv(loop, s->w.fd, iov, iovcnt);
+        k = iovcnt == 1 ? aio__sys_send(s->w.fd, iov[0].iov_base, iov[0].iov_len)
+                        : aio__sys_sendv(s->w.fd, iov, iovcnt);
     while (k < 0 && errno == EINTR);
     if (k < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -142,7 +142,7 @@ static int write_iov(aio_loop *loop, aio_stream h, const struct iovec *iov, int 
             return -EINVAL;
         total += iov[i].iov_len;
     }
-    ssize_t sent = send_now(loop, s, iov, iovcnt, total);
+    ssize_t sent = send_now(s, iov, iovcnt, total);
     if (sent < 0) {
         aio__stream_fail(loop, s, (int)sent);
         return (int)sent;

@@ -12,6 +12,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/ready.h"
 #include "proc/signal.h"
@@ -89,6 +90,13 @@ static void fd_clear(struct aio__sig_state *st) {
     }
 }
 
+/* Make the fd readable, as the signal handler does. */
+static void fd_signal(struct aio__sig_state *st) {
+    uint64_t one = 1;
+    ssize_t n = write(st->wfd, &one, st->wfd == st->rfd ? sizeof one : 1);
+    (void)n; /* full: readable already */
+}
+
 static void on_fd(aio_loop *loop, void *arg) {
     (void)arg;
     aio__signal_drain(loop);
@@ -98,7 +106,7 @@ static void on_fd(aio_loop *loop, void *arg) {
 static int ensure_state(aio_loop *loop) {
     if (loop->sig.st)
         return 0;
-    struct aio__sig_state *st = calloc(1, sizeof *st);
+    struct aio__sig_state *st = aio__calloc(1, sizeof *st);
     if (!st)
         return -ENOMEM;
     st->rfd = st->wfd = -1;
@@ -110,7 +118,7 @@ static int ensure_state(aio_loop *loop) {
         aio__sigtab_release(slot);
     if (rc < 0) {
         fd_close(st);
-        free(st);
+        aio__free(st);
         return rc;
     }
     loop->sig.st = st;
@@ -298,8 +306,15 @@ void aio__signal_drain(aio_loop *loop) {
     atomic_store(&slot->any, 0);
     for (int s = 1; s < AIO__NSIG; s++)
         if (atomic_load_explicit(&slot->pending[s], memory_order_relaxed) && aio__sigtab_take(slot, s) &&
-            aio__ready_push(loop, deliver, (void *)(intptr_t)s, NULL) < 0)
-            aio__report(loop, "out of memory: signal delivery dropped", -ENOMEM, AIO__NIL);
+            aio__ready_push(loop, deliver, (void *)(intptr_t)s, NULL) < 0) {
+            /* No room in the ready queue, and no memory to grow it: the
+             * signal stays pending, and the fd is made readable again, so
+             * that the next poll returns at once and the check after it
+             * drains again. */
+            atomic_store(&slot->pending[s], 1);
+            atomic_store(&slot->any, 1);
+            fd_signal(st);
+        }
 }
 
 /* ---- aio_run's route ----------------------------------------------------- */
@@ -361,6 +376,6 @@ void aio__signal_close(aio_loop *loop) {
     aio__sigtab_release(loop->sig.slot); /* no handler writes our fd after this */
     aio_remove_reader(loop, st->rfd);
     fd_close(st);
-    free(st);
+    aio__free(st);
     memset(&loop->sig, 0, sizeof loop->sig);
 }

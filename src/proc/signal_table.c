@@ -18,6 +18,7 @@
  *     reads only while counted there.
  * Slots come in chunks; chunks are never freed (a handler may be walking
  * them), and released slots are reused. */
+#include "core/mem.h"
 #include "proc/signal.h"
 
 #include <errno.h>
@@ -116,7 +117,7 @@ int aio__sigtab_claim(int wfd, aio__sig_slot **out) {
             if (!c->slots[i].claimed)
                 slot = &c->slots[i];
     if (!slot) {
-        chunk *n = calloc(1, sizeof *n); /* zeroed atomics are valid (as statics) */
+        chunk *n = aio__calloc(1, sizeof *n); /* zeroed atomics are valid (as statics) */
         if (!n) {
             pthread_mutex_unlock(&table_mu);
             return -ENOMEM;

@@ -16,6 +16,7 @@
  * AIO__FREE_MAX job records are kept for reuse. */
 #include "core/compiler.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "thread/pool.h"
 #include "thread/thread.h"
 
@@ -70,8 +71,8 @@ int aio_pool_create(aio_pool **out, const aio_pool_options *opts) {
     unsigned n = opts && opts->threads ? opts->threads : default_threads();
     if (n > AIO__POOL_MAX_THREADS)
         return -EINVAL;
-    aio_pool *p = calloc(1, sizeof *p);
-    worker_slot *w = calloc(n, sizeof *w);
+    aio_pool *p = aio__calloc(1, sizeof *p);
+    worker_slot *w = aio__calloc(n, sizeof *w);
     if (!p || !w) {
         free(p);
         free(w);
@@ -140,7 +141,7 @@ aio__job *aio__pool_job_alloc(aio_pool *p) {
         p->nfree--;
     }
     pthread_mutex_unlock(&p->mu);
-    return j ? j : malloc(sizeof *j);
+    return j ? j : aio__malloc(sizeof *j);
 }
 
 void aio__pool_job_discard(aio__job *j) {
@@ -291,7 +292,7 @@ static void *worker_main(void *arg) {
 /* With mu held: start one more worker. Signals are blocked in workers so
  * that they are delivered to the application's threads. */
 static int spawn_locked(aio_pool *p) {
-    worker_arg *a = malloc(sizeof *a);
+    worker_arg *a = aio__malloc(sizeof *a);
     if (!a)
         return -ENOMEM;
     unsigned index = p->nthreads;

@@ -14,6 +14,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/owner.h"
 #include "core/timers.h"
 #include "thread/pool.h"
@@ -56,7 +57,7 @@ static void expired(aio_loop *loop, void *arg) {
     size_t n = 0;
     for (aio__job *j = loop->xs->jobs; j; j = AIO__JOB_NEXT(j))
         n += j->pool == s->pool && aio__pool_job_running(j);
-    aio_future *futs = n ? malloc(n * sizeof *futs) : NULL;
+    aio_future *futs = n ? aio__malloc(n * sizeof *futs) : NULL;
     size_t k = 0;
     for (aio__job *j = loop->xs->jobs; futs && j && k < n; j = AIO__JOB_NEXT(j))
         if (j->pool == s->pool && aio__pool_job_running(j))
@@ -137,6 +138,18 @@ aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout) {
     s->fut = fut;
     s->timeout = timeout;
     s->pool = xs->pool;
+    /* The timer first: a shutdown that could not keep its timeout fails
+     * (-ENOMEM) before it has changed anything. */
+    int64_t deadline;
+    if (aio__timeout_deadline(loop, timeout, &deadline)) {
+        if ((rc = aio__timer_arm(loop, deadline, expired, s, &s->timer)) < 0) {
+            aio__owned_finish(loop, fut, AIO_ECANCELLED, (aio_value){0});
+            aio__fut_consume(loop, fut);
+            aio__owner_free(loop, &s->owner);
+            return aio__error_handle(rc);
+        }
+        s->has_timer = true;
+    }
     xs->pool = NULL;
     xs->default_shut = true; /* aio_run_in_executor(loop, NULL, ...): AIO_ECLOSED */
     xs->shutdown = s;
@@ -147,17 +160,7 @@ aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout) {
     for (aio__job *j = xs->jobs; j; j = AIO__JOB_NEXT(j))
         s->left += j->pool == s->pool;
     aio_future f = aio__fut_handle(loop, fut);
-    if (s->left == 0) {
-        finish(loop, s, 0, (aio_value){0});
-        return f;
-    }
-    if (!isinf(timeout)) {
-        rc = aio__timer_arm(loop, loop->now_ns + aio__delay_ns(timeout), expired, s, &s->timer);
-        if (rc < 0) { /* no timer to be had: don't wait at all */
-            expired(loop, s);
-            return f;
-        }
-        s->has_timer = true;
-    }
+    if (s->left == 0)
+        finish(loop, s, 0, (aio_value){0}); /* the timer goes too */
     return f;
 }

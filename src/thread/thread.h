@@ -39,8 +39,12 @@ typedef struct aio__xs {
     aio__job *done_head, *done_tail; /* mu: completions, FIFO */
     aio__tcall *calls;               /* mu: threadsafe calls, in order */
     size_t ncalls, capcalls;
-    aio__tcall *spare; /* loop: swapped with calls when draining */
-    size_t capspare;
+    /* loop: the calls taken from `calls` at the last drain (the buffers
+     * are swapped), queued from spare_pos on; those that found no room in
+     * the ready queue wait here, in order, for the next drain, and `calls`
+     * is not taken again before they are all queued. */
+    aio__tcall *spare;
+    size_t capspare, nspare, spare_pos;
     /* loop thread only */
     aio__job *jobs; /* jobs submitted and not yet collected */
     size_t njobs;

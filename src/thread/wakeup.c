@@ -19,7 +19,9 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/ready.h"
+#include "io/sys.h"
 #include "thread/thread.h"
 
 #include <fcntl.h>
@@ -111,7 +113,14 @@ static int wake_open(aio_loop *loop, aio__xs *xs) {
     return aio_add_reader(loop, xs->rfd, on_readable, NULL);
 }
 
-/* With mu held. A failed write can only be EAGAIN (already readable). */
+/* Write the wakeup fd, again if a signal interrupted it. */
+static void write_retrying(int fd, const void *buf, size_t n) {
+    while (aio__sys_write(fd, buf, n) < 0 && errno == EINTR) {
+    }
+}
+
+/* With mu held. A write that fails otherwise can only be EAGAIN: the fd is
+ * readable already (an eventfd at its maximum, a full pipe). */
 static void wake_write(aio__xs *xs) {
     switch (xs->kind) {
 #ifdef AIO_HAVE_KQUEUE
@@ -124,26 +133,34 @@ static void wake_write(aio__xs *xs) {
 #endif
     case AIO__WAKE_EVENTFD: {
         uint64_t one = 1;
-        ssize_t n = write(xs->wfd, &one, sizeof one);
-        (void)n;
+        write_retrying(xs->wfd, &one, sizeof one);
         break;
     }
     default: {
         char c = 0;
-        ssize_t n = write(xs->wfd, &c, 1);
-        (void)n;
+        write_retrying(xs->wfd, &c, 1);
         break;
     }
     }
 }
 
-/* With mu held. EVFILT_USER with EV_CLEAR resets itself when reported. */
-static void wake_clear(aio__xs *xs) {
+/* With mu held: empty the fd (EVFILT_USER with EV_CLEAR resets itself when
+ * reported). False if a read failed otherwise than by finding it empty:
+ * the fd may still be readable, and the caller must look again later (or a
+ * level-triggered poll would report it forever with nothing to drain). */
+static bool wake_clear(aio__xs *xs) {
     if (xs->kind == AIO__WAKE_KQUEUE)
-        return;
+        return true;
     char buf[64];
-    while (read(xs->rfd, buf, xs->kind == AIO__WAKE_EVENTFD ? 8 : sizeof buf) > 0 &&
-           xs->kind == AIO__WAKE_PIPE) {
+    for (;;) {
+        ssize_t n = aio__sys_read(xs->rfd, buf, xs->kind == AIO__WAKE_EVENTFD ? 8 : sizeof buf);
+        if (n > 0 && xs->kind == AIO__WAKE_EVENTFD)
+            return true; /* one read resets the counter */
+        if (n > 0)
+            continue; /* a pipe: until it is empty */
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK;
     }
 }
 
@@ -165,7 +182,7 @@ void aio__xs_signal_locked(aio__xs *xs) {
 /* ---- lifetime ---- */
 
 int aio__wakeup_init(aio_loop *loop) {
-    aio__xs *xs = calloc(1, sizeof *xs);
+    aio__xs *xs = aio__calloc(1, sizeof *xs);
     if (!xs)
         return -ENOMEM;
     pthread_mutex_init(&xs->mu, NULL);
@@ -189,7 +206,8 @@ void aio__wakeup_close(aio_loop *loop) {
     aio__xs *xs = loop->xs;
     pthread_mutex_lock(&xs->mu);
     xs->closing = xs->closed = true; /* nobody writes the fd from now on */
-    xs->ncalls = 0;                  /* calls that got in before: dropped */
+    xs->ncalls = 0; /* calls accepted and not yet run never run (as ready entries don't) */
+    xs->nspare = xs->spare_pos = 0;
     pthread_mutex_unlock(&xs->mu);
     if (xs->kind != AIO__WAKE_KQUEUE && xs->rfd >= 0)
         aio_remove_reader(loop, xs->rfd);
@@ -205,9 +223,9 @@ void aio__xs_unref(aio__xs *xs) {
     pthread_mutex_destroy(&xs->mu);
     pthread_cond_destroy(&xs->cv);
     aio__executor_free_spares(xs);
-    free(xs->calls);
-    free(xs->spare);
-    free(xs);
+    aio__free(xs->calls);
+    aio__free(xs->spare);
+    aio__free(xs);
 }
 
 void aio__wakeup_free(aio_loop *loop) {
@@ -227,27 +245,50 @@ bool aio__wakeup_alive(const aio_loop *loop) {
 
 /* ---- the loop's side ---- */
 
+/* Queue the posted calls taken at a drain, in order, as far as the ready
+ * queue has room (it grows if it can): a call that finds none waits, with
+ * those behind it, for the next drain. */
+static void queue_posted(aio_loop *loop, aio__xs *xs) {
+    while (xs->spare_pos < xs->nspare) {
+        const aio__tcall *c = &xs->spare[xs->spare_pos];
+        if (aio__ready_push(loop, c->fn, c->arg, NULL) < 0)
+            return;
+        xs->spare_pos++;
+    }
+}
+
 void aio__wakeup_drain(aio_loop *loop) {
     aio__xs *xs = loop->xs;
     if (!xs || !atomic_load_explicit(&xs->pending, memory_order_acquire))
         return;
     pthread_mutex_lock(&xs->mu);
-    wake_clear(xs);
+    bool cleared = wake_clear(xs);
     atomic_store_explicit(&xs->pending, 0, memory_order_relaxed);
     aio__job *done = xs->done_head;
     xs->done_head = xs->done_tail = NULL;
-    /* Swap the call buffers: posters keep appending to the other one. */
-    aio__tcall *calls = xs->calls;
-    size_t ncalls = xs->ncalls, cap = xs->capcalls;
-    xs->calls = xs->spare;
-    xs->capcalls = xs->capspare;
-    xs->ncalls = 0;
-    xs->spare = calls;
-    xs->capspare = cap;
+    if (xs->spare_pos == xs->nspare) {
+        /* Swap the call buffers: posters keep appending to the other one. */
+        aio__tcall *calls = xs->calls;
+        size_t cap = xs->capcalls;
+        xs->nspare = xs->ncalls;
+        xs->spare_pos = 0;
+        xs->calls = xs->spare;
+        xs->capcalls = xs->capspare;
+        xs->ncalls = 0;
+        xs->spare = calls;
+        xs->capspare = cap;
+    }
     pthread_mutex_unlock(&xs->mu);
-    for (size_t i = 0; i < ncalls; i++)
-        if (aio__ready_push(loop, calls[i].fn, calls[i].arg, NULL) < 0)
-            aio__report(loop, "out of memory: threadsafe callback dropped", -ENOMEM, AIO__NIL);
+    queue_posted(loop, xs);
+    if (!cleared || xs->spare_pos < xs->nspare) {
+        /* Calls left over, or a wakeup fd we could not empty: signal
+         * ourselves, so that the next poll returns at once and the next
+         * drain looks again. Nothing accepted is dropped. */
+        pthread_mutex_lock(&xs->mu);
+        if (!xs->closed)
+            aio__xs_signal_locked(xs);
+        pthread_mutex_unlock(&xs->mu);
+    }
     if (done)
         aio__executor_collect(loop, done);
 }
@@ -266,7 +307,7 @@ int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg) {
         rc = AIO_ECLOSED;
     } else if (xs->ncalls == xs->capcalls) {
         size_t cap = xs->capcalls ? xs->capcalls * 2 : 64;
-        aio__tcall *c = realloc(xs->calls, cap * sizeof *c);
+        aio__tcall *c = aio__realloc(xs->calls, cap * sizeof *c);
         if (c) {
             xs->calls = c;
             xs->capcalls = cap;
