@@ -246,10 +246,10 @@ static void emfile_on_accept_pauses_then_recovers(void **state) {
     assert_aio_ok(aio_run_until_complete(loop, aio_sleep(loop, 0.3), NULL));
     aio_loop_get_stats(loop, &s1);
     assert_int_equal(st.connections, 0);
-    assert_true(fired(AIO__SYS_ACCEPT) >= 2);             /* it tried again... */
-    assert_true(fired(AIO__SYS_ACCEPT) <= 12);            /* ...after pauses (10, 20, 40, ... ms): no spinning */
-    assert_true(s1.polls - s0.polls < 40); /* a poll per retry, not a spin */
-    aio__fault_reset();  /* descriptors are back */
+    assert_true(fired(AIO__SYS_ACCEPT) >= 2);  /* it tried again... */
+    assert_true(fired(AIO__SYS_ACCEPT) <= 12); /* ...after pauses (10, 20, 40, ... ms): no spinning */
+    assert_true(s1.polls - s0.polls < 40);     /* a poll per retry, not a spin */
+    aio__fault_reset();                        /* descriptors are back */
     while (st.connections == 0)
         test_run_iterations(loop, 1);
     assert_int_equal(st.connections, 1);
