@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
     expect(1);
     /* A request byte by byte, then two and a half: 2 answers, then the rest. */
     for (size_t i = 0; i < sizeof REQ - 1; i++) {
-        send_all(REQ + i, 1);
+        send_all(&REQ[i], 1);
         if (i % 7 == 0)
             pause_ms(5);
     }
