@@ -94,11 +94,13 @@ void aio__net_close(aio_loop *loop) {
     aio__servers_free_all(loop);
     aio__streams_free_all(loop);
     aio__resolves_free_all(loop);
-    while (n->blocks) {
-        void *b = n->blocks;
-        n->blocks = *(void **)b;
-        aio__free(b);
-    }
+    aio__pool *pools[2] = {&n->blocks, &n->bigs};
+    for (int i = 0; i < 2; i++)
+        while (pools[i]->free) {
+            void *b = pools[i]->free;
+            pools[i]->free = *(void **)b;
+            aio__free(b);
+        }
     aio__arena_free(loop, &n->streams);
     aio__arena_free(loop, &n->smalls);
     aio__free(n->slots);

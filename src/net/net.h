@@ -42,8 +42,17 @@
  * malloc'd one only if it must hold more. Emptied, it gives its block back. */
 #define AIO__NET_SMALL ((size_t)256)
 #define AIO__NET_BLOCK ((size_t)65536)
-#define AIO__NET_POOL_MIN 8u /* free blocks the pool always may keep */
-enum { AIO__BUF_NONE, AIO__BUF_SMALL, AIO__BUF_BLOCK, AIO__BUF_HEAP };
+#define AIO__NET_BIG ((size_t)262144) /* for a connection that streams: a recv filled a block */
+#define AIO__NET_POOL_MIN 8u          /* free blocks a pool always may keep */
+enum { AIO__BUF_NONE, AIO__BUF_SMALL, AIO__BUF_BLOCK, AIO__BUF_BIG, AIO__BUF_HEAP };
+/* A pool of free blocks of one size (buf.c). */
+typedef struct aio__pool {
+    void *free;      /* linked through their first word */
+    unsigned nfree;
+    unsigned inuse;  /* blocks held by buffers */
+    unsigned peak;   /* recent peak of inuse: the pool keeps that many free */
+    unsigned decay;
+} aio__pool;
 typedef struct aio__buf {
     char *data;
     uint32_t start, end, cap; /* the heap kind's cap: up to 4 GiB */
@@ -52,8 +61,9 @@ typedef struct aio__buf {
 static inline size_t aio__buf_len(const aio__buf *b) { return b->end - b->start; }
 static inline size_t aio__buf_room(const aio__buf *b) { return b->cap - b->end; }
 /* At least `room` free bytes after the data (moving or growing it); a
- * small block if the buffer is empty, room fits and small is true. 0 or
- * -ENOMEM (-EOVERFLOW past 4 GiB). */
+ * small block if the buffer is empty, room fits and small is true; a 256
+ * KiB block when room asks for more than 64 KiB and fits. 0 or -ENOMEM
+ * (-EOVERFLOW past 4 GiB). */
 int aio__buf_reserve(aio_loop *loop, aio__buf *b, size_t room, bool small);
 int aio__buf_append(aio_loop *loop, aio__buf *b, const void *p, size_t n);
 /* Drop the first n bytes; an emptied buffer gives its block back. */
@@ -78,11 +88,8 @@ struct aio__net {
     uint32_t n, cap, free;
     aio__arena streams; /* stream records */
     aio__arena smalls;  /* small buffer blocks (buf.c) */
-    void *blocks;       /* free 64 KiB blocks, linked through their first word */
-    unsigned nblocks;   /* free blocks */
-    unsigned inuse;     /* blocks held by buffers */
-    unsigned peak;      /* recent peak of inuse: the pool keeps that many (buf.c) */
-    unsigned decay;
+    aio__pool blocks;   /* 64 KiB blocks (buf.c) */
+    aio__pool bigs;     /* 256 KiB blocks */
     aio__stream *live;              /* every stream not yet freed */
     aio__server *servers;           /* every server not yet freed */
     aio__connect *connects;         /* open_connection in progress */

@@ -131,6 +131,8 @@ static void fill(aio_loop *loop, aio__stream *s) {
      * fills up, the next recv moves to a 64 KiB one. */
     size_t len = aio__buf_len(&s->rb);
     size_t room = len == 0 && s->last_fill < AIO__NET_SMALL ? 1 : FILL_CHUNK;
+    if (len == 0 && s->last_fill >= AIO__NET_BLOCK)
+        room = AIO__NET_BIG; /* it streams: larger recvs */
     if (s->rd.kind == RD_EXACT && s->rd.n - len > room)
         room = s->rd.n - len;
     if (aio__buf_reserve(loop, &s->rb, room, true) < 0) {
