@@ -47,10 +47,10 @@
 enum { AIO__BUF_NONE, AIO__BUF_SMALL, AIO__BUF_BLOCK, AIO__BUF_BIG, AIO__BUF_HEAP };
 /* A pool of free blocks of one size (buf.c). */
 typedef struct aio__pool {
-    void *free;      /* linked through their first word */
+    void *free; /* linked through their first word */
     unsigned nfree;
-    unsigned inuse;  /* blocks held by buffers */
-    unsigned peak;   /* recent peak of inuse: the pool keeps that many free */
+    unsigned inuse; /* blocks held by buffers */
+    unsigned peak;  /* recent peak of inuse: the pool keeps that many free */
     unsigned decay;
 } aio__pool;
 typedef struct aio__buf {
@@ -86,11 +86,10 @@ typedef struct aio__connect aio__connect;
 struct aio__net {
     aio__nslot *slots;
     uint32_t n, cap, free;
-    aio__arena streams; /* stream records */
-    aio__arena smalls;  /* small buffer blocks (buf.c) */
-    aio__pool blocks;   /* 64 KiB blocks (buf.c) */
-    aio__pool bigs;     /* 256 KiB blocks */
-    aio__stream *live;              /* every stream not yet freed */
+    aio__arena streams;             /* stream records */
+    aio__arena smalls;              /* small buffer blocks (buf.c) */
+    aio__pool blocks;               /* 64 KiB blocks (buf.c) */
+    aio__pool bigs;                 /* 256 KiB blocks */
     aio__server *servers;           /* every server not yet freed */
     aio__connect *connects;         /* open_connection in progress */
     struct aio__resolve *resolving; /* lookups whose job has not come back */
@@ -127,45 +126,43 @@ enum { ST_CONNECTING, ST_OPEN, ST_CLOSING, ST_CLOSED };
 struct aio__stream {
     aio__iow w;
     uint64_t id;
-    aio__stream *prev, *next;   /* the loop's list */
     aio__server *srv;           /* the server that accepted it, or NULL */
-    aio__connect *conn;         /* ST_CONNECTING: the open_connection it is for */
     aio__stream *sprev, *snext; /* its server's list */
-    /* reading */
-    aio__buf rb;
-    aio__waitq rq; /* the one waiting read */
-    aio__taker rtk;
+    aio__connect *conn;         /* ST_CONNECTING: the open_connection it is for */
+    aio__buf rb;                /* read buffer */
+    aio__buf wb;                /* write buffer */
+    aio__taker rtk;             /* the read's */
+    aio__taker dtk;             /* the drains' */
+    aio__taker ctk;             /* wait_closed's */
+    aio__waitq rq;              /* the one waiting read */
+    aio__waitq dq;              /* drain waiters */
+    aio__waitq cq;              /* wait_closed waiters */
+    uint32_t woken;             /* WOKEN futures that point at our takers, not yet taken */
+    uint32_t task;              /* a server's connection: its task's slot (AIO__NIL: none) */
+    int err;                    /* the connection's error, sticky; 0 if none */
+    uint32_t limit;             /* readuntil's (buffers stay under 4 GiB) */
+    uint32_t last_fill;         /* what the last recv got: small ones go to small blocks */
+    size_t high, low;
     struct {
-        uint8_t kind;
         void *dst;
         size_t n; /* SOME, EXACT: the count; UNTIL: cap */
         const char *const *seps;
         const char *one; /* seps points here for a single separator */
-        size_t nseps, minsep, maxsep;
-        size_t scanned; /* UNTIL: no separator ends before this offset */
+        uint32_t nseps, maxsep;
+        uint32_t scanned; /* UNTIL: no separator ends before this offset */
+        uint8_t kind;
     } rd;
-    size_t limit;
-    /* writing */
-    aio__buf wb;
-    size_t high, low;
-    aio__waitq dq; /* drain waiters */
-    aio__taker dtk;
-    aio__waitq cq; /* wait_closed waiters */
-    aio__taker ctk;
-    uint32_t woken; /* WOKEN futures that point at our takers, not yet taken */
-    uint32_t task;  /* a server's connection: its task's slot (AIO__NIL: none) */
-    int err;        /* the connection's error, sticky; 0 if none */
     uint8_t state;
-    bool readable;      /* the socket may have bytes (not yet seen EAGAIN) */
-    bool writable;      /* the socket may take bytes */
-    bool eof;           /* end of file seen (or fed) */
-    bool hup;           /* the peer shut its side: its end of file is pending */
-    uint32_t last_fill; /* what the last recv got: small ones go to small blocks */
-    bool rd_woken;      /* the waiting read was woken and not yet taken */
-    bool paused;        /* over the high-water mark, until at the low one */
-    bool eof_wanted, eof_sent;
-    bool released; /* closed by its owner: the handle is dead */
-    bool reader_only;
+    bool readable;    /* the socket may have bytes (not yet seen EAGAIN) */
+    bool writable;    /* the socket may take bytes */
+    bool eof;         /* end of file seen (or fed) */
+    bool hup;         /* the peer shut its side: its end of file is pending */
+    bool rd_woken;    /* the waiting read was woken and not yet taken */
+    bool paused;      /* over the high-water mark, until at the low one */
+    bool eof_wanted;  /* write_eof was called */
+    bool eof_sent;    /* ... and the shutdown made */
+    bool released;    /* closed by its owner: the handle is dead */
+    bool reader_only; /* no socket (aio_stream_create_reader) */
     bool is_tcp;
     bool held;    /* a server's connection whose task still runs */
     bool in_io;   /* inside its watcher's report: not freed until it returns */

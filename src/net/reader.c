@@ -56,7 +56,8 @@ static int find_sep(aio__stream *s, size_t *start, size_t *end) {
         *end = best;
         return 1;
     }
-    s->rd.scanned = len + 1 > s->rd.maxsep ? len + 1 - s->rd.maxsep : 0;
+    s->rd.scanned =
+        (uint32_t)(len + 1 > s->rd.maxsep ? len + 1 - s->rd.maxsep : 0); /* buffers stay under 4 GiB */
     return 0;
 }
 
@@ -289,22 +290,22 @@ static aio_future until_start(aio_loop *loop, aio_stream h, uint8_t kind, const 
     } else if (!seps || nseps == 0) {
         return aio__error_handle(-EINVAL); /* asyncio's "at least one element" */
     }
-    size_t minsep = SIZE_MAX, maxsep = 0;
+    size_t maxsep = 0;
     for (size_t i = 0; i < nseps; i++) {
         const char *sep = one ? one : seps[i];
         size_t l = sep ? strlen(sep) : 0;
         if (l == 0)
             return aio__error_handle(-EINVAL); /* asyncio's "at least one-byte string" */
-        minsep = l < minsep ? l : minsep;
         maxsep = l > maxsep ? l : maxsep;
     }
     if (buf && cap < maxsep)
         return aio__error_handle(-EINVAL);
     s->rd.one = one;
     s->rd.seps = one ? &s->rd.one : seps;
-    s->rd.nseps = nseps;
-    s->rd.minsep = minsep;
-    s->rd.maxsep = maxsep;
+    if (nseps > UINT32_MAX || maxsep > UINT32_MAX)
+        return aio__error_handle(-EINVAL);
+    s->rd.nseps = (uint32_t)nseps;
+    s->rd.maxsep = (uint32_t)maxsep;
     s->rd.scanned = 0;
     return rd_start(loop, s, kind, buf, cap);
 }

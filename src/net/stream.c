@@ -81,7 +81,8 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
         return NULL;
     }
     memset(s, 0, sizeof *s);
-    s->limit = opts && opts->limit ? opts->limit : DEFAULT_LIMIT;
+    size_t limit = opts && opts->limit ? opts->limit : DEFAULT_LIMIT;
+    s->limit = limit < UINT32_MAX ? (uint32_t)limit : UINT32_MAX;
     s->high = opts && opts->high_water ? opts->high_water : DEFAULT_HIGH;
     s->low = opts && opts->low_water ? opts->low_water : s->high / 4;
     if (s->low > s->high)
@@ -105,22 +106,12 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
         return NULL;
     }
     s->reader_only = fd < 0;
-    s->next = n->live;
-    if (s->next)
-        s->next->prev = s;
-    n->live = s;
     return s;
 }
 
 void aio__stream_free_now(aio_loop *loop, aio__stream *s) {
     struct aio__net *n = loop->net;
     aio__nh_free(loop, s->id);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        n->live = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
     aio__arena_put(&n->streams, s, sizeof *s);
 }
 
@@ -202,16 +193,20 @@ void aio__stream_fail(aio_loop *loop, aio__stream *s, int err) {
 }
 
 void aio__streams_free_all(aio_loop *loop) {
+    /* Every stream not yet freed has a handle: the table lists them (no
+     * list links in 10,000 idle records). */
     struct aio__net *n = loop->net;
-    for (aio__stream *s = n->live; s; s = s->next) {
+    for (uint32_t i = 0; i < n->n; i++) {
+        if (n->slots[i].kind != AIO__NK_STREAM || !n->slots[i].obj)
+            continue;
+        aio__stream *s = n->slots[i].obj;
         if (s->w.fd >= 0) {
             aio__iow_stop(loop, &s->w);
             aio__sys_close(s->w.fd);
         }
         aio__buf_release(loop, &s->rb);
         aio__buf_release(loop, &s->wb);
-    }
-    n->live = NULL; /* the records go with the arena */
+    } /* the records go with the arena */
 }
 
 /* ---- public: opening ---- */
