@@ -36,6 +36,7 @@ struct server {
     aio_future workers[NWORKERS];
     int i;
     long total;
+    const char *why; /* the message of the cancel that stopped us */
 };
 
 AIO_CORO(server, struct server) {
@@ -50,10 +51,12 @@ AIO_CORO(server, struct server) {
      * requested stop: the program then ends normally. */
     for (;;) {
         AIO_AWAIT(t, aio_sleep(t, 1.0));
-        if (AIO_CANCEL_HANDLED(t))
+        if (AIO_CANCEL_HANDLED(t)) {
+            f->why = AIO_CANCEL_MESSAGE(t); /* the signal's name */
             break;
+        }
     }
-    printf("server: %s received, stopping %d workers\n", AIO_CANCEL_MESSAGE(t), NWORKERS);
+    printf("server: %s received, stopping %d workers\n", f->why ? f->why : "a cancel", NWORKERS);
 
     for (f->i = 0; f->i < NWORKERS; f->i++)
         aio_task_cancel(t, f->workers[f->i], "shutdown");

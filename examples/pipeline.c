@@ -4,8 +4,9 @@
  * once with a job that fails, which stops the whole pipeline: the other
  * tasks are cancelled, and each one cleans up (a worker cancelled while it
  * holds a permit gives it back) before the pipeline reports the failure.
- *
- * (With task groups, the gather-then-wait pair below becomes one group.) */
+ * The tasks run in a task group (asyncio's TaskGroup): the first failure
+ * cancels the others, the join waits until every one has cleaned up, and
+ * nothing is left to release by hand. */
 #include <aio/aio.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,39 +74,39 @@ AIO_CORO(worker, struct worker) {
 
 struct run {
     struct pipeline p;
-    aio_future tasks[1 + NWORKERS];
-    aio_outcome outcomes[1 + NWORKERS];
-    int err, i;
+    aio_group g;
+    int err;
 };
 
+/* A join that reports AIO_EGROUP lists its children's errors (asyncio's
+ * ExceptionGroup): the first one says what went wrong. */
+static int first_child_error(const aio_group *g) {
+    size_t n;
+    const aio_group_error *e = aio_group_errors(g, &n);
+    return n > 0 ? e[0].err : AIO_EGROUP;
+}
+
 AIO_CORO(run_pipeline, struct run) {
-    aio_loop *loop = aio_task_loop(t);
     AIO_BEGIN(t);
     aio_queue_init(&f->p.jobs, 2);
     aio_semaphore_init(&f->p.calls, 2);
-    f->tasks[0] = aio_spawn(t, producer, &(struct producer){&f->p, 0});
-    for (f->i = 1; f->i <= NWORKERS; f->i++)
-        f->tasks[f->i] = aio_spawn(t, worker, &(struct worker){&f->p, 0});
-    for (f->i = 0; f->i <= NWORKERS; f->i++)
-        aio_future_retain(t, f->tasks[f->i]); /* the gather consumes one reference each */
-
-    /* The first failure cancels every other task... */
-    AIO_AWAIT(t, aio_gather(t, f->tasks, 1 + NWORKERS, f->outcomes, AIO_GATHER_CANCEL_ON_ERROR));
+    AIO_GROUP_BEGIN(t, &f->g); /* async with TaskGroup() as g: */
+    aio_group_spawn(t, &f->g, producer, &(struct producer){&f->p, 0});
+    for (int i = 0; i < NWORKERS; i++)
+        aio_group_spawn(t, &f->g, worker, &(struct worker){&f->p, 0});
+    /* The join waits for all of them; the first failure cancels the rest,
+     * and the join returns once they have all finished their cleanup, so
+     * the queue and the semaphore outlive every waiter. */
+    AIO_GROUP_JOIN(t, &f->g);
     f->err = AIO_ERR(t);
-    /* ...and they have all finished their cleanup before the queue and the
-     * semaphore go (they must outlive their waiters). */
-    AIO_AWAIT(t, aio_wait(t, f->tasks, 1 + NWORKERS, AIO_FOREVER, AIO_ALL_COMPLETED));
-    int cancelled = 0;
-    for (f->i = 0; f->i <= NWORKERS; f->i++) {
-        cancelled += aio_future_cancelled(loop, f->tasks[f->i]) == 1;
-        aio_future_release(loop, f->tasks[f->i]);
-    }
+    if (f->err == AIO_EGROUP)
+        f->err = first_child_error(&f->g);
 
     for (int job = 1; job <= NJOBS; job++)
         if (f->p.results[job])
             printf("job %d -> %ld\n", job, f->p.results[job]);
     if (f->err < 0)
-        printf("pipeline failed: %s; %d other tasks cancelled\n", aio_strerror(f->err), cancelled);
+        printf("pipeline failed: %s\n", aio_strerror(f->err));
     else
         printf("%d jobs, %d workers, at most %d slow calls at once\n", NJOBS, NWORKERS, f->p.max_busy);
     printf("permits back: %ld of 2\n", aio_semaphore_value(&f->p.calls));

@@ -53,16 +53,23 @@ typedef enum aio_return_when {
  * resume, as asyncio computes its done and pending sets then (a count taken
  * when the wait completed could miss children done since). Duplicates
  * count once. Cancelling the returned future stops the wait only.
- * Errors (error handle): -EINVAL for n == 0, NULL futs, a bad `when` or a
- * NaN timeout; -ENOMEM; bad child handles as above; AIO_ECLOSED. */
+ * Returns: a future (the caller owns one reference) that completes with
+ * AIO_NONE, or an error handle.
+ * Errors: -EINVAL for n == 0, NULL futs, a bad `when`, a NaN timeout (or a
+ * NULL loop, or n >= 2^31); -ENOMEM; bad child handles as above;
+ * AIO_ECLOSED; AIO_EINREPORT (from the report handler).
+ * Consumes: nothing (the children stay yours). */
 aio_future aio_wait_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout,
                        aio_return_when when);
 #define aio_wait(x, futs, n, timeout, when) aio_wait_on(AIO__LOOP(x), (futs), (n), (timeout), (when))
 
-/* Reorder futs in place, stably: done ones first, then pending ones.
- * Returns how many entries are done (a handle passed twice counts twice),
- * or a negative code (a bad handle is sorted
- * with the done ones and the first bad code is returned). */
+/* Reorder futs in place, stably: done ones first, then pending ones (what
+ * asyncio.wait's done and pending sets tell).
+ * Returns: how many entries are done (a handle passed twice counts twice).
+ * Errors: the first bad handle's code (the bad-handle codes, aio/future.h;
+ * a bad handle is sorted with the done ones, and the whole array is still
+ * partitioned), -EINVAL (NULL loop, or NULL futs with n > 0).
+ * Consumes: nothing. */
 int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n);
 
 /* asyncio.wait_for: the child's outcome, or AIO_ETIMEDOUT after `timeout`
@@ -73,8 +80,14 @@ int aio_wait_partition(aio_loop *loop, aio_future *futs, size_t n);
  * cancelled at once (a task that never started never runs). AIO_FOREVER: no
  * timer at all. Cancelling the returned future (or the task awaiting it)
  * cancels the child, waits for it, and always ends cancelled: an outer
- * cancellation is never swallowed. Consumes the reference to `fut`.
- * Errors (error handle): -EINVAL (NaN timeout), -ENOMEM, AIO_ECLOSED, bad handle. */
+ * cancellation is never swallowed. A child done already gives its outcome
+ * at once.
+ * Returns: a future (the caller owns one reference) with the child's
+ * outcome, or failing with AIO_ETIMEDOUT; or an error handle.
+ * Errors: -EINVAL (NaN timeout, NULL loop), -ENOMEM, AIO_ECLOSED,
+ * AIO_EINREPORT (from the report handler), a bad handle's code.
+ * Consumes: the reference to `fut`, on every path (the ownership rule,
+ * aio/future.h; a pending child nobody else holds is cancelled on failure). */
 aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout);
 #define aio_wait_for(x, fut, timeout) aio_wait_for_on(AIO__LOOP(x), (fut), (timeout))
 
@@ -112,10 +125,17 @@ enum {
  * cancel, even when its children have all completed and their outcomes are
  * still on the way (asyncio refuses then; we keep "pending" meaning
  * "cancellable"). n == 0 completes at once with 0 results.
- * The same handle may appear several times. Consumes one reference per
- * entry of futs. Memory: one allocation of O(n), nothing per child.
- * Errors (error handle): -EINVAL (NULL futs with n > 0, unknown flags),
- * -ENOMEM, AIO_ECLOSED, bad handles (the good ones are consumed all the same). */
+ * The same handle may appear several times. Memory: one allocation of O(n),
+ * nothing per child.
+ * Returns: a future (the caller owns one reference) completing with .u = n,
+ * or failing with the first child's error (or cancelled), as above; or an
+ * error handle.
+ * Errors: -EINVAL (NULL futs with n > 0, unknown flags, n >= 2^31, a NULL
+ * loop), -ENOMEM, AIO_ECLOSED, AIO_EINREPORT (from the report handler), bad
+ * handles (the good ones are consumed all the same).
+ * Consumes: one reference per entry of futs, on every path (the ownership
+ * rule, aio/future.h), but for n >= 2^31, taken as garbage: nothing is
+ * read. */
 aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
                          unsigned flags);
 #define aio_gather(x, futs, n, results, flags) aio_gather_on(AIO__LOOP(x), (futs), (n), (results), (flags))
@@ -123,14 +143,21 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
 /* aio_gather_of(loop_or_task, results, flags, fut1, fut2, ...): aio_gather
  * of the futures listed, without a local array (asyncio.gather(*aws)):
  *     AIO_AWAIT(t, aio_gather_of(t, f->res, 0, aio_sleep(t, 1), aio_create_task(t, work)));
- * `results` needs as many entries as futures are listed (or NULL). */
+ * `results` needs as many entries as futures are listed (or NULL).
+ * Returns: as aio_gather.  Errors: as aio_gather.
+ * Consumes: one reference per future listed, as aio_gather. */
 #define aio_gather_of(x, results, flags, ...)                                                      \
     aio_gather_on(AIO__LOOP(x), (const aio_future[]){__VA_ARGS__},                                 \
                   sizeof((aio_future[]){__VA_ARGS__}) / sizeof(aio_future), (results), (flags))
 
 /* asyncio.shield: a future with the child's outcome; cancelling it (or the
- * task awaiting it) does not cancel the child, which keeps running.
- * Consumes the reference to `fut`. */
+ * task awaiting it) does not cancel the child, which keeps running. A child
+ * done already gives its outcome at once.
+ * Returns: a future (the caller owns one reference), or an error handle.
+ * Errors: -EINVAL (NULL loop), -ENOMEM, AIO_ECLOSED, AIO_EINREPORT (from the
+ * report handler), a bad handle's code.
+ * Consumes: the reference to `fut`, on every path; the child is never
+ * cancelled, failure included (it runs on, unowned: aio/future.h). */
 aio_future aio_shield_on(aio_loop *loop, aio_future fut);
 #define aio_shield(x, fut) aio_shield_on(AIO__LOOP(x), (fut))
 
@@ -146,7 +173,19 @@ aio_future aio_shield_on(aio_loop *loop, aio_future fut);
  * Each _next returns a future completing with the index of the next child
  * to finish (in completion order), or failing with AIO_ETIMEDOUT once the
  * overall timeout has passed; after all n, -ENOENT. Children are not
- * consumed. Errors as aio_wait. */
+ * consumed.
+ * Returns: aio_as_completed: the iterator `it` (the caller owns one
+ * reference); aio_as_completed_next: a new future (the caller owns one
+ * reference) completing with .u = the next index, or failing with
+ * AIO_ETIMEDOUT (or AIO_ECANCELLED if `it` is cancelled); either an error
+ * handle on failure.
+ * Errors: aio_as_completed: as aio_wait (-EINVAL for n == 0, NULL futs, a
+ * NaN timeout, n >= 2^31 or a NULL loop; -ENOMEM; bad child handles;
+ * AIO_ECLOSED; AIO_EINREPORT). aio_as_completed_next: -ENOENT (all n handed
+ * out already), AIO_ETIMEDOUT or AIO_ECANCELLED (`it` ended so), -EINVAL
+ * (`it` is not an as_completed iterator), -ENOMEM, the bad-handle codes of
+ * `it`.
+ * Consumes: nothing (neither the children nor `it`). */
 aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout);
 #define aio_as_completed(x, futs, n, timeout) aio_as_completed_on(AIO__LOOP(x), (futs), (n), (timeout))
 aio_future aio_as_completed_next_on(aio_loop *loop, aio_future it);

@@ -35,7 +35,9 @@ extern "C" {
 /* AIO_ERROR_MAP(X) calls X(NAME, value, message) for every code with a
  * library name; the constant is AIO_NAME. AIO_ECANCELLED and AIO_ETIMEDOUT
  * are negated errno values (asyncio's CancelledError and TimeoutError); every
- * other value lies in [AIO_E_LAST, AIO_E_BASE]. */
+ * other value lies in [AIO_E_LAST, AIO_E_BASE].
+ * Returns: the expansions of X, one per code, in the table's order.
+ * Errors: none.  Consumes: nothing. */
 #define AIO_ERROR_MAP(X)                                                                                     \
     /* asyncio.CancelledError: the future or task was cancelled. */                                          \
     X(ECANCELLED, -ECANCELED, "cancelled")                                                                   \
@@ -107,7 +109,9 @@ enum aio_err_code {
  * POSIX names; aliases of one value are listed once (EAGAIN, not
  * EWOULDBLOCK; EDEADLK, not EDEADLOCK; EOPNOTSUPP, not ENOTSUP).
  * ECANCELED and ETIMEDOUT are not here: their negations are the library's
- * AIO_ECANCELLED and AIO_ETIMEDOUT. */
+ * AIO_ECANCELLED and AIO_ETIMEDOUT.
+ * Returns: the expansions of X, one per errno name, in the table's order.
+ * Errors: none.  Consumes: nothing. */
 #define AIO_ERRNO_MAP(X)                                                                                     \
     /* Bad arguments and resources. */                                                                       \
     X(EINVAL, "invalid argument")                                                                            \

@@ -75,8 +75,11 @@ typedef struct aio_pool_options {
     unsigned threads;
 } aio_pool_options;
 
-/* Create a pool that loops may share. opts may be NULL.
- * Errors: -EINVAL (NULL out, threads > 1024), -ENOMEM. */
+/* Create a pool that loops may share (asyncio's ThreadPoolExecutor). opts
+ * may be NULL. No thread starts before the first job.
+ * Returns: 0, and the pool in *out (NULL there on failure).
+ * Errors: -EINVAL (NULL out, threads > 1024), -ENOMEM.
+ * Consumes: nothing. */
 int aio_pool_create(aio_pool **out, const aio_pool_options *opts);
 
 /* Shut a pool down and free it, blocking the calling thread (see "Which
@@ -86,18 +89,18 @@ int aio_pool_create(aio_pool **out, const aio_pool_options *opts);
  * infinite: without limit); those still running then are abandoned: their
  * threads are detached and finish them, their results still reach their
  * loops, and the pool's memory goes with the last of them. No loop may
- * submit to the pool once this call has begun. Returns the number of
- * running jobs abandoned (>= 0), or -EINVAL (NULL pool, NaN timeout). */
+ * submit to the pool once this call has begun.
+ * Returns: the number of running jobs abandoned (>= 0).
+ * Errors: -EINVAL (NULL pool, NaN timeout: nothing is done).
+ * Consumes: the pool, when it returns >= 0. */
 int aio_pool_free(aio_pool *pool, double timeout);
 
-/* The number of worker threads started so far, or -EINVAL. */
+/* The number of worker threads started so far.
+ * Returns: the count (>= 0).  Errors: -EINVAL (NULL).  Consumes: nothing. */
 int aio_pool_threads(const aio_pool *pool);
 
-/* Run fn(arg) on a worker of `pool` (NULL: the loop's default pool).
- * Returns a new plain future owned by the caller, completing on the loop
- * thread with the job's outcome. Cancelling it: see above. Errors (as an
- * error handle): -EINVAL (NULL loop or fn), AIO_ECLOSED (loop closed, or
- * pool being freed), -ENOMEM, -EAGAIN (no worker thread could be started).
+/* Run fn(arg) on a worker of `pool` (NULL: the loop's default pool)
+ * (asyncio's run_in_executor). Cancelling the future: see above.
  *
  * Called while the loop runs (from a coroutine or callback), the job is
  * handed to the pool together with every other job submitted since, when
@@ -105,19 +108,32 @@ int aio_pool_threads(const aio_pool *pool);
  * latest after poll_budget callbacks (one lock for the whole batch). A
  * pool error found then (AIO_ECLOSED, -EAGAIN, -ENOMEM) becomes the
  * future's outcome instead of an error handle. Called while the loop is
- * not running, the job is handed over at once. */
+ * not running, the job is handed over at once.
+ * Returns: a new plain future owned by the caller (one reference),
+ * completing on the loop thread with the job's outcome; or an error handle.
+ * Errors: -EINVAL (NULL loop or fn), AIO_ECLOSED (loop closed, pool being
+ * freed, or the default pool shut down by aio_shutdown_default_executor),
+ * AIO_EINREPORT (from the report handler), -ENOMEM, -EAGAIN (no worker
+ * thread could be started).
+ * Consumes: nothing. */
 aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, void *arg);
 
 /* asyncio.to_thread: run fn(arg) on the default pool of the task's loop
- * (or of a loop). Same future and errors as aio_run_in_executor. */
+ * (or of a loop).
+ * Returns: as aio_run_in_executor.  Errors: as aio_run_in_executor.
+ * Consumes: nothing. */
 #define aio_to_thread(loop_or_task, fn, arg) aio_run_in_executor(AIO__LOOP(loop_or_task), NULL, (fn), (arg))
 
-/* Inside a job: 1 once cooperative cancellation was requested (its future
- * was cancelled, or its loop is closing), else 0. 0 outside any job. */
+/* Inside a job: whether cooperative cancellation was requested (its future
+ * was cancelled, or its loop is closing). Any thread may call it.
+ * Returns: 1 once requested, else 0; 0 outside any job.
+ * Errors: none.  Consumes: nothing. */
 int aio_job_cancelled(void);
 
 /* How long aio_loop_close() waits for running jobs (seconds, >= 0; infinity
- * waits without limit). Errors: -EINVAL (NULL loop, NaN or negative). */
+ * waits without limit).
+ * Returns: 0.  Errors: -EINVAL (NULL loop, NaN or negative).
+ * Consumes: nothing. */
 int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
 
 /* asyncio's loop.shutdown_default_executor(timeout), to await: shut the
@@ -134,7 +150,7 @@ int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
  * its thread finishes it and its future still completes then. Cancelling
  * the returned future stops the wait (no reports). With no default pool,
  * or one already shut down, it completes at once with 0. Takes a loop or a
- * task. Errors (error handle): -EINVAL (NaN timeout), AIO_ECLOSED, -ENOMEM.
+ * task.
  *
  * Which shutdown where:
  *   - inside the loop (a coroutine or callback): this one, for the default
@@ -145,7 +161,12 @@ int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
  *     thread): aio_pool_free(pool, timeout), which blocks the calling
  *     thread up to the timeout;
  *   - aio_loop_close shuts the default pool down in any case, blocking up to
- *     aio_loop_set_executor_timeout for running jobs: the last resort. */
+ *     aio_loop_set_executor_timeout for running jobs: the last resort.
+ *
+ * Returns: the future (the caller owns one reference), or an error handle.
+ * Errors: -EINVAL (NaN timeout, NULL loop), AIO_ECLOSED, AIO_EINREPORT
+ * (from the report handler), -ENOMEM.
+ * Consumes: nothing. */
 aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout);
 #define aio_shutdown_default_executor(loop_or_task, timeout)                                         \
     aio_shutdown_default_executor_on(AIO__LOOP(loop_or_task), (timeout))
@@ -157,11 +178,15 @@ aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout);
  * next wakes. Calls from one thread run in the order made. Wakes the loop
  * if it is blocked in its poll; many calls while it is busy cost one
  * wakeup.
- * Errors: -EINVAL (NULL loop or fn), -ENOMEM, AIO_ECLOSED once
- * aio_loop_close() has begun. A call that returned 0 just before the close
- * began is dropped by the close without running (asyncio drops it too).
+ * A call that returned 0 just before the close began is dropped by the
+ * close without running (asyncio drops it too). Allowed from a report
+ * handler (the call runs later).
  * Lifetime: calls may race with aio_loop_close(), but not with
- * aio_loop_free(): stop (or join) the other threads before freeing. */
+ * aio_loop_free(): stop (or join) the other threads before freeing.
+ * Returns: 0.
+ * Errors: -EINVAL (NULL loop or fn), -ENOMEM, AIO_ECLOSED once
+ * aio_loop_close() has begun.
+ * Consumes: nothing. */
 int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg);
 
 

@@ -170,7 +170,7 @@ int aio_group_enter(aio_task *t, aio_group *g);
  *   and the group has seen it (longer if it failed: see aio_group_errors).
  *   To use it after that, take a reference of your own at once:
  *   aio_future_retain(t, h). Awaiting the borrowed handle is fine.
- * Errors (an error handle; nothing is started): -EINVAL (NULL g, a group
+ * Errors: (as an error handle; nothing is started) -EINVAL (NULL g, a group
  *   never entered, a NULL fn), AIO_EFOREIGN (another loop's group),
  *   AIO_ESHUTDOWN (the group is shutting down: a child failed, or it was
  *   cancelled), AIO_EDONE (the group is finished), the entry's error if it
@@ -231,7 +231,9 @@ int aio_group_fail(aio_loop *loop, aio_group *g, int err);
  * then the body's own), and their number in *n (n may be NULL). Valid
  * until aio_group_clear, the next BEGIN on g, or the end of the task that
  * entered it; the order among children cancelled together follows their
- * ends. Returns NULL (and *n = 0) when there are none. Errors: none. */
+ * ends.
+ * Returns: the errors, or NULL (and *n = 0) when there are none.
+ * Errors: none.  Consumes: nothing. */
 const aio_group_error *aio_group_errors(const aio_group *g, size_t *n);
 
 /* Drop the collected errors and the references to the failed children now
@@ -242,7 +244,7 @@ const aio_group_error *aio_group_errors(const aio_group *g, size_t *n);
 int aio_group_clear(aio_loop *loop, aio_group *g);
 
 /* Children whose end the group has not seen yet (asyncio: len(g._tasks)).
- * 0 for NULL. Errors: none. */
+ * Returns: their number; 0 for NULL.  Errors: none.  Consumes: nothing. */
 size_t aio_group_pending(const aio_group *g);
 
 /* ---- timeout scopes ---- */
@@ -260,7 +262,8 @@ int aio_timeout_enter(aio_task *t, aio_timeout *to, double delay);
 #define AIO_TIMEOUT_BEGIN(t, to, delay) aio_timeout_enter(AIO__TASK_ONLY(t), (to), (delay))
 
 /* The same with an absolute deadline in loop time (asyncio.timeout_at;
- * aio_loop_time() is the clock); AIO_FOREVER: none. Errors as above. */
+ * aio_loop_time() is the clock); AIO_FOREVER: none.
+ * Returns: 0.  Errors: as aio_timeout_enter (NaN when).  Consumes: nothing. */
 int aio_timeout_enter_at(aio_task *t, aio_timeout *to, double when);
 #define AIO_TIMEOUT_AT_BEGIN(t, to, when) aio_timeout_enter_at(AIO__TASK_ONLY(t), (to), (when))
 
@@ -281,12 +284,15 @@ int aio_timeout_enter_at(aio_task *t, aio_timeout *to, double when);
  *   finished/expired Timeout"). Consumes: nothing. */
 int aio_timeout_reschedule(aio_loop *loop, aio_timeout *to, double when);
 
-/* The deadline in loop time (asyncio's when()): INFINITY for none, NAN for
- * a scope never entered (or NULL). Errors: none. */
+/* The deadline in loop time (asyncio's when()).
+ * Returns: the deadline; INFINITY for none, NAN for a scope never entered
+ * (or whose entry failed, or NULL).  Errors: none.  Consumes: nothing. */
 double aio_timeout_when(const aio_timeout *to);
 
-/* 1 if the deadline passed while the scope was open (asyncio's
- * expired()), else 0 (NULL included). Errors: none. */
+/* Whether the deadline passed while the scope was open (asyncio's
+ * expired()).
+ * Returns: 1 if it did, else 0 (NULL included).  Errors: none.
+ * Consumes: nothing. */
 int aio_timeout_expired(const aio_timeout *to);
 
 /* ---- under the macros (not API) ---- */

@@ -48,8 +48,12 @@ typedef struct aio_loop_options {
     int huge_pages;
 } aio_loop_options;
 
-/* Create a loop. opts may be NULL. Errors: -EINVAL (unknown or unavailable
- * backend, NULL out), -ENOMEM, or the backend's creation error (-EMFILE, ...). */
+/* Create a loop (asyncio's new_event_loop). opts may be NULL.
+ * Returns: 0, and the loop in *out (NULL there on failure).
+ * Errors: -EINVAL (unknown or unavailable backend, named by opts or by
+ * AIO_BACKEND; NULL out), -ENOMEM, or the backend's creation error, or that
+ * of the loop's wakeup fd (-EMFILE, -ENFILE, ...).
+ * Consumes: nothing. */
 int aio_loop_create(aio_loop **out, const aio_loop_options *opts);
 
 /* Close the loop (asyncio's close()): every task still pending is reported
@@ -59,39 +63,65 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts);
  * All reports are made before anything is freed; from the moment the close
  * begins, every call on the loop is refused (AIO_ECLOSED, or AIO_EINREPORT
  * from the report handler).
+ * Returns: 0 (also for a loop already closed).
  * Errors: AIO_ERUNNING if called while the loop runs; AIO_EINREPORT from a
- * report handler; -EINVAL for NULL. */
+ * report handler; -EINVAL for NULL.
+ * Consumes: nothing (the loop stays allocated: aio_loop_free). */
 int aio_loop_close(aio_loop *loop);
 
-/* Close (if needed) and free the loop. NULL is a no-op. Errors: AIO_ERUNNING
- * (the loop is running: nothing is freed), AIO_EINREPORT (called from a
- * report handler: nothing is freed). */
+/* Close (if needed) and free the loop. NULL is a no-op.
+ * Returns: 0.
+ * Errors: AIO_ERUNNING (the loop is running: nothing is freed),
+ * AIO_EINREPORT (called from a report handler: nothing is freed).
+ * Consumes: the loop, when it returns 0 (every handle of it is dead). */
 int aio_loop_free(aio_loop *loop);
 
-/* 1 if closed, 0 if not, -EINVAL for NULL. */
+/* asyncio's is_closed().
+ * Returns: 1 if closed, 0 if not.  Errors: -EINVAL (NULL).  Consumes: nothing. */
 int aio_loop_is_closed(const aio_loop *loop);
-/* 1 while inside aio_run_forever / aio_run_until_complete, else 0. */
+/* asyncio's is_running().
+ * Returns: 1 while inside aio_run_forever / aio_run_until_complete, else 0
+ * (NULL included).  Errors: none.  Consumes: nothing. */
 int aio_loop_is_running(const aio_loop *loop);
 
-/* Run until `fut` is done, and give back its outcome. Consumes the caller's
- * reference to `fut` (as AIO_AWAIT does), so
+/* Run until `fut` is done, and give back its outcome (asyncio's
+ * run_until_complete). Consumes the caller's reference to `fut` (as
+ * AIO_AWAIT does), so
  *     aio_run_until_complete(loop, aio_create_task(loop, main, &frame), &v)
- * leaks nothing. Returns 0 (result stored in *result if result != NULL), or
- * the future's error (AIO_ECANCELLED, or what it failed with), or
- *   AIO_ERUNNING   called from inside a running loop (nothing runs);
+ * leaks nothing.
+ * Returns: 0 (result stored in *result if result != NULL), or the future's
+ * error (AIO_ECANCELLED, or what it failed with).
+ * Errors:
+ *   AIO_ERUNNING   called from inside a running loop (this one or another
+ *                  on this thread: nothing runs);
  *   AIO_ECLOSED    the loop is closed;
+ *   AIO_EINREPORT  called from the loop's report handler;
  *   AIO_ESTOPPED   aio_loop_stop() was called before `fut` completed;
  *   AIO_EDEADLOCK  nothing left could complete `fut` (no ready callbacks,
  *                  timers or watched fds): asyncio would hang here forever;
- *   AIO_ESTALE / AIO_EFOREIGN / AIO_ENULL  for a bad handle. */
+ *   AIO_ESTALE / AIO_EFOREIGN / AIO_ENULL / an error handle's code  for a
+ *                  bad handle; -EINVAL for a NULL loop;
+ *   -ENOMEM        rare: `fut` already has 65,534 awaiters and callbacks,
+ *                  and the table its counts then move to cannot be allocated;
+ *   the backend's poll error (-errno; EINTR is retried).
+ * Consumes: the reference to `fut`, on every path (the ownership rule,
+ * aio/future.h). */
 int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result);
 
-/* Run until aio_loop_stop(). Returns 0, or AIO_ERUNNING / AIO_ECLOSED, or
- * AIO_EDEADLOCK when nothing is left that could ever call aio_loop_stop(). */
+/* Run until aio_loop_stop() (asyncio's run_forever): at least one
+ * iteration, even if the stop came first.
+ * Returns: 0 once stopped.
+ * Errors: AIO_ERUNNING / AIO_ECLOSED / AIO_EINREPORT / -EINVAL (NULL) as
+ * aio_run_until_complete, or AIO_EDEADLOCK when nothing is left that could
+ * ever call aio_loop_stop(), or the backend's poll error.
+ * Consumes: nothing. */
 int aio_run_forever(aio_loop *loop);
 
 /* Ask the running loop to return after the current iteration: callbacks
- * already scheduled for the next one stay queued for the next run. */
+ * already scheduled for the next one stay queued for the next run (asyncio's
+ * stop()). Called while the loop is not running, its next run stops after
+ * one iteration. Allowed from a report handler.
+ * Returns: 0.  Errors: -EINVAL (NULL).  Consumes: nothing. */
 int aio_loop_stop(aio_loop *loop);
 
 /* The loop reports AIO_EDEADLOCK when nothing could ever complete what it
@@ -100,12 +130,17 @@ int aio_loop_stop(aio_loop *loop);
  * other threads may post work the loop must wait for, and drop it with
  * aio_loop_unref(). While references are held the loop blocks instead of
  * reporting a deadlock. (libuv's ref/unref of a handle.)
- * Errors: -EINVAL (NULL loop), AIO_ENOREF (unref without ref). */
+ * Returns: 0.
+ * Errors: -EINVAL (NULL loop), AIO_ENOREF (unref without ref).
+ * Consumes: nothing (unref drops a reference taken by aio_loop_ref). */
 int aio_loop_ref(aio_loop *loop);
 int aio_loop_unref(aio_loop *loop);
 
 /* The loop's clock in seconds (CLOCK_MONOTONIC, or the virtual clock). It is
- * read once per poll and cached: see the iteration above. */
+ * read once per poll and cached: see the iteration above.
+ * Returns: the time in seconds (asyncio's time()), or in nanoseconds; 0 for
+ * NULL.
+ * Errors: none.  Consumes: nothing. */
 double aio_loop_time(const aio_loop *loop);
 int64_t aio_loop_time_ns(const aio_loop *loop);
 
@@ -142,10 +177,16 @@ int64_t aio_loop_time_ns(const aio_loop *loop);
  *   (6) expired: the jobs still running are abandoned after one iteration. */
 
 /* Virtual clock only: move time forward by `seconds` (>= 0). Timers that fall
- * due fire in the following iterations. -EINVAL otherwise. */
+ * due fire in the following iterations.
+ * Returns: 0.
+ * Errors: -EINVAL (NULL loop, not a virtual clock, seconds negative, NaN or
+ * infinite), AIO_ECLOSED, AIO_EINREPORT (from the report handler).
+ * Consumes: nothing. */
 int aio_loop_advance(aio_loop *loop, double seconds);
 
-/* The backend's name: "epoll", "kqueue" or "poll". */
+/* The backend's name.
+ * Returns: "epoll", "kqueue" or "poll" (a static string), NULL for NULL.
+ * Errors: none.  Consumes: nothing. */
 const char *aio_loop_backend(const aio_loop *loop);
 
 /* Counters, for tests and tuning. */
@@ -159,13 +200,19 @@ typedef struct aio_loop_stats {
                                lazy; they are dropped in bulk when they are the
                                majority, or when no timer is armed) */
 } aio_loop_stats;
+/* Copy the loop's counters into *out.
+ * Returns: 0.  Errors: -EINVAL (NULL loop or out).  Consumes: nothing. */
 int aio_loop_get_stats(const aio_loop *loop, aio_loop_stats *out);
 
 /* ---- scheduling callbacks (asyncio's call_soon / call_later / call_at) ---- */
 
-/* Run fn(loop, arg) in the next iteration, after everything already queued.
- * If out is not NULL it receives a handle for aio_handle_cancel().
- * Errors: -EINVAL (NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
+/* Run fn(loop, arg) in the next iteration, after everything already queued
+ * (asyncio's call_soon). If out is not NULL it receives a handle for
+ * aio_handle_cancel().
+ * Returns: 0.
+ * Errors: -EINVAL (NULL loop or fn), AIO_ECLOSED, AIO_EINREPORT (from the
+ * report handler), -ENOMEM.
+ * Consumes: nothing. */
 int aio_call_soon(aio_loop *loop, aio_callback fn, void *arg, aio_handle *out);
 
 /* Run fn(loop, arg) once `delay` seconds have passed. A negative delay is a
@@ -173,29 +220,47 @@ int aio_call_soon(aio_loop *loop, aio_callback fn, void *arg, aio_handle *out);
  * (call_later(-1) runs after call_later(-2)). Timers with equal deadlines run
  * in the order they were armed. If out is not NULL it receives a handle for
  * aio_handle_cancel(); a timer armed without one cannot be cancelled, and
- * costs 32 bytes instead of 40.
- * Errors: -EINVAL (NaN or infinite delay, NULL loop or fn), AIO_ECLOSED, -ENOMEM. */
+ * costs 32 bytes instead of 40 (asyncio's call_later).
+ * Returns: 0.
+ * Errors: -EINVAL (NaN or infinite delay, NULL loop or fn), AIO_ECLOSED,
+ * AIO_EINREPORT (from the report handler), -ENOMEM.
+ * Consumes: nothing. */
 int aio_call_later(aio_loop *loop, double delay, aio_callback fn, void *arg, aio_handle *out);
 
-/* The same at an absolute loop time `when` (see aio_loop_time). */
+/* The same at an absolute loop time `when` (see aio_loop_time; asyncio's
+ * call_at).
+ * Returns: 0.  Errors: as aio_call_later (NaN or infinite when).
+ * Consumes: nothing. */
 int aio_call_at(aio_loop *loop, double when, aio_callback fn, void *arg, aio_handle *out);
 
-/* Cancel a scheduled callback: it will never run. Returns 1 if this call
- * cancelled it, 0 if it already ran or was already cancelled, AIO_ENULL,
- * AIO_EFOREIGN (another loop's handle), AIO_ESTALE or -EINVAL. */
+/* Cancel a scheduled callback: it will never run (asyncio's Handle.cancel).
+ * Returns: 1 if this call cancelled it, 0 if it already ran or was already
+ * cancelled.
+ * Errors: AIO_ENULL (the null handle), AIO_EFOREIGN (another loop's handle),
+ * AIO_ESTALE (a handle this loop never issued), -EINVAL (NULL loop),
+ * AIO_ECLOSED, AIO_EINREPORT (from the report handler).
+ * Consumes: nothing. */
 int aio_handle_cancel(aio_loop *loop, aio_handle h);
 
 /* ---- file descriptor watchers (asyncio's add_reader / add_writer) ---- */
 
 /* Call fn(loop, arg) in every iteration in which fd is readable (or writable),
  * until removed. Adding a second reader for the same fd replaces the first.
- * Errors: -EBADF (not an open fd), -EINVAL, AIO_ECLOSED, -ENOMEM, -EPERM (a
- * regular file, which epoll cannot watch), or the backend's error. */
+ * Returns: 0.
+ * Errors: -EBADF (not an open fd), -EINVAL (NULL loop or fn), AIO_ECLOSED,
+ * AIO_EINREPORT (from the report handler), -ENOMEM, -EPERM (a regular file,
+ * which epoll cannot watch), or the backend's error (-ENOSPC: epoll's
+ * max_user_watches, ...).
+ * Consumes: nothing. */
 int aio_add_reader(aio_loop *loop, int fd, aio_callback fn, void *arg);
 int aio_add_writer(aio_loop *loop, int fd, aio_callback fn, void *arg);
 
-/* Stop watching. Returns 1 if a watcher was removed, 0 if there was none,
- * -EINVAL. Safe to call after the fd was closed. */
+/* Stop watching (asyncio's remove_reader / remove_writer). Safe to call
+ * after the fd was closed.
+ * Returns: 1 if a watcher was removed, 0 if there was none (a closed loop
+ * has none).
+ * Errors: -EINVAL (NULL loop), AIO_EINREPORT (from the report handler).
+ * Consumes: nothing. */
 int aio_remove_reader(aio_loop *loop, int fd);
 int aio_remove_writer(aio_loop *loop, int fd);
 
@@ -212,8 +277,8 @@ typedef struct aio_report {
 
 typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, void *arg);
 
-/* Replace the report handler. NULL restores the default, which prints one
- * line to stderr. Errors: -EINVAL for a NULL loop.
+/* Replace the report handler (asyncio's set_exception_handler). NULL
+ * restores the default, which prints one line to stderr.
  *
  * What a handler may call. A report comes from the middle of the loop's
  * own work (a future being freed, an fd found closed, the loop closing),
@@ -229,7 +294,8 @@ typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, 
  * aio_current_task), aio_strerror and aio_err_name, and any call on
  * another loop. The report (and the task name it carries) is valid until
  * the handler returns; work that must follow a report can be posted with
- * aio_call_soon_threadsafe, which runs it once the loop's work allows. */
+ * aio_call_soon_threadsafe, which runs it once the loop's work allows.
+ * Returns: 0.  Errors: -EINVAL (NULL loop).  Consumes: nothing. */
 int aio_loop_set_exception_handler(aio_loop *loop, aio_exception_handler fn, void *arg);
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a

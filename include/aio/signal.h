@@ -64,7 +64,7 @@ int aio_remove_signal_handler(aio_loop *loop, int signo);
  * before the call is not seen. Cancel it to stop waiting. Takes a loop or,
  * inside a coroutine, its task.
  * Returns: the future (the caller owns one reference).
- * Errors (as an error handle): those of aio_add_signal_handler.
+ * Errors: those of aio_add_signal_handler, as an error handle.
  * Consumes: nothing. */
 aio_future aio_signal_wait(aio_loop *loop, int signo);
 

@@ -167,7 +167,8 @@ typedef struct aio_semaphore {
  * Returns: 0.  Errors: -EINVAL (NULL, or value < 0: asyncio's ValueError;
  * or above 2^32 - 1).  Consumes: nothing. */
 int aio_semaphore_init(aio_semaphore *sem, long value);
-/* The same for a bounded semaphore (asyncio.BoundedSemaphore). */
+/* The same for a bounded semaphore (asyncio.BoundedSemaphore).
+ * Returns: 0.  Errors: as aio_semaphore_init.  Consumes: nothing. */
 int aio_bounded_semaphore_init(aio_semaphore *sem, long value);
 
 /* Take a permit (asyncio's Semaphore.acquire): at once if one is free and
@@ -218,7 +219,9 @@ typedef struct aio_condition {
  * Returns: 0.  Errors: -EINVAL (NULL cond).  Consumes: nothing. */
 int aio_condition_init(aio_condition *cond, aio_lock *lock);
 
-/* The condition's lock: acquire, release, locked (as aio_lock_*). */
+/* The condition's lock: acquire, release, locked (as aio_lock_*).
+ * Returns: as aio_lock_acquire, aio_lock_release, aio_lock_locked.
+ * Errors: as those.  Consumes: nothing. */
 aio_future aio_condition_acquire(aio_loop *loop, aio_condition *cond);
 int aio_condition_release(aio_loop *loop, aio_condition *cond);
 int aio_condition_locked(const aio_condition *cond);
@@ -254,7 +257,12 @@ int aio_condition_notify_all(aio_loop *loop, aio_condition *cond);
  * AIO_ERR(t) is 0 and AIO_RESULT(t).i the predicate's last value (as
  * asyncio returns it), or the error of a wait (AIO_ENOTLOCKED if the
  * predicate was false and you do not hold the lock; AIO_ECANCELLED, the
- * lock held again). A predicate already true returns without waiting. */
+ * lock held again). A predicate already true returns without waiting.
+ * Returns: the coroutine's status, for AIO_AWAIT_CORO; the outcome is in
+ * AIO_ERR(t) and AIO_RESULT(t), as above.
+ * Errors: in AIO_ERR(t): aio_condition_wait's, and -EINVAL (NULL frame,
+ * cond or predicate).
+ * Consumes: nothing. */
 typedef struct aio_condition_wait_for_frame {
     aio_condition *cond;
     int (*predicate)(void *arg);
@@ -389,9 +397,10 @@ int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item);
  * Consumes: nothing. */
 aio_future aio_queue_get(aio_loop *loop, aio_queue *q);
 
-/* Get without waiting (asyncio's get_nowait): 0 and *out = the item.
+/* Get without waiting (asyncio's get_nowait).
  * While getters wait, or were woken and have not taken their item yet, it
  * fails (no overtaking), though aio_queue_qsize counts those items.
+ * Returns: 0 and *out = the item.
  * Errors: -EAGAIN (empty: asyncio's QueueEmpty), AIO_ESHUTDOWN (shut down
  * and empty), -EINVAL (NULL out), and see the top.  Consumes: nothing. */
 int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out);

@@ -59,7 +59,10 @@ typedef void (*aio_done_callback)(aio_loop *loop, aio_future fut, void *arg);
 
 /* AIO_VALUE(x): an aio_value from an integer, floating point, pointer or
  * aio_value expression (C11 _Generic: integers go to .i/.u, floating to .d,
- * anything else is taken as a pointer). */
+ * anything else is taken as a pointer).
+ * Returns: the aio_value (x is evaluated once).
+ * Errors: none (an x of another type, a struct say, does not compile).
+ * Consumes: nothing. */
 static inline aio_value aio__value_i(int64_t x) { aio_value v; v.i = x; return v; }
 static inline aio_value aio__value_u(uint64_t x) { aio_value v; v.u = x; return v; }
 static inline aio_value aio__value_d(double x) { aio_value v; v.d = x; return v; }

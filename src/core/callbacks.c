@@ -28,12 +28,10 @@ static int node_alloc(aio_loop *loop, uint32_t *out) {
         return 0;
     }
     if (loop->cb.n == loop->cb.cap) {
-        uint32_t cap = loop->cb.cap ? loop->cb.cap * 2 : 64;
-        if (cap > AIO__WAITER_BIT) /* indices must stay clear of the waiter bit */
-            return -ENOMEM;
+        /* indices must stay clear of the waiter bit */
+        uint32_t cap = aio__slots_next_cap(loop->cb.cap, AIO__WAITER_BIT);
         void *n = loop->cb.nodes;
-        size_t old = (size_t)loop->cb.cap * sizeof *loop->cb.nodes; /* every node in use */
-        if (aio__table_resize(loop, &n, old, old, (size_t)cap * sizeof *loop->cb.nodes) < 0)
+        if (!cap || aio__slots_grow(loop, &n, loop->cb.cap, cap, sizeof *loop->cb.nodes) < 0)
             return -ENOMEM;
         loop->cb.nodes = n;
         loop->cb.cap = cap;

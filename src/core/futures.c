@@ -67,10 +67,8 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
     if (loop->fut.barred)
         return aio__loop_refusal(loop); /* fut.n reads 0 meanwhile (aio__fut_lookup relies on it) */
     if (loop->fut.n == loop->fut.cap) {
-        uint32_t cap = loop->fut.cap ? loop->fut.cap * 2 : 64;
-        if (cap > AIO__IDX_MASK + 1)
-            cap = (uint32_t)(AIO__IDX_MASK + 1);
-        if (cap == loop->fut.cap)
+        uint32_t cap = aio__slots_next_cap(loop->fut.cap, (uint32_t)(AIO__IDX_MASK + 1));
+        if (!cap)
             return -ENOMEM;
         /* The extras first: if the table then fails, they are merely bigger
          * than needed, while capfuts still tells the table's size (which
@@ -95,8 +93,7 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *out) {
             loop->fut.bigc = b;
         }
         void *f = loop->fut.slots;
-        size_t old = (size_t)loop->fut.cap * sizeof *loop->fut.slots; /* every slot in use */
-        if (aio__table_resize(loop, &f, old, old, (size_t)cap * sizeof *loop->fut.slots) < 0)
+        if (aio__slots_grow(loop, &f, loop->fut.cap, cap, sizeof *loop->fut.slots) < 0)
             return -ENOMEM;
         loop->fut.slots = f;
         loop->fut.cap = cap;

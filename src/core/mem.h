@@ -60,6 +60,19 @@ typedef struct aio__arena {
  * huge pages (unless the loop's huge_pages is off). 0 or -ENOMEM (*p
  * unchanged). */
 int aio__table_resize(const aio_loop *loop, void **p, size_t old_len, size_t keep, size_t new_len);
+/* The slot tables (futures, callback nodes, timer slots) only grow, by
+ * doubling from 64 records: the capacity after `cap`, at most `max`; 0 when
+ * `cap` is at `max` already (the table is full for good). */
+static inline uint32_t aio__slots_next_cap(uint32_t cap, uint32_t max) {
+    uint32_t next = cap ? (cap > max / 2 ? max : cap * 2) : (max < 64 ? max : 64);
+    return next > cap ? next : 0;
+}
+/* Grow a full slot table of `cap` records of `size` bytes to `new_cap`
+ * (every record is in use: all are kept). 0 or -ENOMEM (*p unchanged). */
+static inline int aio__slots_grow(const aio_loop *loop, void **p, uint32_t cap, uint32_t new_cap, size_t size) {
+    size_t old = (size_t)cap * size;
+    return aio__table_resize(loop, p, old, old, (size_t)new_cap * size);
+}
 /* Free a table of len bytes (its current size) from aio__table_resize. */
 void aio__table_free(const aio_loop *loop, void *p, size_t len);
 /* len zeroed bytes that the caller writes whole at once (a combinator's

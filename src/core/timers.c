@@ -154,14 +154,10 @@ static int slot_alloc(aio_loop *loop, uint32_t *out) {
         return 0;
     }
     if (loop->tm.n == loop->tm.cap) {
-        uint32_t cap = loop->tm.cap ? loop->tm.cap * 2 : 64;
-        if (cap > AIO__TK_NOSLOT) /* that index means "no slot" */
-            cap = AIO__TK_NOSLOT;
-        if (cap == loop->tm.cap)
-            return -ENOMEM;
+        /* AIO__TK_NOSLOT means "no slot": never an index */
+        uint32_t cap = aio__slots_next_cap(loop->tm.cap, AIO__TK_NOSLOT);
         void *t = loop->tm.slots;
-        size_t old = (size_t)loop->tm.cap * sizeof *loop->tm.slots; /* every slot in use */
-        if (aio__table_resize(loop, &t, old, old, (size_t)cap * sizeof *loop->tm.slots) < 0)
+        if (!cap || aio__slots_grow(loop, &t, loop->tm.cap, cap, sizeof *loop->tm.slots) < 0)
             return -ENOMEM;
         loop->tm.slots = t;
         loop->tm.cap = cap;
