@@ -60,7 +60,12 @@ typedef struct aio_server {
 } aio_server;
 #define AIO_STREAM_NULL ((aio_stream){0})
 #define AIO_SERVER_NULL ((aio_server){0})
-/* The stream or server a future's result carries (AIO_RESULT(t)). */
+
+/* The stream or the server a future's result carries (AIO_RESULT(t) after
+ * aio_open_connection, aio_start_server, ...).
+ * Returns: the handle (checked when it is used, as every handle).
+ * Errors: none.
+ * Consumes: nothing. */
 static inline aio_stream aio_stream_from(aio_value v) {
     aio_stream s;
     s.id = v.u;
@@ -78,8 +83,8 @@ static inline aio_server aio_server_from(aio_value v) {
  * the loop's poll sees it: level-triggered, so an fd that is ready now
  * completes in the next iteration. Cancellable; works with aio_wait_for.
  * fd must stay open while the future is pending.
- * Returns: a new future (caller owns one reference).
- * Errors (as an error handle): -EBADF (not an open fd), -EBUSY (a stream or
+ * Returns: a new future (the caller owns one reference).
+ * Errors: as an error handle, -EBADF (not an open fd), -EBUSY (a stream or
  *   server of this loop owns fd), -EPERM (a regular file: epoll cannot
  *   watch it), AIO_ECLOSED, -EINVAL (NULL loop), -ENOMEM.
  * Consumes: nothing. */
@@ -101,7 +106,7 @@ aio_future aio_wait_writable(aio_loop *loop, int fd);
 /* asyncio's sock_recv and sock_recv_into: read up to n bytes into buf
  * (which must stay valid until the future is done and taken).
  * Returns: a future whose result .i is the count read, 0 at end of file.
- * Errors (the future's): the socket's (-ECONNRESET, ...), -EAGAIN (above).
+ * Errors: the future's: the socket's (-ECONNRESET, ...), -EAGAIN (above).
  *   As an error handle: those of aio_wait_readable; -EINVAL (NULL buf with
  *   n > 0).
  * Consumes: nothing. */
@@ -122,7 +127,7 @@ aio_future aio_sock_sendall(aio_loop *loop, int fd, const void *buf, size_t n);
  * the room in addr, updated as accept(2) does).
  * Returns: a future whose result .i is the new socket.
  * Errors: accept(2)'s (-EMFILE, ...), -EAGAIN (above); those of
- *   aio_wait_readable as an error handle.
+ *   aio_wait_readable as an error handle, -EINVAL (addr without addrlen).
  * Consumes: nothing. */
 aio_future aio_sock_accept(aio_loop *loop, int fd, struct sockaddr *addr, socklen_t *addrlen);
 
@@ -149,21 +154,25 @@ typedef struct aio_stream_options {
  * IPv6) is used as it is; a name is resolved with getaddrinfo on the loop's
  * executor pool, and every address is tried in order until one connects.
  * For a connect timeout, wrap the future in aio_wait_for; cancelling it
- * closes whatever it opened.
+ * closes whatever it opened. opts may be NULL.
  * Returns: a future whose result carries the new stream
  *   (aio_stream_from(AIO_RESULT(t))), yours to close.
- * Errors (the future's): -ECONNREFUSED, -ENETUNREACH, -EHOSTUNREACH,
+ * Errors: the future's: -ECONNREFUSED, -ENETUNREACH, -EHOSTUNREACH,
  *   -ETIMEDOUT, ... (when every address fails: the first address's error),
  *   AIO_ENOTFOUND (the name does not resolve), AIO_ERESOLVE (any other
- *   resolver failure, or no address); as an error handle: -EINVAL (NULL
- *   host, port outside 0..65535), AIO_ECLOSED, -ENOMEM.
+ *   resolver failure, or no address), -EMFILE, -ENOMEM. As an error handle:
+ *   -EINVAL (NULL or empty host, port outside 0..65535, low_water >
+ *   high_water), AIO_ECLOSED, -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_open_connection(aio_loop *loop, const char *host, int port, const aio_stream_options *opts);
 
 /* asyncio.open_unix_connection: connect to the Unix socket at path.
- * Returns and errors: as aio_open_connection, with -ENOENT (no such path),
- *   -ECONNREFUSED (a socket file nobody listens on), -ENAMETOOLONG (longer
- *   than sun_path allows: never truncated).
+ * Returns: as aio_open_connection.
+ * Errors: the future's: -ENOENT (no such path), -ECONNREFUSED (a socket
+ *   file nobody listens on), -EAGAIN (its backlog is full), -EMFILE,
+ *   -ENOMEM. As an error handle: -ENAMETOOLONG (longer than sun_path
+ *   allows: never truncated), -EINVAL (NULL or empty path), AIO_ECLOSED,
+ *   -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_open_unix_connection(aio_loop *loop, const char *path, const aio_stream_options *opts);
 
@@ -171,25 +180,33 @@ aio_future aio_open_unix_connection(aio_loop *loop, const char *path, const aio_
  * open_connection(sock=...)). The socket is made non-blocking; TCP sockets
  * get TCP_NODELAY (unless opts->no_delay < 0).
  * Returns: 0 and *out.
- * Errors: -EINVAL (NULL out, fd < 0), -EBUSY (already a stream's),
+ * Errors: -EINVAL (NULL out, fd < 0, low_water > high_water), -EBUSY
+ *   (already a stream's: then fd is NOT closed, it is that stream's),
  *   AIO_ECLOSED, -ENOMEM.
- * Consumes: fd, on every path (closed if the stream cannot be made). */
+ * Consumes: fd, on every path but -EBUSY (closed if the stream cannot be
+ *   made). */
 int aio_stream_open_fd(aio_loop *loop, int fd, const aio_stream_options *opts, aio_stream *out);
 
 /* A stream with no socket, fed by hand (asyncio's bare StreamReader with
  * feed_data / feed_eof): for parsers and their tests. Writing to it fails
  * with -EOPNOTSUPP.
- * Returns: 0 and *out.  Errors: -EINVAL, AIO_ECLOSED, -ENOMEM.
+ * Returns: 0 and *out.
+ * Errors: -EINVAL (NULL out, low_water > high_water), AIO_ECLOSED, -ENOMEM.
  * Consumes: nothing. */
 int aio_stream_create_reader(aio_loop *loop, const aio_stream_options *opts, aio_stream *out);
-/* Append n bytes to the read buffer (n == 0 does nothing, wakes nobody).
- * Errors: -EINVAL (after feed_eof, or NULL data), -ENOMEM, handle codes. */
+
+/* feed_data: append n bytes to the read buffer (n == 0 does nothing and
+ * wakes nobody). feed_eof: end of file, which reads see past the buffered
+ * bytes. set_error (asyncio's set_exception): every later read (and a
+ * waiting one) fails with err (< 0), which takes precedence over buffered
+ * bytes; writes and drains fail with it too.
+ * Returns: 0.
+ * Errors: -EINVAL (feed_data after feed_eof, or NULL data with n > 0;
+ *   set_error with err >= 0), -ENOMEM, and every call on a stream: AIO_ECLOSED
+ *   (closed), AIO_EFOREIGN, AIO_ENULL, -EINVAL (NULL loop).
+ * Consumes: nothing. */
 int aio_stream_feed_data(aio_loop *loop, aio_stream s, const void *data, size_t n);
-/* End of file: reads past the buffered bytes see it. Errors: handle codes. */
 int aio_stream_feed_eof(aio_loop *loop, aio_stream s);
-/* asyncio's set_exception: every later read (and a waiting one) fails with
- * err (< 0), which takes precedence over buffered bytes; writes fail too.
- * Errors: -EINVAL (err >= 0), handle codes. */
 int aio_stream_set_error(aio_loop *loop, aio_stream s, int err);
 
 /* ---- reading ----
@@ -203,117 +220,165 @@ int aio_stream_set_error(aio_loop *loop, aio_stream s, int err);
 /* read(n): up to n bytes, as soon as at least one is there.
  * Returns: a future, result .i = the count, 0 at end of file (n == 0: 0 at
  *   once). buf NULL: waits for buffered bytes, result .i = how many are.
- * Errors: the connection's error (-ECONNRESET, ...); as an error handle
- *   -EBUSY, AIO_ECLOSED (stream closed), the error set, handle codes.
+ * Errors: the future's: the connection's error (-ECONNRESET, ...),
+ *   AIO_ECLOSED (the stream was closed while the read waited). As an error
+ *   handle: -EBUSY, the connection's error, AIO_ECLOSED, AIO_EFOREIGN,
+ *   AIO_ENULL, -EINVAL (NULL loop), -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_stream_read(aio_loop *loop, aio_stream s, void *buf, size_t n);
 
 /* readexactly(n): exactly n bytes.
- * Returns: a future, result .i = n.
+ * Returns: a future, result .i = n (0 at once for n == 0).
  * Errors: AIO_EINCOMPLETE when the stream ends first: the bytes that did
  *   arrive stay buffered, none are lost (aio_stream_buffered says how
- *   many, aio_stream_read or aio_stream_peek gives them); others as
- *   aio_stream_read.
+ *   many, aio_stream_read or aio_stream_peek gives them); -ENOMEM (no
+ *   room for n bytes); others as aio_stream_read.
  * Consumes: nothing. */
 aio_future aio_stream_readexactly(aio_loop *loop, aio_stream s, void *buf, size_t n);
 
 /* readuntil(sep): the bytes up to and including sep (a non-empty C
  * string, valid until the read is taken), copied to buf (room: cap) and
- * consumed.
- * The limit counts the bytes before the separator (asyncio's): more than
- * the stream's limit, or more than cap - strlen(sep), is AIO_ELIMIT, and
- * every byte stays buffered.
+ * consumed. The limit counts the bytes before the separator (asyncio's):
+ * more than the stream's limit, or more than cap - strlen(sep), is
+ * AIO_ELIMIT, and every byte stays buffered.
+ * readuntil_any (asyncio 3.13): ends at the separator that ends first in
+ * the stream; seps: nseps non-empty C strings (the array and the strings
+ * valid until the read is taken).
+ * readline: readuntil "\n", except that at end of file the last bytes
+ * (with no "\n") are returned, and an empty stream gives 0 (asyncio's).
  * Returns: a future, result .i = the length, separator included.
  * Errors: AIO_ELIMIT (above), AIO_EINCOMPLETE (end of file before a
- *   separator: the bytes stay buffered), -EINVAL as an error handle (empty
- *   sep, cap < strlen(sep) with buf), others as aio_stream_read.
+ *   separator: the bytes stay buffered; not readline), others as
+ *   aio_stream_read. As an error handle also -EINVAL (an empty separator,
+ *   NULL sep or seps, nseps == 0, buf with cap < the longest separator).
  * Consumes: nothing. */
 aio_future aio_stream_readuntil(aio_loop *loop, aio_stream s, const char *sep, void *buf, size_t cap);
-/* readuntil with several separators (asyncio 3.13): ends at the separator
- * that ends first in the stream. seps: nseps non-empty C strings (the
- * array and strings valid until the read is taken). -EINVAL for nseps == 0
- * or an empty separator. */
 aio_future aio_stream_readuntil_any(aio_loop *loop, aio_stream s, const char *const *seps, size_t nseps,
                                     void *buf, size_t cap);
-/* readline: readuntil "\n", except that at end of file the last bytes
- * (with no "\n") are returned, and an empty stream gives 0 (asyncio's). */
 aio_future aio_stream_readline(aio_loop *loop, aio_stream s, void *buf, size_t cap);
+
 /* read(-1): wait for end of file; everything up to it stays buffered (not
- * bounded by the limit): peek it. Returns: a future, result .i = the count. */
+ * bounded by the limit): peek it, then consume it.
+ * Returns: a future, result .i = the count buffered.
+ * Errors: as aio_stream_read; -ENOMEM (the buffer cannot grow).
+ * Consumes: nothing. */
 aio_future aio_stream_read_to_eof(aio_loop *loop, aio_stream s);
 
-/* The buffered bytes, without copying: a pointer to them (NULL if none)
- * and *len their count, valid until the next call on this stream.
- * Errors: none (NULL and *len = 0 for a bad handle). */
+/* The buffered bytes, without copying.
+ * Returns: a pointer to them (NULL if none, or for a bad handle) and *len
+ *   (if len is not NULL) their count; valid until the next call on this
+ *   stream.
+ * Errors: none.
+ * Consumes: nothing. */
 const void *aio_stream_peek(aio_loop *loop, aio_stream s, size_t *len);
-/* Drop the first n buffered bytes (after a peek).
- * Errors: -EINVAL (n > buffered), -EBUSY (a read waits), handle codes. */
+
+/* Drop the first n buffered bytes (after a peek or a zero-copy read).
+ * Returns: 0.
+ * Errors: -EINVAL (n > buffered), -EBUSY (a read waits: those bytes are
+ *   promised to it), the handle's (AIO_ECLOSED, AIO_EFOREIGN, AIO_ENULL).
+ * Consumes: nothing. */
 int aio_stream_consume(aio_loop *loop, aio_stream s, size_t n);
-/* Returns: the number of bytes buffered (>= 0), or a handle code. */
+
+/* buffered: the bytes buffered for reading. at_eof (asyncio's): 1 once end
+ * of file was seen and the buffer is empty, else 0.
+ * Returns: that count (>= 0), or 1 / 0.
+ * Errors: the handle's (AIO_ECLOSED, AIO_EFOREIGN, AIO_ENULL, -EINVAL).
+ * Consumes: nothing. */
 ssize_t aio_stream_buffered(aio_loop *loop, aio_stream s);
-/* asyncio's at_eof: 1 once end of file was seen and the buffer is empty,
- * else 0; or a handle code. */
 int aio_stream_at_eof(aio_loop *loop, aio_stream s);
 
 /* ---- writing ---- */
 
-/* Send n bytes: what the socket takes now goes at once, the rest is
- * buffered (copied) and sent as the socket drains. Never blocks; await
+/* Send n bytes (write), or the buffers of iov in one system call (writev,
+ * asyncio's writelines): what the socket takes now goes at once, the rest
+ * is buffered (copied) and sent as the socket drains. Never blocks; await
  * aio_stream_drain to bound the buffer.
  * Returns: 0.
  * Errors: -EPIPE (after write_eof), the connection's error (-ECONNRESET,
- *   -EPIPE, ...), -EOPNOTSUPP (a reader-only stream), AIO_ECLOSED, -ENOMEM,
- *   handle codes.
+ *   -EPIPE, ...), -EOPNOTSUPP (a reader-only stream), -EINVAL (NULL data
+ *   with n > 0, iovcnt outside 0..1024), -ENOMEM, the handle's (AIO_ECLOSED
+ *   once closed, AIO_EFOREIGN, AIO_ENULL).
  * Consumes: nothing. */
 int aio_stream_write(aio_loop *loop, aio_stream s, const void *data, size_t n);
-/* The same for several buffers (writelines), in one system call. */
 int aio_stream_writev(aio_loop *loop, aio_stream s, const struct iovec *iov, int iovcnt);
+
 /* asyncio's drain: done at once while the buffered bytes are at most the
  * high-water mark; otherwise once they fell to the low-water mark. Any
  * number of tasks may drain at once.
  * Returns: a future with result 0.
- * Errors: the connection's error; AIO_ECLOSED (closed before the buffer
- *   drained); as an error handle AIO_ECLOSED, handle codes.
+ * Errors: the future's: the connection's error; AIO_ECLOSED (closed before
+ *   the buffer drained). As an error handle: the connection's error, the
+ *   handle's (AIO_ECLOSED, ...), -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_stream_drain(aio_loop *loop, aio_stream s);
-/* asyncio's set_write_buffer_limits(high, low): -EINVAL unless high >= low;
- * (0, 0) restores the defaults. Takes effect at once. */
+
+/* asyncio's set_write_buffer_limits(high, low); takes effect at once (a
+ * buffer over the new high mark pauses the writer).
+ * Returns: 0.
+ * Errors: -EINVAL (high < low), the handle's.
+ * Consumes: nothing. */
 int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream s, size_t high, size_t low);
-/* Returns: the bytes buffered for sending, or a handle code. */
+
+/* The bytes buffered for sending (asyncio's get_write_buffer_size).
+ * Returns: that count (>= 0).
+ * Errors: the handle's.
+ * Consumes: nothing. */
 ssize_t aio_stream_write_buffer_size(aio_loop *loop, aio_stream s);
-/* Half-close (shutdown SHUT_WR) once the buffered bytes are sent; reading
- * goes on. A second call does nothing. Errors: -EOPNOTSUPP (reader-only),
- * handle codes (0 after close: nothing to do, as asyncio). */
+
+/* write_eof: half-close (shutdown SHUT_WR) once the buffered bytes are
+ * sent; reading goes on. A second call, or a call after close, does
+ * nothing (asyncio). can_write_eof: whether write_eof works here.
+ * Returns: 0 (write_eof); 1 for TCP and Unix streams, 0 for a reader-only
+ *   one (can_write_eof).
+ * Errors: -EOPNOTSUPP (write_eof on a reader-only stream), shutdown(2)'s,
+ *   the handle's.
+ * Consumes: nothing. */
 int aio_stream_write_eof(aio_loop *loop, aio_stream s);
-/* 1: write_eof works here (TCP, Unix), 0 otherwise, or a handle code. */
 int aio_stream_can_write_eof(aio_loop *loop, aio_stream s);
 
 /* ---- closing ---- */
 
-/* Close: send what is buffered, then close the socket and free the
- * stream. A read waiting ends with AIO_ECLOSED; every later call but
- * aio_stream_wait_closed gives AIO_ECLOSED. A second close (or a close of
- * a freed stream) returns 0. If the peer never reads, the buffer never
- * drains: aio_stream_abort then. */
+/* close: send what is buffered, then close the socket and free the stream.
+ * A read waiting ends with AIO_ECLOSED; every later call but
+ * aio_stream_wait_closed gives AIO_ECLOSED. If the peer never reads, the
+ * buffer never drains: abort then. abort: close at once, dropping what is
+ * buffered (drains waiting end with AIO_ECLOSED).
+ * Returns: 0, also for a stream closed (or freed) already.
+ * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL (NULL loop).
+ * Consumes: the stream (the handle is dead from now on). */
 int aio_stream_close(aio_loop *loop, aio_stream s);
-/* Close at once, dropping what is buffered. Returns 0 (also when closed). */
 int aio_stream_abort(aio_loop *loop, aio_stream s);
-/* A future done (result 0) once the socket is closed: at once for a closed
- * stream. Errors: -ENOMEM, AIO_EFOREIGN, AIO_ENULL (as an error handle). */
+
+/* asyncio's wait_closed: a future done once the socket is closed.
+ * Returns: the future (result 0), done at once for a closed stream.
+ * Errors: as an error handle, -ENOMEM, AIO_ECLOSED (closed loop),
+ *   AIO_EFOREIGN, AIO_ENULL, -EINVAL.
+ * Consumes: nothing. */
 aio_future aio_stream_wait_closed(aio_loop *loop, aio_stream s);
-/* 1 once close (or abort) was called, else 0; 1 for a freed stream. */
+
+/* asyncio's is_closing.
+ * Returns: 1 once close (or abort) was called, also for a freed stream;
+ *   else 0.
+ * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL.
+ * Consumes: nothing. */
 int aio_stream_is_closing(aio_loop *loop, aio_stream s);
 
 /* ---- addresses ---- */
 
 /* get_extra_info('peername' / 'sockname'): *len is the room in addr on
- * entry, the address's length on return. Errors: AIO_ECLOSED, -EINVAL,
- * -EOPNOTSUPP (reader-only), getpeername(2)'s (-ENOTCONN). Read them
- * before closing. */
+ * entry, the address's length on return. Read them before closing.
+ * Returns: 0 and *addr, *len.
+ * Errors: AIO_ECLOSED, -EINVAL (NULL addr or len), -EOPNOTSUPP
+ *   (reader-only), getpeername(2)'s (-ENOTCONN), the handle's.
+ * Consumes: nothing. */
 int aio_stream_peername(aio_loop *loop, aio_stream s, struct sockaddr *addr, socklen_t *len);
 int aio_stream_sockname(aio_loop *loop, aio_stream s, struct sockaddr *addr, socklen_t *len);
-/* get_extra_info('socket'): the stream's fd (>= 0), still the stream's:
- * don't close it or read it yourself. -EOPNOTSUPP for a reader-only one. */
+
+/* get_extra_info('socket'): the stream's fd, still the stream's: don't
+ * close it or read it yourself.
+ * Returns: the fd (>= 0).
+ * Errors: -EOPNOTSUPP (reader-only), the handle's.
+ * Consumes: nothing. */
 int aio_stream_fd(aio_loop *loop, aio_stream s);
 
 /* ---- servers ---- */
@@ -347,28 +412,29 @@ typedef struct aio_server_options {
  *                                   &(struct client){0}, NULL));
  *     aio_server srv = aio_server_from(AIO_RESULT(t));
  *
+ * aio_start_unix_server: the same on a Unix socket at path. A stale socket
+ * file there (nobody accepts on it) is removed first; a live one (a
+ * connect to it succeeds) gives -EADDRINUSE, and so does any other kind of
+ * file, which is left alone. close() removes the file if it is still the
+ * one this server made (unless keep_unix_path).
  * Returns: a future whose result carries the server
  *   (aio_server_from(AIO_RESULT(t))), serving already unless
  *   opts->defer_serving.
- * Errors (the future's): -EADDRINUSE, -EACCES, -EADDRNOTAVAIL, bind(2)'s
- *   and listen(2)'s, AIO_ENOTFOUND / AIO_ERESOLVE (host); as an error
+ * Errors: the future's: -EADDRINUSE, -EACCES, -EADDRNOTAVAIL, bind(2)'s and
+ *   listen(2)'s, AIO_ENOTFOUND / AIO_ERESOLVE (host), -ENOMEM. As an error
  *   handle: -EINVAL (NULL coro or frame, port outside 0..65535, frame_size
- *   too small), AIO_ECLOSED, -ENOMEM.
+ *   too small, a family other than AF_INET / AF_INET6), -ENAMETOOLONG (a
+ *   Unix path longer than sun_path allows), AIO_ECLOSED, -ENOMEM.
  * Consumes: nothing (the frame is copied). */
 aio_future aio_start_server_sized(aio_loop *loop, const char *host, int port, aio_coro_fn coro,
                                   const void *frame, size_t frame_size, size_t stream_offset,
                                   const aio_server_options *opts);
-/* asyncio.start_unix_server: the same on a Unix socket at path. A stale
- * socket file there (nobody accepts on it) is removed first; a live one
- * (a connect to it succeeds) gives -EADDRINUSE, and so does any other kind
- * of file, which is left alone. close() removes the file if it is still
- * the one this server made (unless keep_unix_path). -ENAMETOOLONG for a
- * path longer than sun_path allows. */
 aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_coro_fn coro, const void *frame,
                                        size_t frame_size, size_t stream_offset,
                                        const aio_server_options *opts);
 
-/* aio_start_server(loop_or_task, host, port, coro, &frame, opts): coro is an
+/* aio_start_server(loop_or_task, host, port, coro, &frame, opts) and
+ * aio_start_unix_server(loop_or_task, path, coro, &frame, opts): coro is an
  * AIO_CORO coroutine, frame a pointer to its frame type, which must have a
  * member `aio_stream stream` (a compile error otherwise). */
 #define aio_start_server(x, host, port, coro, frame, opts)                                                   \
@@ -383,39 +449,65 @@ aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_cor
     _Generic(((aio__frame_of_##coro *)0)->stream, aio_stream : offsetof(aio__frame_of_##coro, stream))
 
 /* asyncio's Server.close: stop accepting (the listening sockets close; a
- * Unix socket's file goes) . Established connections stay open: end them
- * with aio_server_close_clients or aio_server_abort_clients. Returns 0
- * (also when closed already). */
+ * Unix socket's file goes). Established connections stay open: end them
+ * with aio_server_close_clients or aio_server_abort_clients.
+ * Returns: 0, also when closed (or freed) already.
+ * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL (NULL loop).
+ * Consumes: nothing (the handle stays good until the server is freed). */
 int aio_server_close(aio_loop *loop, aio_server srv);
+
 /* asyncio 3.13's close_clients / abort_clients: close (after sending what
  * they buffered) / abort every connection of the server. Their tasks'
- * reads end with AIO_ECLOSED. Returns the number of connections closed. */
+ * reads end with AIO_ECLOSED.
+ * Returns: the number of connections closed (0 for a freed server).
+ * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL.
+ * Consumes: nothing. */
 int aio_server_close_clients(aio_loop *loop, aio_server srv);
 int aio_server_abort_clients(aio_loop *loop, aio_server srv);
+
 /* asyncio's wait_closed (3.12.1 on): done once the server is closed and
  * every connection it accepted is closed and its task has ended (so a
  * graceful shutdown knows every connection task is over; asyncio waits for
- * the sockets only). With connections that never end
- * this waits forever, as asyncio's does (CPython #104344): call
- * aio_server_close_clients (or abort_clients) after close to end them, or
- * bound the wait with aio_wait_for. Done at once for a freed server. */
+ * the sockets only). With connections that never end this waits forever,
+ * as asyncio's does (CPython #104344): call aio_server_close_clients (or
+ * abort_clients) after close to end them, or bound the wait with
+ * aio_wait_for.
+ * Returns: the future (result 0), done at once for a freed server.
+ * Errors: as an error handle, -ENOMEM, AIO_ECLOSED (closed loop),
+ *   AIO_EFOREIGN, AIO_ENULL, -EINVAL.
+ * Consumes: nothing. */
 aio_future aio_server_wait_closed(aio_loop *loop, aio_server srv);
-/* 1 while accepting, 0 otherwise (closed, deferred), or a handle code. */
+
+/* asyncio's is_serving.
+ * Returns: 1 while accepting, 0 otherwise (closed, freed, deferred).
+ * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL.
+ * Consumes: nothing. */
 int aio_server_is_serving(aio_loop *loop, aio_server srv);
-/* Start accepting (after defer_serving). Errors: AIO_ECLOSED, listen(2)'s. */
+
+/* asyncio's start_serving (after defer_serving): listen and accept.
+ * Returns: 0, also when serving already.
+ * Errors: AIO_ECLOSED (closed), listen(2)'s, the handle's.
+ * Consumes: nothing. */
 int aio_server_start_serving(aio_loop *loop, aio_server srv);
+
 /* asyncio's serve_forever: starts serving if needed; the future ends
  * cancelled (AIO_ECANCELLED) when the server is closed, and cancelling it
  * closes the server.
- * Errors (as an error handle): -EBUSY (another serve_forever waits),
- * AIO_ECLOSED (closed), handle codes. */
+ * Returns: the future (it only ends cancelled).
+ * Errors: as an error handle, -EBUSY (another serve_forever waits),
+ *   AIO_ECLOSED (closed), listen(2)'s, -ENOMEM, the handle's.
+ * Consumes: nothing. */
 aio_future aio_server_serve_forever(aio_loop *loop, aio_server srv);
-/* The listening sockets (asyncio's Server.sockets): how many (0 once
- * closed), and the address of the i-th. Errors: -EINVAL (i out of range),
- * AIO_ECLOSED, handle codes. */
+
+/* The listening sockets (asyncio's Server.sockets): nsockets, how many (0
+ * once closed); sockname, the address of the i-th (*len: room in, length
+ * out); port, the port of the first (TCP).
+ * Returns: the count; 0 and *addr; the port.
+ * Errors: -EINVAL (i out of range, NULL addr or len; port of a Unix
+ *   server), AIO_ECLOSED (closed), the handle's.
+ * Consumes: nothing. */
 int aio_server_nsockets(aio_loop *loop, aio_server srv);
 int aio_server_sockname(aio_loop *loop, aio_server srv, int i, struct sockaddr *addr, socklen_t *len);
-/* The port of the first listening socket (TCP), or an error code. */
 int aio_server_port(aio_loop *loop, aio_server srv);
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a
