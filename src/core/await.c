@@ -139,3 +139,9 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
     loop->pub.lcp = saved;
     return st;
 }
+
+void aio__task_wakeup_other(aio_loop *loop, aio_task *t, uint32_t idx) {
+    if (t->aio__must_cancel && loop->fut.slots[idx].state == AIO__FS_WOKEN)
+        aio__fut_consumer_cancelled(loop, idx);
+    loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+}

@@ -58,15 +58,22 @@ static inline void aio__task_run(aio_loop *loop, aio_task *t) {
 }
 
 /* Its awaited future is done: take the outcome, resume the task. */
+/* The outcome of any other state than a result (out of line): an error, a
+ * cancel, or a WOKEN future, taken, or declined if the task was cancelled
+ * since its future completed (waitq.h: passed on, unless its taker says
+ * otherwise). */
+void aio__task_wakeup_other(aio_loop *loop, aio_task *t, uint32_t idx);
 static inline void aio__task_wakeup(aio_loop *loop, aio_task *t) {
     uint32_t idx = t->aio__u.w.awaiting;
     t->aio__is_awaiting = 0;
     t->aio__cancel_sent = 0;
-    /* Cancelled since its future completed: what a wake-up promised is not
-     * taken (waitq.h), it is passed on (unless its taker says otherwise). */
-    if (AIO__UNLIKELY(t->aio__must_cancel) && loop->fut.slots[idx].state == AIO__FS_WOKEN)
-        aio__fut_consumer_cancelled(loop, idx);
-    loop->pub.err = aio__fut_outcome(loop, idx, &t->aio__u.v);
+    const aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(s->state == AIO__FS_RESULT)) { /* the usual outcome: nothing to take */
+        loop->pub.err = 0;
+        t->aio__u.v = s->u.value;
+    } else {
+        aio__task_wakeup_other(loop, t, idx);
+    }
     aio__task_run(loop, t);
 }
 int aio__task_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
