@@ -100,6 +100,25 @@ says include/aio/sync.h "equal keys in FIFO order"
 says README.md "A condition waiter cancelled before it was notified passes nothing on"
 says include/aio/sync.h "A notified waiter cancelled before it resumed passes its notification on"
 
+# Streams.
+says README.md "a closed stream's calls fail with \`AIO_ECLOSED\`"
+says include/aio/stream.h "every later call but aio_stream_wait_closed gives AIO_ECLOSED"
+says README.md "An incomplete read and a limit overrun keep the bytes in the stream's buffer"
+says include/aio/stream.h "the bytes that did arrive stay buffered, none are lost"
+says include/aio/stream.h "every byte stays buffered"
+says docs/guide.md "the bytes that did arrive stay in the buffer"
+says README.md "the first address's error is returned"
+says include/aio/stream.h "the first address's error"
+says README.md "A server's \`wait_closed\` also waits for each connection's task to end"
+says include/aio/stream.h "every connection it accepted is closed and its task has ended"
+says README.md "make their system call when the awaiting coroutine resumes"
+says include/aio/stream.h "The system call of recv and accept is made when the awaiting coroutine resumes"
+says README.md "A blocking socket never blocks the loop"
+says include/aio/stream.h "accept and connect make the socket non-blocking (O_NONBLOCK)"
+says README.md "A live server at a Unix socket's path makes \`start_unix_server\` fail"
+says include/aio/stream.h "a live one (a connect to it succeeds) gives -EADDRINUSE"
+says docs/design.md "edge-triggered"
+
 # Debug mode: creation sites are opt-in; set_debug waits for the next run;
 # a dump runs the code before AIO_BEGIN.
 says README.md "Debug mode names where a future was created only in code compiled with \`-DAIO_DEBUG_SITES\`"

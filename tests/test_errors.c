@@ -35,6 +35,10 @@ static const known_code library_codes[] = {
     {AIO_EBROKEN, -4110, "AIO_EBROKEN"},
     {AIO_EINREPORT, -4111, "AIO_EINREPORT"},
     {AIO_EGROUP, -4112, "AIO_EGROUP"},
+    {AIO_EINCOMPLETE, -4113, "AIO_EINCOMPLETE"},
+    {AIO_ELIMIT, -4114, "AIO_ELIMIT"},
+    {AIO_ENOTFOUND, -4115, "AIO_ENOTFOUND"},
+    {AIO_ERESOLVE, -4116, "AIO_ERESOLVE"},
 };
 enum { n_library = sizeof library_codes / sizeof library_codes[0] };
 
@@ -203,7 +207,7 @@ static void unlisted_codes_get_static_strings(void **state) {
     /* An unused value of the library's range. */
     assert_string_equal(aio_err_name(AIO_E_LAST), "unknown");
     assert_string_equal(aio_strerror(AIO_E_LAST), "unknown libaio error");
-    assert_string_equal(aio_strerror(AIO_EGROUP - 1), "unknown libaio error");
+    assert_string_equal(aio_strerror(AIO_ERESOLVE - 1), "unknown libaio error");
     /* Negative, but not an errno value any table lists. */
     assert_string_equal(aio_err_name(-4095), "unknown");
     assert_string_equal(aio_strerror(-4095), "system error not in libaio's table");

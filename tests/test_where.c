@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -396,6 +398,37 @@ static void where_awaits_primitives(void **state) {
     assert_aio_ok(aio_run_until_complete(loop, on_queue, NULL));
     assert_aio_ok(aio_lock_release(loop, &lock));
     assert_aio_ok(aio_queue_destroy(loop, &q));
+    close_loop(loop);
+}
+
+/* A stream read and an fd wait say so. */
+static void where_awaits_io(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(1);
+    int lines[2], sv[2], pp[2];
+    char buf[8];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(pipe(pp), 0);
+    aio_stream s;
+    assert_aio_ok(aio_stream_open_fd(loop, sv[0], NULL, &s));
+    aio_future reader =
+        aio_spawn(loop, awaiter, &(struct awaiter){aio_stream_read(loop, s, buf, sizeof buf), &lines[0]});
+    aio_future fdw = aio_spawn(loop, awaiter, &(struct awaiter){aio_wait_readable(loop, pp[0]), &lines[1]});
+    test_run_iterations(loop, 2);
+    aio_task_graph *g = capture(loop);
+    assert_string_equal(info_of(g, reader)->awaits_text, "stream read (1 waiting)");
+    char want[32];
+    snprintf(want, sizeof want, "fd %d readable", pp[0]);
+    assert_string_equal(info_of(g, fdw)->awaits_text, want);
+    aio_task_graph_free(g);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(write(pp[1], "y", 1), 1);
+    assert_aio_ok(aio_run_until_complete(loop, reader, NULL));
+    assert_aio_ok(aio_run_until_complete(loop, fdw, NULL));
+    assert_aio_ok(aio_stream_close(loop, s));
+    close(sv[1]);
+    close(pp[0]);
+    close(pp[1]);
     close_loop(loop);
 }
 
@@ -814,12 +847,19 @@ static void where_errors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(where_every_frame_of_a_chain),  cmocka_unit_test(where_states),
-        cmocka_unit_test(where_awaits_each_kind),        cmocka_unit_test(where_other_combinators),
-        cmocka_unit_test(where_awaits_primitives),       cmocka_unit_test(where_task_groups),
-        cmocka_unit_test(where_task_group_after_return), cmocka_unit_test(where_reports_deadlocks),
-        cmocka_unit_test(where_prints_table_and_trees),  cmocka_unit_test(where_runs_only_code_before_begin),
-        cmocka_unit_test(where_dumps_another_loop),      cmocka_unit_test(where_errors),
+        cmocka_unit_test(where_every_frame_of_a_chain),
+        cmocka_unit_test(where_states),
+        cmocka_unit_test(where_awaits_each_kind),
+        cmocka_unit_test(where_other_combinators),
+        cmocka_unit_test(where_awaits_primitives),
+        cmocka_unit_test(where_awaits_io),
+        cmocka_unit_test(where_task_groups),
+        cmocka_unit_test(where_task_group_after_return),
+        cmocka_unit_test(where_reports_deadlocks),
+        cmocka_unit_test(where_prints_table_and_trees),
+        cmocka_unit_test(where_runs_only_code_before_begin),
+        cmocka_unit_test(where_dumps_another_loop),
+        cmocka_unit_test(where_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

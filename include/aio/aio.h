@@ -23,6 +23,7 @@
 #include "aio/sync.h"
 #include "aio/signal.h"
 #include "aio/group.h"
+#include "aio/stream.h"
 #include "aio/debug.h"
 
 #endif /* AIO_AIO_H */

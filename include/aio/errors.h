@@ -84,7 +84,17 @@ extern "C" {
     X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")                      \
     /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
      * aio_group_errors() lists each (task, error). */                                                       \
-    X(EGROUP, AIO_E_BASE - 16, "tasks of a group failed: aio_group_errors lists each error")
+    X(EGROUP, AIO_E_BASE - 16, "tasks of a group failed: aio_group_errors lists each error")                 \
+    /* asyncio.IncompleteReadError: the stream ended before the read was                                    \
+     * complete; the bytes that did arrive stay buffered (aio/stream.h). */                                  \
+    X(EINCOMPLETE, AIO_E_BASE - 17, "incomplete read: the stream ended first (the bytes stay buffered)")     \
+    /* asyncio.LimitOverrunError: no separator within the limit; the data stays                              \
+     * buffered. */                                                                                          \
+    X(ELIMIT, AIO_E_BASE - 18, "limit overrun: no separator within the limit (the data stays buffered)")     \
+    /* socket.gaierror EAI_NONAME: the host name does not resolve. */                                        \
+    X(ENOTFOUND, AIO_E_BASE - 19, "host not found: the name does not resolve")                               \
+    /* socket.gaierror, any other failure of the resolver (getaddrinfo). */                                  \
+    X(ERESOLVE, AIO_E_BASE - 20, "name resolution failed")
 
 /* The library's codes. They are enum constants (usable in switch and in
  * constant expressions, not in #if). */

@@ -31,6 +31,12 @@ enum aio__sys_id {
     AIO__SYS_WAIT,    /* the backend's wait: epoll_wait, poll or kevent */
     AIO__SYS_ACCEPT,  /* accept4(2) / accept(2): streams */
     AIO__SYS_CONNECT, /* connect(2): streams */
+    AIO__SYS_SOCKET,   /* socket(2): streams */
+    AIO__SYS_RECV,     /* recv(2): streams, sock_recv */
+    AIO__SYS_SEND,     /* send(2) / sendmsg(2): streams, sock_sendall */
+    AIO__SYS_SHUTDOWN, /* shutdown(2): write_eof */
+    AIO__SYS_BIND,     /* bind(2): servers */
+    AIO__SYS_LISTEN,   /* listen(2): servers */
     AIO__SYS_COUNT
 };
 

@@ -31,7 +31,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct aio__xs; /* thread/thread.h: cross-thread state (wakeup, executor) */
+struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
+struct aio__net; /* net/net.h: streams and servers, created at first use */
 
 /* Where reports go (aio_loop_set_exception_handler; report.c). */
 typedef struct aio__reporting {
@@ -66,6 +67,7 @@ struct aio_loop {
     aio__scopes scope;        /* scope/: task groups and timeout scopes */
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
+    struct aio__net *net;     /* net/: at first use */
     aio__debug dbg;           /* debug/: where mode, debug mode */
 };
 

@@ -1,5 +1,8 @@
-/* epoll backend (Linux). Level-triggered; one epoll_event per fd carries
- * both directions. */
+/* epoll backend (Linux). One epoll_event per fd carries both directions:
+ * level-triggered for the public watchers and readiness waiters,
+ * edge-triggered (EPOLLET, both directions and EPOLLRDHUP, registered once)
+ * for the library's internal watchers: a stream is registered when it opens
+ * and removed when it closes, never in between. */
 #include "core/loop.h"
 #include "core/mem.h"
 #include "io/io.h"
@@ -43,6 +46,8 @@ static int epoll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev)
     epoll_state *s = loop->io.bstate;
     struct epoll_event ev = {0};
     ev.events = ((new_ev & AIO__EV_READ) ? EPOLLIN : 0u) | ((new_ev & AIO__EV_WRITE) ? EPOLLOUT : 0u);
+    if (new_ev & AIO__EV_EDGE)
+        ev.events |= EPOLLRDHUP | EPOLLET;
     ev.data.fd = fd;
     int op = !new_ev ? EPOLL_CTL_DEL : old_ev ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(s->epfd, op, fd, &ev) == 0)
@@ -67,13 +72,17 @@ static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
         unsigned ev = 0;
         /* Errors and hang-ups wake both directions: the read or write then
          * reports what happened, as with asyncio's selectors. */
-        if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
             ev |= AIO__EV_READ;
         if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
             ev |= AIO__EV_WRITE;
+        if (e & EPOLLERR)
+            ev |= AIO__EV_ERROR;
+        if (e & (EPOLLRDHUP | EPOLLHUP))
+            ev |= AIO__EV_HUP;
         aio__io_ready(loop, s->events[i].data.fd, ev);
     }
     return 0;
 }
 
-const aio__backend aio__backend_epoll = {"epoll", epoll_init, epoll_fini, epoll_watch, epoll_poll};
+const aio__backend aio__backend_epoll = {"epoll", true, epoll_init, epoll_fini, epoll_watch, epoll_poll};

@@ -1,11 +1,14 @@
 /* kqueue backend (BSD, macOS). Read and write interest are two filters per
  * fd; changes are applied at once with one kevent() call per change of an
- * fd (both filters together), and a poll reports each fd once per filter. */
+ * fd (both filters together), and a poll reports each fd once per filter.
+ * The library's internal watchers are edge-triggered: both filters with
+ * EV_CLEAR, added once. */
 #include "core/loop.h"
 #include "core/mem.h"
 #include "io/io.h"
 #include "io/sys.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/event.h>
 #include <sys/time.h>
@@ -42,19 +45,26 @@ static void kq_fini(aio_loop *loop) {
     loop->io.bstate = NULL;
 }
 
+/* One filter's change: added (with EV_CLEAR when edge-triggered), deleted,
+ * or none. A filter whose trigger mode changes is added again (EV_ADD of an
+ * existing filter updates its flags). */
+static void kq_change(struct kevent *ch, int *n, int fd, short filter, unsigned bit, unsigned old_ev,
+                      unsigned new_ev) {
+    bool had = (old_ev & bit) != 0, has = (new_ev & bit) != 0;
+    bool mode_changed = ((old_ev ^ new_ev) & AIO__EV_EDGE) != 0;
+    if (has && (!had || mode_changed))
+        EV_SET(&ch[(*n)++], (uintptr_t)fd, filter, EV_ADD | ((new_ev & AIO__EV_EDGE) ? EV_CLEAR : 0), 0, 0,
+               NULL);
+    else if (had && !has)
+        EV_SET(&ch[(*n)++], (uintptr_t)fd, filter, EV_DELETE, 0, 0, NULL);
+}
+
 static int kq_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) {
     kq_state *s = loop->io.bstate;
     struct kevent ch[2];
     int n = 0;
-    unsigned added = new_ev & ~old_ev, removed = old_ev & ~new_ev;
-    if (added & AIO__EV_READ)
-        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, EV_ADD, 0, 0, NULL);
-    else if (removed & AIO__EV_READ)
-        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_READ, EV_DELETE, 0, 0, NULL);
-    if (added & AIO__EV_WRITE)
-        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, EV_ADD, 0, 0, NULL);
-    else if (removed & AIO__EV_WRITE)
-        EV_SET(&ch[n++], (uintptr_t)fd, EVFILT_WRITE, EV_DELETE, 0, 0, NULL);
+    kq_change(ch, &n, fd, EVFILT_READ, AIO__EV_READ, old_ev, new_ev);
+    kq_change(ch, &n, fd, EVFILT_WRITE, AIO__EV_WRITE, old_ev, new_ev);
     if (n == 0)
         return 0;
     if (kevent(s->kq, ch, n, NULL, 0, NULL) < 0 && new_ev)
@@ -75,7 +85,14 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {
         const struct kevent *e = &s->events[i];
-        unsigned ev = e->filter == EVFILT_READ ? AIO__EV_READ : e->filter == EVFILT_WRITE ? AIO__EV_WRITE : 0u;
+        unsigned ev = e->filter == EVFILT_READ    ? AIO__EV_READ
+                      : e->filter == EVFILT_WRITE ? AIO__EV_WRITE
+                                                  : 0u;
+        /* EV_EOF with an fflags value: the socket's error (SO_ERROR). */
+        if (ev && ((e->flags & EV_ERROR) || ((e->flags & EV_EOF) && e->fflags != 0)))
+            ev |= AIO__EV_ERROR;
+        if (ev == AIO__EV_READ && (e->flags & EV_EOF))
+            ev |= AIO__EV_HUP;
         if (ev)
             aio__io_ready(loop, (int)e->ident, ev);
     }
@@ -86,4 +103,4 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
 int aio__kqueue_fd(const aio_loop *loop);
 int aio__kqueue_fd(const aio_loop *loop) { return ((const kq_state *)loop->io.bstate)->kq; }
 
-const aio__backend aio__backend_kqueue = {"kqueue", kq_init, kq_fini, kq_watch, kq_poll};
+const aio__backend aio__backend_kqueue = {"kqueue", true, kq_init, kq_fini, kq_watch, kq_poll};

@@ -1,4 +1,6 @@
 /* poll(2) backend: the portable fallback, and a test oracle for the others.
+ * Level-triggered only: the library's internal watchers register exactly
+ * what they wait for (io.c), so an fd nobody reads does not spin the loop.
  * A dense pollfd array; each watched fd remembers its index (io[fd].bk) so
  * that removal is O(1) by moving the last entry into the hole. */
 #include "core/loop.h"
@@ -89,9 +91,13 @@ static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
             ev |= AIO__EV_READ;
         if (re & (POLLOUT | POLLERR | POLLHUP))
             ev |= AIO__EV_WRITE;
+        if (re & POLLERR)
+            ev |= AIO__EV_ERROR;
+        if (re & POLLHUP)
+            ev |= AIO__EV_HUP;
         aio__io_ready(loop, s->fds[i].fd, ev);
     }
     return 0;
 }
 
-const aio__backend aio__backend_poll = {"poll", poll_init, poll_fini, poll_watch, poll_poll};
+const aio__backend aio__backend_poll = {"poll", false, poll_init, poll_fini, poll_watch, poll_poll};

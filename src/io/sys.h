@@ -11,9 +11,13 @@
 #include "core/fault.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #ifdef AIO_HAVE_EPOLL
 #include <sys/epoll.h>
@@ -48,21 +52,143 @@ static inline ssize_t aio__sys_write(int fd, const void *buf, size_t n) {
     return write(fd, buf, n);
 }
 
+/* ---- sockets (src/net/) ----
+ * Non-blocking and close-on-exec everywhere; sends never raise SIGPIPE
+ * (MSG_NOSIGNAL, or SO_NOSIGPIPE where that does not exist, set on every
+ * socket these make: aio__sys_nosigpipe). EINTR is returned to the caller,
+ * which retries. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE instead */
+#endif
+
+static inline void aio__sys_nosigpipe(int fd) {
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#else
+    (void)fd; /* MSG_NOSIGNAL on every send */
+#endif
+}
+
+/* O_NONBLOCK and FD_CLOEXEC: 0 or -1 (errno). */
+static inline int aio__sys_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+        return -1;
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl < 0 || (!(fdfl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0))
+        return -1;
+    return 0;
+}
+
+static inline int aio__sys_socket(int domain, int type) {
+    AIO__SYS_FAULT(AIO__SYS_SOCKET, -1);
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    int fd = socket(domain, type, 0);
+    if (fd >= 0 && aio__sys_nonblock(fd) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+#endif
+    if (fd >= 0)
+        aio__sys_nosigpipe(fd);
+    return fd;
+}
+
+/* An injected EINTR is what a real one is: the connection goes on in the
+ * background (the call is made, then reports EINTR); any other injected
+ * error makes no call. */
 static inline int aio__sys_connect(int fd, const struct sockaddr *addr, socklen_t len) {
-    AIO__SYS_FAULT(AIO__SYS_CONNECT, -1);
+#ifdef AIO_FAULT_INJECTION
+    int e = aio__fault_sys(AIO__SYS_CONNECT);
+    if (e && e != EINTR) {
+        errno = e;
+        return -1;
+    }
+    int rc = connect(fd, addr, len);
+    if (e && (rc == 0 || errno == EINPROGRESS)) {
+        errno = EINTR;
+        return -1;
+    }
+    return rc;
+#else
     return connect(fd, addr, len);
+#endif
+}
+
+static inline int aio__sys_bind(int fd, const struct sockaddr *addr, socklen_t len) {
+    AIO__SYS_FAULT(AIO__SYS_BIND, -1);
+    return bind(fd, addr, len);
+}
+
+static inline int aio__sys_listen(int fd, int backlog) {
+    AIO__SYS_FAULT(AIO__SYS_LISTEN, -1);
+    return listen(fd, backlog);
 }
 
 /* accept4 where it exists (Linux, the BSDs); plain accept elsewhere, with
- * flags ignored: the caller sets them. */
-static inline int aio__sys_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+ * the flags set after. The new socket is non-blocking and close-on-exec. */
+static inline int aio__sys_accept(int fd, struct sockaddr *addr, socklen_t *len) {
     AIO__SYS_FAULT(AIO__SYS_ACCEPT, -1);
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-    return accept4(fd, addr, len, flags);
+    int c = accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
-    (void)flags;
-    return accept(fd, addr, len);
+    int c = accept(fd, addr, len);
+    if (c >= 0 && aio__sys_nonblock(c) < 0) {
+        int e = errno;
+        close(c);
+        errno = e;
+        return -1;
+    }
 #endif
+    if (c >= 0)
+        aio__sys_nosigpipe(c);
+    return c;
+}
+
+/* Never blocks, whatever the socket's flags. */
+static inline ssize_t aio__sys_recv(int fd, void *buf, size_t n) {
+    AIO__SYS_FAULT(AIO__SYS_RECV, -1);
+    return recv(fd, buf, n, MSG_DONTWAIT);
+}
+
+static inline ssize_t aio__sys_send(int fd, const void *buf, size_t n) {
+    AIO__SYS_FAULT(AIO__SYS_SEND, -1);
+    return send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static inline ssize_t aio__sys_sendv(int fd, const struct iovec *iov, int iovcnt) {
+    AIO__SYS_FAULT(AIO__SYS_SEND, -1);
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)(uintptr_t)iov;
+    m.msg_iovlen = (size_t)iovcnt;
+    return sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static inline int aio__sys_shutdown(int fd, int how) {
+    AIO__SYS_FAULT(AIO__SYS_SHUTDOWN, -1);
+    return shutdown(fd, how);
+}
+
+/* The pending error of a socket (SO_ERROR) as a negative code, or 0. */
+static inline int aio__sys_sockerr(int fd) {
+    int e = 0;
+    socklen_t len = sizeof e;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+        return -errno;
+    return -e;
+}
+
+/* close(2) without retrying EINTR (the fd is gone either way on Linux and
+ * the BSDs; retrying could close someone else's). */
+static inline void aio__sys_close(int fd) {
+    if (fd >= 0)
+        (void)close(fd);
 }
 
 /* The backends' waits (AIO__SYS_WAIT). */

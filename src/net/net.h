@@ -1,0 +1,275 @@
+/* The network module (src/net/): streams, servers, sockets.
+ *
+ *   net.c      the module's per-loop state (created at first use), the
+ *              handle table of streams and servers, close at loop close
+ *   buf.c      byte buffers, and the loop's pool of 64 KiB blocks they use
+ *   addr.c     numeric and Unix addresses
+ *   resolve.c  getaddrinfo on the executor pool
+ *   sock.c     aio_wait_readable/writable and the sock_* calls (io/fdwait)
+ *   stream.c   a stream's life: creation, its watcher, errors, close
+ *   reader.c   the read calls (wake, then take)
+ *   writer.c   write, drain, write_eof
+ *   connect.c  open_connection: resolve, try each address, hand over
+ *   server.c   listening sockets, accept, a task per connection
+ *
+ * A stream sits on the io layer through one internal watcher (io.h's
+ * aio__iow): edge-triggered on epoll and kqueue, registered when the stream
+ * opens and removed when it closes. Its calls into the io layer are
+ * aio__iow_start / aio__iow_want / aio__iow_stop and the readiness reports
+ * the watcher gets; all socket I/O is in reader.c / writer.c through
+ * io/sys.h's wrappers (each a fault-injection point of core/fault.h).
+ * docs/design.md says how a completion-based backend would slot in
+ * under that. */
+#ifndef AIO_NET_NET_H
+#define AIO_NET_NET_H
+
+#include "core/compiler.h"
+#include "core/handles.h"
+#include "core/loop.h"
+#include "core/waitq.h"
+#include "io/io.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ---- buffers (buf.c) ---- */
+/* Bytes data[start, end) of a cap-byte block. Empty: no memory at all (an
+ * idle connection holds no buffer). A buffer that gets bytes takes a small
+ * block (AIO__NET_SMALL bytes, from a loop arena) when few bytes are
+ * expected, else a 64 KiB block from the loop's pool; it moves to a bigger
+ * malloc'd one only if it must hold more. Emptied, it gives its block back. */
+#define AIO__NET_SMALL ((size_t)256)
+#define AIO__NET_BLOCK ((size_t)65536)
+#define AIO__NET_BIG ((size_t)262144) /* for a connection that streams: a recv filled a block */
+#define AIO__NET_POOL_MIN 8u          /* free blocks a pool always may keep */
+enum { AIO__BUF_NONE, AIO__BUF_SMALL, AIO__BUF_BLOCK, AIO__BUF_BIG, AIO__BUF_HEAP };
+/* A pool of free blocks of one size (buf.c). */
+typedef struct aio__pool {
+    void *free; /* linked through their first word */
+    unsigned nfree;
+    unsigned inuse; /* blocks held by buffers */
+    unsigned peak;  /* recent peak of inuse: the pool keeps that many free */
+    unsigned decay;
+} aio__pool;
+typedef struct aio__buf {
+    char *data;
+    uint32_t start, end, cap; /* the heap kind's cap: up to 4 GiB */
+    uint8_t kind;
+} aio__buf;
+static inline size_t aio__buf_len(const aio__buf *b) { return b->end - b->start; }
+static inline size_t aio__buf_room(const aio__buf *b) { return b->cap - b->end; }
+/* At least `room` free bytes after the data (moving or growing it); a
+ * small block if the buffer is empty, room fits and small is true; a 256
+ * KiB block when room asks for more than 64 KiB and fits. 0 or -ENOMEM
+ * (-EOVERFLOW past 4 GiB). */
+int aio__buf_reserve(aio_loop *loop, aio__buf *b, size_t room, bool small);
+int aio__buf_append(aio_loop *loop, aio__buf *b, const void *p, size_t n);
+/* Drop the first n bytes; an emptied buffer gives its block back. */
+void aio__buf_consume(aio_loop *loop, aio__buf *b, size_t n);
+void aio__buf_release(aio_loop *loop, aio__buf *b);
+
+/* ---- the module's state ---- */
+enum { AIO__NK_STREAM = 1, AIO__NK_SERVER = 2 };
+typedef struct aio__nslot {
+    void *obj; /* NULL: free */
+    uint32_t gen;
+    uint32_t next_free;
+    uint8_t kind;
+} aio__nslot;
+
+typedef struct aio__stream aio__stream;
+typedef struct aio__server aio__server;
+typedef struct aio__connect aio__connect;
+
+struct aio__net {
+    aio__nslot *slots;
+    uint32_t n, cap, free;
+    aio__arena streams;             /* stream records */
+    aio__arena smalls;              /* small buffer blocks (buf.c) */
+    aio__pool blocks;               /* 64 KiB blocks (buf.c) */
+    aio__pool bigs;                 /* 256 KiB blocks */
+    aio__server *servers;           /* every server not yet freed */
+    aio__connect *connects;         /* open_connection in progress */
+    struct aio__resolve *resolving; /* lookups whose job has not come back */
+};
+
+/* The loop's state, created at first use (NULL: -ENOMEM); aio__net_close
+ * at loop close. */
+struct aio__net *aio__net_get(aio_loop *loop);
+void aio__net_close(aio_loop *loop);
+
+/* Handles: tag:16 | gen:22 | index:26, like futures'. */
+int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id);
+void aio__nh_free(aio_loop *loop, uint64_t id);
+/* The object of a live handle of this kind, or NULL and *err: AIO_ENULL,
+ * AIO_EFOREIGN, -EINVAL (NULL loop), AIO_ECLOSED (freed, or never this
+ * loop's: a stale handle means closed). Inline: every stream call makes
+ * one; the failures take the out-of-line path. */
+void *aio__nh_get_slow(aio_loop *loop, uint64_t id, uint8_t kind, int *err);
+static inline void *aio__nh_get(aio_loop *loop, uint64_t id, uint8_t kind, int *err) {
+    if (AIO__LIKELY(loop && loop->net && (id >> AIO__TAG_SHIFT) == loop->tag)) {
+        uint32_t i = (uint32_t)(id & AIO__IDX_MASK);
+        const aio__nslot *sl = &loop->net->slots[i];
+        if (AIO__LIKELY(i < loop->net->n && sl->gen == (uint32_t)((id >> AIO__IDX_BITS) & AIO__GEN_MASK) &&
+                        sl->kind == kind && sl->obj))
+            return sl->obj;
+    }
+    return aio__nh_get_slow(loop, id, kind, err);
+}
+
+/* ---- streams (stream.c, reader.c, writer.c) ---- */
+enum { RD_NONE, RD_SOME, RD_EXACT, RD_UNTIL, RD_LINE, RD_EOF };
+enum { ST_CONNECTING, ST_OPEN, ST_CLOSING, ST_CLOSED };
+
+struct aio__stream {
+    aio__iow w;
+    uint64_t id;
+    aio__server *srv;           /* the server that accepted it, or NULL */
+    aio__stream *sprev, *snext; /* its server's list */
+    aio__connect *conn;         /* ST_CONNECTING: the open_connection it is for */
+    aio__buf rb;                /* read buffer */
+    aio__buf wb;                /* write buffer */
+    aio__taker rtk;             /* the read's */
+    aio__taker dtk;             /* the drains' */
+    aio__taker ctk;             /* wait_closed's */
+    aio__waitq rq;              /* the one waiting read */
+    aio__waitq dq;              /* drain waiters */
+    aio__waitq cq;              /* wait_closed waiters */
+    uint32_t woken;             /* WOKEN futures that point at our takers, not yet taken */
+    uint32_t task;              /* a server's connection: its task's slot (AIO__NIL: none) */
+    int err;                    /* the connection's error, sticky; 0 if none */
+    uint32_t limit;             /* readuntil's (buffers stay under 4 GiB) */
+    uint32_t last_fill;         /* what the last recv got: small ones go to small blocks */
+    size_t high, low;
+    struct {
+        void *dst;
+        size_t n; /* SOME, EXACT: the count; UNTIL: cap */
+        const char *const *seps;
+        const char *one; /* seps points here for a single separator */
+        uint32_t nseps, maxsep;
+        uint32_t scanned; /* UNTIL: no separator ends before this offset */
+        uint8_t kind;
+    } rd;
+    uint8_t state;
+    bool readable;    /* the socket may have bytes (not yet seen EAGAIN) */
+    bool writable;    /* the socket may take bytes */
+    bool eof;         /* end of file seen (or fed) */
+    bool hup;         /* the peer shut its side: its end of file is pending */
+    bool rd_woken;    /* the waiting read was woken and not yet taken */
+    bool paused;      /* over the high-water mark, until at the low one */
+    bool eof_wanted;  /* write_eof was called */
+    bool eof_sent;    /* ... and the shutdown made */
+    bool released;    /* closed by its owner: the handle is dead */
+    bool reader_only; /* no socket (aio_stream_create_reader) */
+    bool is_tcp;
+    bool held;    /* a server's connection whose task still runs */
+    bool in_io;   /* inside its watcher's report: not freed until it returns */
+    bool wr_lost; /* bytes buffered for sending were dropped (abort, error, close) */
+};
+
+/* A new stream over connected socket fd (fd < 0: a reader-only stream), in
+ * state `state` (ST_OPEN, or ST_CONNECTING for connect.c). On failure the
+ * fd is NOT closed: the caller decides. NULL and *err. */
+aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *opts, uint8_t state, int *err);
+/* A live, not released stream of this handle, or NULL and *err. */
+static inline aio__stream *aio__stream_get(aio_loop *loop, aio_stream h, int *err) {
+    aio__stream *s = (aio__stream *)aio__nh_get(loop, h.id, AIO__NK_STREAM, err);
+    if (AIO__UNLIKELY(s && s->released)) {
+        *err = AIO_ECLOSED;
+        return NULL;
+    }
+    return s;
+}
+/* Record the connection's error (the first one sticks) and wake whoever
+ * waits on it. */
+void aio__stream_fail(aio_loop *loop, aio__stream *s, int err);
+/* Close: released, then flush, close the socket, free when nothing points
+ * at the record any more. abort: drop the write buffer first. */
+void aio__stream_close(aio_loop *loop, aio__stream *s, bool abort);
+/* A server's connection is gone once its socket is closed and its task
+ * has ended: tell the server (its wait_closed may complete). */
+void aio__stream_detach(aio_loop *loop, aio__stream *s);
+/* The writer sent everything a closing stream buffered. */
+void aio__stream_flushed(aio_loop *loop, aio__stream *s);
+/* Free the record if nothing holds it any more (inline: the usual
+ * stream, not released, is tested and left at once). */
+void aio__stream_free_now(aio_loop *loop, aio__stream *s);
+static inline void aio__stream_maybe_free(aio_loop *loop, aio__stream *s) {
+    if (AIO__UNLIKELY(s->released) && s->state == ST_CLOSED && !s->in_io && !s->woken && !s->held &&
+        aio__waitq_empty(&s->rq) && aio__waitq_empty(&s->dq) && aio__waitq_empty(&s->cq))
+        aio__stream_free_now(loop, s);
+}
+/* Recompute what the watcher waits for: a read waiting for bytes, bytes
+ * waiting to be sent (on level backends that is what is registered; on
+ * edge ones it only counts for the deadlock test). Inline: no change is
+ * the usual case. */
+static inline void aio__stream_update_want(aio_loop *loop, aio__stream *s) {
+    if (s->w.fd < 0)
+        return;
+    unsigned want;
+    if (AIO__UNLIKELY(s->state != ST_OPEN && s->state != ST_CLOSING))
+        want = s->state == ST_CONNECTING ? AIO__EV_WRITE : 0u;
+    else if (AIO__UNLIKELY(s->err))
+        want = 0;
+    else
+        want = (!aio__waitq_empty(&s->rq) && !s->rd_woken && !s->eof ? AIO__EV_READ : 0u) |
+               (aio__buf_len(&s->wb) > 0 ? AIO__EV_WRITE : 0u);
+    if (want != s->w.want)
+        aio__iow_want(loop, &s->w, want);
+}
+/* Free every stream at loop close (no waking: the loop is closing). */
+void aio__streams_free_all(aio_loop *loop);
+/* A WOKEN future of ours was taken or declined. */
+void aio__stream_unwoken(aio_loop *loop, aio__stream *s);
+
+/* reader.c */
+void aio__reader_init(aio__stream *s);
+/* The socket is readable (or the buffer or state changed): read what the
+ * waiting read needs and wake it once it can complete. */
+void aio__reader_poke(aio_loop *loop, aio__stream *s);
+/* writer.c */
+void aio__writer_init(aio__stream *s);
+/* The socket is writable: send what is buffered. */
+void aio__writer_flush(aio_loop *loop, aio__stream *s);
+/* Wake every drain waiter (their take reads the outcome). */
+void aio__writer_wake_drains(aio_loop *loop, aio__stream *s);
+
+/* ---- servers (server.c) ---- */
+/* A connection of srv was closed (its fd): wait_closed may complete. */
+void aio__server_client_gone(aio_loop *loop, aio__server *srv, aio__stream *s);
+void aio__servers_free_all(aio_loop *loop);
+
+/* ---- connect.c ---- */
+void aio__connects_free_all(aio_loop *loop);
+/* stream.c calls it when a connecting stream's socket reports. */
+void aio__connect_ready(aio_loop *loop, aio__stream *s, unsigned events);
+
+/* ---- addresses (addr.c) ---- */
+/* A numeric host (IPv4, IPv6; NULL or "": the wildcard when passive) and
+ * port into *out: 0, or -EAGAIN if host is a name to resolve, -EINVAL. */
+int aio__addr_numeric(const char *host, int port, bool passive, int family, struct sockaddr_storage *out,
+                      socklen_t *len);
+/* A Unix socket address: 0, -EINVAL (empty), -ENAMETOOLONG. */
+int aio__addr_unix(const char *path, struct sockaddr_storage *out, socklen_t *len);
+/* Make fd non-blocking and close-on-exec: 0 or -errno. */
+int aio__fd_nonblock(int fd);
+/* TCP_NODELAY on a TCP socket; 0 or -errno (not TCP: 0). */
+int aio__sock_nodelay(int fd);
+
+/* ---- resolve.c ---- */
+struct addrinfo;
+typedef struct aio__resolve aio__resolve;
+typedef void (*aio__resolve_cb)(aio_loop *loop, void *arg, int err, struct addrinfo *res);
+/* Resolve host:port on the executor pool; cb(loop, arg, 0 or an error,
+ * the list) runs on the loop thread, once, unless aio__resolve_abandon was
+ * called first. The list belongs to the resolver (freed after cb). */
+aio__resolve *aio__resolve_start(aio_loop *loop, const char *host, int port, bool passive, int family,
+                                 aio__resolve_cb cb, void *arg, int *err);
+void aio__resolve_abandon(aio_loop *loop, aio__resolve *r);
+void aio__resolves_free_all(aio_loop *loop);
+/* getaddrinfo's error as a library code. */
+int aio__gai_error(int gai, int sys_errno);
+
+#endif /* AIO_NET_NET_H */
