@@ -55,11 +55,6 @@ static aio_loop *debug_loop(int debug, double slow, reports *rs) {
     return loop;
 }
 
-static void close_loop(aio_loop *loop) {
-    assert_aio_ok(aio_loop_close(loop));
-    assert_aio_ok(aio_loop_free(loop));
-}
-
 static void busy(void) {
     struct timespec ts = {0, 30 * 1000 * 1000}; /* 30 ms: "slow" against 5 ms */
     while (nanosleep(&ts, &ts) != 0) {

@@ -18,11 +18,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 static aio_task_graph *capture(aio_loop *loop) {
     aio_task_graph *g = NULL;
     assert_aio_ok(aio_task_graph_capture(loop, &g));
