@@ -71,7 +71,7 @@ typedef struct aio_event {
 
 /* A clear event, for a static or a frame. */
 #define AIO_EVENT_INIT                                                                                       \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0}, 0, 0 }
+    { {0, 0}, {0, 0, 0, 0}, {0}, 0, 0 }
 
 /* Initialise a clear event (unbound).
  * Returns: 0.  Errors: -EINVAL (NULL).  Consumes: nothing. */
@@ -111,7 +111,7 @@ typedef struct aio_lock {
 
 /* An unlocked lock, for a static or a frame. */
 #define AIO_LOCK_INIT                                                                                        \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0}, 0, 0 }
+    { {0, 0}, {0, 0, 0, 0}, {0}, 0, 0 }
 
 /* Initialise an unlocked lock (unbound).
  * Returns: 0.  Errors: -EINVAL (NULL).  Consumes: nothing. */
@@ -158,10 +158,10 @@ typedef struct aio_semaphore {
 
 /* A semaphore with `value` permits (value >= 0), for a static or a frame. */
 #define AIO_SEMAPHORE_INIT(value)                                                                            \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0}, (value), 0, 0, 0 }
+    { {0, 0}, {0, 0, 0, 0}, {0}, (value), 0, 0, 0 }
 /* A bounded one: releasing it past `value` fails. */
 #define AIO_BOUNDED_SEMAPHORE_INIT(value)                                                                    \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0}, (value), 0, (value), 1 }
+    { {0, 0}, {0, 0, 0, 0}, {0}, (value), 0, (value), 1 }
 
 /* Initialise a semaphore with `value` permits (unbound).
  * Returns: 0.  Errors: -EINVAL (NULL, or value < 0: asyncio's ValueError;
@@ -212,7 +212,7 @@ typedef struct aio_condition {
 
 /* A condition with its own lock, for a static or a frame. */
 #define AIO_CONDITION_INIT                                                                                   \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0}, 0, AIO_LOCK_INIT }
+    { {0, 0}, {0, 0, 0, 0}, {0}, 0, AIO_LOCK_INIT }
 
 /* Initialise a condition over `lock` (shared; it must outlive the
  * condition), or over a lock of its own if `lock` is NULL.
@@ -287,7 +287,7 @@ typedef struct aio_barrier {
 
 /* A barrier for `parties` tasks (parties >= 1), for a static or a frame. */
 #define AIO_BARRIER_INIT(parties)                                                                            \
-    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0}, {0, 0, 0}, (parties), 0, 0, 0 }
+    { {0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0}, {0}, (parties), 0, 0, 0 }
 
 /* Initialise a barrier for `parties` tasks.
  * Returns: 0.  Errors: -EINVAL (NULL, or parties < 1: asyncio's
@@ -360,8 +360,8 @@ typedef struct aio_queue {
 #define AIO_PRIORITY_QUEUE_INIT(maxsize, key) AIO__QUEUE_INIT((maxsize), 2, (key))
 #define AIO__QUEUE_INIT(maxsize, kind, key)                                                                  \
     {                                                                                                        \
-        {0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, 0, (key), 0,      \
-            (maxsize), 0, 0, 0, 0, 0, 0, 0, 0, (kind), 0                                                     \
+        {0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0}, {0}, {0}, 0, (key), 0, (maxsize), 0, 0, 0, 0, \
+            0, 0, 0, 0, (kind), 0                                                                            \
     }
 
 /* Initialise an empty queue (unbound): FIFO, LIFO, or priority.

@@ -22,9 +22,11 @@
 extern "C" {
 #endif
 
-/* What a woken waiter's future points at: its primitive's hand-over. */
+/* What a woken waiter's future points at: its primitive's hand-over, one
+ * pointer to a static table of functions (each finds its primitive from
+ * the taker's address). */
 typedef struct aio__taker aio__taker;
-struct aio__taker {
+typedef struct aio__taker_ops {
     /* Hand over what the wake-up promised to the consumer of slot idx: 0
      * and *out, or an error (the future then fails with it, or ends
      * cancelled for AIO_ECANCELLED, with out->p as the cancel message).
@@ -37,6 +39,9 @@ struct aio__taker {
      * takes (it then sees AIO_ECANCELLED): for what must be handed over
      * however the wait ends (a condition's lock). */
     void (*cancelled)(aio_loop *loop, aio__taker *tk, uint32_t idx);
+} aio__taker_ops;
+struct aio__taker {
+    const aio__taker_ops *ops;
 };
 
 typedef struct aio__waitq aio__waitq;

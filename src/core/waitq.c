@@ -131,7 +131,7 @@ int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v) {
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
     s->u.value.u = 0;
     aio_value out = {0};
-    int err = tk->take(loop, tk, idx, &out);
+    int err = tk->ops->take(loop, tk, idx, &out);
     s = &loop->fut.slots[idx]; /* take() may have grown the table */
     if (err == 0) {
         s->u.value = out;
@@ -154,13 +154,13 @@ void aio__fut_decline(aio_loop *loop, uint32_t idx) {
     s->state = AIO__FS_CANCELLED;
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
     s->u.value.p = NULL;
-    tk->decline(loop, tk, idx);
+    tk->ops->decline(loop, tk, idx);
 }
 
 void aio__fut_consumer_cancelled(aio_loop *loop, uint32_t idx) {
     aio__taker *tk = loop->fut.slots[idx].u.value.p;
-    if (tk->cancelled)
-        tk->cancelled(loop, tk, idx); /* taken all the same, when the task resumes */
+    if (tk->ops->cancelled)
+        tk->ops->cancelled(loop, tk, idx); /* taken all the same, when the task resumes */
     else
         aio__fut_decline(loop, idx);
 }

@@ -116,8 +116,8 @@ aio__fdop *aio__fdop_new(aio_loop *loop, int fd, int dir, bool consumes, int *er
     }
     op->own.ops = &op_ops;
     aio__fut_set_owner(loop, op->fut, &op->own);
-    op->tk.take = op_take;
-    op->tk.decline = op_decline;
+    static const aio__taker_ops tk_ops = {op_take, op_decline, NULL};
+    op->tk.ops = &tk_ops;
     op->fd = fd;
     op->dir = (uint8_t)dir;
     op->consumes = consumes;

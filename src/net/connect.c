@@ -213,8 +213,8 @@ static aio__connect *conn_new(aio_loop *loop, const aio_stream_options *opts, in
     }
     c->own.ops = &conn_ops;
     aio__fut_set_owner(loop, c->fut, &c->own);
-    c->tk.take = conn_take;
-    c->tk.decline = conn_decline;
+    static const aio__taker_ops tk_ops = {conn_take, conn_decline, NULL};
+    c->tk.ops = &tk_ops;
     if (opts)
         c->opts = *opts;
     c->addrs = &c->one;

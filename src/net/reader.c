@@ -213,8 +213,8 @@ static void rd_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
 }
 
 void aio__reader_init(aio__stream *s) {
-    s->rtk.take = rd_take;
-    s->rtk.decline = rd_decline;
+    static const aio__taker_ops tk_ops = {rd_take, rd_decline, NULL};
+    s->rtk.ops = &tk_ops;
 }
 
 /* ---- the calls ---- */

@@ -574,10 +574,10 @@ static aio__server *srv_new(aio_loop *loop, aio_coro_fn fn, const void *frame, s
     srv->forever = AIO__NIL;
     if (opts)
         srv->opts = *opts;
-    srv->ctk.take = close_take;
-    srv->ctk.decline = close_decline;
-    srv->stk.take = start_take;
-    srv->stk.decline = start_decline;
+    static const aio__taker_ops ctk_ops = {close_take, close_decline, NULL};
+    static const aio__taker_ops stk_ops = {start_take, start_decline, NULL};
+    srv->ctk.ops = &ctk_ops;
+    srv->stk.ops = &stk_ops;
     srv->sown.ops = &start_ops;
     srv->fown.ops = &forever_ops;
     srv->frame = aio__malloc(frame_size);

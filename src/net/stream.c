@@ -90,8 +90,8 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
     s->task = AIO__NIL;
     s->state = state;
     s->readable = s->writable = true; /* until a system call says otherwise */
-    s->ctk.take = close_take;
-    s->ctk.decline = close_decline;
+    static const aio__taker_ops ctk_ops = {close_take, close_decline, NULL};
+    s->ctk.ops = &ctk_ops;
     s->w.fd = -1;
     aio__reader_init(s);
     aio__writer_init(s);

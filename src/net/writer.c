@@ -37,8 +37,8 @@ static void drain_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
 }
 
 void aio__writer_init(aio__stream *s) {
-    s->dtk.take = drain_take;
-    s->dtk.decline = drain_decline;
+    static const aio__taker_ops tk_ops = {drain_take, drain_decline, NULL};
+    s->dtk.ops = &tk_ops;
 }
 
 void aio__writer_wake_drains(aio_loop *loop, aio__stream *s) {

@@ -90,12 +90,10 @@ static int barrier_bind(aio_loop *loop, aio_barrier *b) {
         static const aio__waitq_ops block_ops = {.what = "barrier (draining)"};
         b->aio__fill.ops = &fill_ops;
         b->aio__block.ops = &block_ops;
-        b->aio__tk_pass.take = pass_take;
-        b->aio__tk_pass.decline = pass_decline;
-        b->aio__tk_pass.cancelled = NULL;
-        b->aio__tk_broken.take = broken_take;
-        b->aio__tk_broken.decline = broken_decline;
-        b->aio__tk_broken.cancelled = NULL;
+        static const aio__taker_ops pass_ops = {pass_take, pass_decline, NULL};
+        static const aio__taker_ops broken_ops = {broken_take, broken_decline, NULL};
+        b->aio__tk_pass.ops = &pass_ops;
+        b->aio__tk_broken.ops = &broken_ops;
         rc = 0;
     }
     return rc;

@@ -103,9 +103,8 @@ static const aio__waitq_ops cond_q_ops = {.on_cancel = cond_on_cancel, .what = "
 static int cond_bind(aio_loop *loop, aio_condition *cond) {
     int rc = aio__sync_bind(loop, &cond->aio__b);
     if (rc == 1) {
-        cond->aio__tk.take = cond_take;
-        cond->aio__tk.decline = cond_decline;
-        cond->aio__tk.cancelled = cond_cancelled;
+        static const aio__taker_ops tk_ops = {cond_take, cond_decline, cond_cancelled};
+        cond->aio__tk.ops = &tk_ops;
         cond->aio__q.ops = &cond_q_ops;
         rc = 0;
     }

@@ -24,9 +24,8 @@ static int event_bind(aio_loop *loop, aio_event *ev) {
     if (rc == 1) {
         static const aio__waitq_ops event_q_ops = {.what = "event"};
         ev->aio__q.ops = &event_q_ops;
-        ev->aio__tk.take = event_take;
-        ev->aio__tk.decline = event_decline;
-        ev->aio__tk.cancelled = NULL;
+        static const aio__taker_ops tk_ops = {event_take, event_decline, NULL};
+        ev->aio__tk.ops = &tk_ops;
         rc = 0;
     }
     return rc;

@@ -48,9 +48,8 @@ static const aio__waitq_ops lock_q_ops = {.on_cancel = lock_on_cancel, .what = "
 int aio__lock_bind_slow(aio_loop *loop, aio_lock *lock) {
     int rc = aio__sync_bind(loop, &lock->aio__b);
     if (rc == 1) {
-        lock->aio__tk.take = lock_take;
-        lock->aio__tk.decline = lock_decline;
-        lock->aio__tk.cancelled = NULL;
+        static const aio__taker_ops tk_ops = {lock_take, lock_decline, NULL};
+        lock->aio__tk.ops = &tk_ops;
         lock->aio__q.ops = &lock_q_ops;
         rc = 0;
     }

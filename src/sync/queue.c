@@ -294,9 +294,12 @@ AIO__NOINLINE static int queue_bind_slow(aio_loop *loop, aio_queue *q) {
         q->aio__getq.ops = &getq_ops;
         q->aio__putq.ops = &putq_ops;
         q->aio__joinq.ops = &joinq_ops;
-        q->aio__tk_get = (aio__taker){get_take, get_decline, NULL};
-        q->aio__tk_put = (aio__taker){put_take, put_decline, NULL};
-        q->aio__tk_join = (aio__taker){join_take, join_decline, NULL};
+        static const aio__taker_ops get_ops = {get_take, get_decline, NULL};
+        static const aio__taker_ops put_ops = {put_take, put_decline, NULL};
+        static const aio__taker_ops join_ops = {join_take, join_decline, NULL};
+        q->aio__tk_get.ops = &get_ops;
+        q->aio__tk_put.ops = &put_ops;
+        q->aio__tk_join.ops = &join_ops;
         rc = 0;
     }
     return rc;

@@ -53,9 +53,8 @@ AIO__NOINLINE static int sem_bind_slow(aio_loop *loop, aio_semaphore *sem) {
     int rc = aio__sync_bind(loop, &sem->aio__b);
     if (rc == 1) {
         sem->aio__q.ops = &sem_q_ops;
-        sem->aio__tk.take = sem_take;
-        sem->aio__tk.decline = sem_decline;
-        sem->aio__tk.cancelled = NULL;
+        static const aio__taker_ops tk_ops = {sem_take, sem_decline, NULL};
+        sem->aio__tk.ops = &tk_ops;
         rc = 0;
     }
     return rc;

@@ -64,8 +64,8 @@ static void permits_init(struct permits *p, aio_loop *loop, int n) {
     memset(p, 0, sizeof *p);
     p->loop = loop;
     p->avail = n;
-    p->tk.take = permit_take;
-    p->tk.decline = permit_decline;
+    static const aio__taker_ops tk_ops = {permit_take, permit_decline, NULL};
+    p->tk.ops = &tk_ops;
 }
 
 /* A future completing once a permit is ours: at once if one is free and
@@ -411,8 +411,8 @@ static void echo_cancelled(aio_loop *loop, aio__taker *tk, uint32_t idx) {
 }
 static void echo_init(struct echo *e) {
     memset(e, 0, sizeof *e);
-    e->tk.take = echo_take;
-    e->tk.decline = echo_decline;
+    static const aio__taker_ops tk_ops = {echo_take, echo_decline, NULL};
+    e->tk.ops = &tk_ops;
 }
 
 static void data_is_kept_through_the_wake(void **state) {
@@ -525,7 +525,8 @@ static void cancelled_hook_still_takes(void **state) {
     aio_loop *loop = test_loop_new(1);
     struct echo e;
     echo_init(&e);
-    e.tk.cancelled = echo_cancelled;
+    static const aio__taker_ops hooked = {echo_take, echo_decline, echo_cancelled};
+    e.tk.ops = &hooked;
     uint32_t idx;
     assert_aio_ok(aio__waitq_push(loop, &e.q, &idx));
     int err = 1;
