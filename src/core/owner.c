@@ -16,19 +16,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Each state is preceded by how it was allocated: a state with an entry
- * per child (a gather of a million tasks) is written whole at once, so from
- * AIO__BULK_MIN on it comes from aio__bulk_alloc's huge pages. 16 bytes
- * keep the state as aligned as calloc's memory. */
-typedef struct owner_block {
+/* Each state is preceded by how it was allocated and its links in the
+ * loop's list: a state with an entry per child (a gather of a million
+ * tasks) is written whole at once, so from AIO__BULK_MIN on it comes from
+ * aio__bulk_alloc's huge pages. 32 bytes keep the state as aligned as
+ * calloc's memory. */
+typedef struct aio__owner_block {
     size_t len; /* this header included */
     size_t mapped;
+    struct aio__owner_block *prev, *next; /* the loop's list of live states */
 } owner_block;
 
-static void owner_release(aio__owner *o) {
-    owner_block *b = (owner_block *)(void *)o - 1;
-    aio__bulk_free(b, b->len, b->mapped != 0);
-}
+static owner_block *block_of(aio__owner *o) { return (owner_block *)(void *)o - 1; }
+
+static void owner_release(owner_block *b) { aio__bulk_free(b, b->len, b->mapped != 0); }
 
 void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uint32_t *fut) {
     if (size > SIZE_MAX - sizeof(owner_block))
@@ -42,35 +43,37 @@ void *aio__owner_new(aio_loop *loop, size_t size, const aio__owner_ops *ops, uin
     b->mapped = mapped;
     aio__owner *o = (aio__owner *)(void *)(b + 1);
     if (aio__fut_alloc(loop, fut) < 0) {
-        owner_release(o);
+        owner_release(b);
         return NULL;
     }
     aio__fut_set_owner(loop, *fut, o);
     o->ops = ops;
-    o->next = loop->own.live;
-    if (o->next)
-        o->next->prev = o;
-    loop->own.live = o;
+    b->prev = NULL;
+    b->next = loop->own.live;
+    if (b->next)
+        b->next->prev = b;
+    loop->own.live = b;
     return o;
 }
 
 void aio__owner_free(aio_loop *loop, aio__owner *o) {
-    if (o->prev)
-        o->prev->next = o->next;
+    owner_block *b = block_of(o);
+    if (b->prev)
+        b->prev->next = b->next;
     else
-        loop->own.live = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    owner_release(o);
+        loop->own.live = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    owner_release(b);
 }
 
 void aio__owners_free_all(aio_loop *loop) {
-    aio__owner *o = loop->own.live;
+    owner_block *b = loop->own.live;
     loop->own.live = NULL;
-    while (o) {
-        aio__owner *next = o->next;
-        owner_release(o);
-        o = next;
+    while (b) {
+        owner_block *next = b->next;
+        owner_release(b);
+        b = next;
     }
 }
 

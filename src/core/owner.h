@@ -22,8 +22,10 @@
 #include <stdint.h>
 
 /* The state of a combinator (gather, wait, ...) that owns a pending future:
- * its cancel decides what cancelling that future means. Every live owner is
- * on the loop's list so that closing the loop frees it. */
+ * its cancel decides what cancelling that future means. A state made by
+ * aio__owner_new is on the loop's list (in the block before it) so that
+ * closing the loop frees it; an embedded owner is its module's to free.
+ * 16 bytes: a stream embeds one for its waiting read. */
 typedef struct aio__owner aio__owner;
 /* What an owner says about itself to the task dumps (aio/debug.h). */
 typedef struct aio__owner_info aio__owner_info;
@@ -47,12 +49,11 @@ typedef struct aio__owner_ops {
 } aio__owner_ops;
 struct aio__owner {
     const aio__owner_ops *ops;
-    aio__owner *prev, *next;
     uint32_t cbs; /* the owned future's callback list while it is pending */
     uint32_t aux; /* the owner's own use (a job's slot) */
 };
 typedef struct aio__owners {
-    aio__owner *live; /* live owner states, freed at close */
+    struct aio__owner_block *live; /* live owner states, freed at close (owner.c) */
 } aio__owners;
 #endif /* AIO_CORE_OWNER_H_STATE */
 

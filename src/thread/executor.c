@@ -81,12 +81,12 @@ static int job_unqueue(aio__job *j) {
 /* ---- the loop's side ---- */
 
 static void loop_list_remove(aio__xs *xs, aio__job *j) {
-    if (j->owner.prev)
-        j->owner.prev->next = j->owner.next;
+    if (j->lprev)
+        j->lprev->lnext = j->lnext;
     else
-        xs->jobs = AIO__JOB_NEXT(j);
-    if (j->owner.next)
-        j->owner.next->prev = j->owner.prev;
+        xs->jobs = j->lnext;
+    if (j->lnext)
+        j->lnext->lprev = j->lprev;
     xs->njobs--;
 }
 
@@ -158,10 +158,10 @@ aio_future aio_run_in_executor(aio_loop *loop, aio_pool *pool, aio_job_fn fn, vo
     j->xs = xs;
     atomic_fetch_add_explicit(&xs->refs, 1u, memory_order_relaxed); /* the job's */
     aio__pool_ref(pool);                                            /* the job's */
-    j->owner.prev = NULL;
-    j->owner.next = xs->jobs ? &xs->jobs->owner : NULL;
+    j->lprev = NULL;
+    j->lnext = xs->jobs;
     if (xs->jobs)
-        xs->jobs->owner.prev = &j->owner;
+        xs->jobs->lprev = j;
     xs->jobs = j;
     xs->njobs++;
     if (loop->running) {

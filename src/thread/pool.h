@@ -23,11 +23,11 @@
 enum { AIO__JOB_QUEUED = 1, AIO__JOB_RUNNING, AIO__JOB_DONE };
 
 struct aio__job {
-    /* ops: the executor's: the job owns its future. A job is never on the
-     * loop's list of combinator owners, so the owner's links serve as the
-     * loop's list of jobs in flight (AIO__JOB_NEXT). */
-    aio__owner owner;      /* owner.aux: the future's slot (loop) */
-    aio__job *next, *prev; /* pool queue, free list, completion queue (next) */
+    /* ops: the executor's: the job owns its future (an embedded owner, on
+     * no list of the loop's). */
+    aio__owner owner;        /* owner.aux: the future's slot (loop) */
+    aio__job *next, *prev;   /* pool queue, free list, completion queue (next) */
+    aio__job *lnext, *lprev; /* the loop's list of jobs in flight (loop thread) */
     union {
         aio_job_fn fn;    /* until the worker called it */
         aio_value result; /* then: what it returned (read after the completion lock) */
@@ -41,7 +41,7 @@ struct aio__job {
     bool orphan;        /* loop: the future is done already; discard */
     bool local;         /* loop: in the loop's batch, not yet given to the pool */
 };
-#define AIO__JOB_NEXT(j) ((aio__job *)(void *)(j)->owner.next) /* owner is the first member */
+#define AIO__JOB_NEXT(j) ((j)->lnext)
 
 /* Unlink j from a doubly linked FIFO (next/prev): a pool's queue, or a
  * loop's batch of jobs not yet handed to their pools. */
