@@ -300,7 +300,7 @@ void aio__debug_run_entry(aio_loop *loop, aio_callback fn, void *arg) {
     } else if (fn == aio__io_dispatch) {
         uintptr_t v = (uintptr_t)arg;
         int fd = (int)(v >> 1), dir = (int)(v & 1);
-        aio_callback watcher = fd < loop->io.cap ? loop->io.fds[fd].fn[dir] : NULL;
+        aio_callback watcher = fd < loop->io.cap && loop->io.fds[fd].x ? loop->io.fds[fd].x->fn[dir] : NULL;
         int64_t t0 = aio__clock_ns();
         fn(loop, arg);
         int64_t dt = aio__clock_ns() - t0;

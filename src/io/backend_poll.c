@@ -1,8 +1,9 @@
 /* poll(2) backend: the portable fallback, and a test oracle for the others.
  * Level-triggered only: the library's internal watchers register exactly
  * what they wait for (io.c), so an fd nobody reads does not spin the loop.
- * A dense pollfd array; each watched fd remembers its index (io[fd].bk) so
- * that removal is O(1) by moving the last entry into the hole. */
+ * A dense pollfd array; each watched fd remembers its index + 1 (io[fd].bk,
+ * 0: not in the array) so that removal is O(1) by moving the last entry
+ * into the hole. */
 #include "core/loop.h"
 #include "core/mem.h"
 #include "io/io.h"
@@ -42,17 +43,17 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
     aio__io *w = &loop->io.fds[fd];
     (void)old_ev;
     if (!new_ev) {
-        if (w->bk >= 0) {
-            int last = --s->n;
-            if (w->bk != last) {
-                s->fds[w->bk] = s->fds[last];
-                loop->io.fds[s->fds[w->bk].fd].bk = w->bk;
+        if (w->bk > 0) {
+            int i = w->bk - 1, last = --s->n;
+            if (i != last) {
+                s->fds[i] = s->fds[last];
+                loop->io.fds[s->fds[i].fd].bk = i + 1;
             }
-            w->bk = -1;
+            w->bk = 0;
         }
         return 0;
     }
-    if (w->bk < 0) {
+    if (w->bk == 0) {
         if (s->n == s->cap) {
             int cap = s->cap ? s->cap * 2 : 16;
             struct pollfd *fds = aio__realloc(s->fds, (size_t)cap * sizeof *fds);
@@ -61,11 +62,11 @@ static int poll_watch(aio_loop *loop, int fd, unsigned old_ev, unsigned new_ev) 
             s->fds = fds;
             s->cap = cap;
         }
-        w->bk = s->n++;
-        s->fds[w->bk].fd = fd;
+        w->bk = ++s->n;
+        s->fds[w->bk - 1].fd = fd;
     }
-    s->fds[w->bk].events = poll_mask(new_ev);
-    s->fds[w->bk].revents = 0;
+    s->fds[w->bk - 1].events = poll_mask(new_ev);
+    s->fds[w->bk - 1].revents = 0;
     return 0;
 }
 

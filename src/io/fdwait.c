@@ -23,16 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct aio__fdq {
-    aio__fdop *head[2], *tail[2];
-};
-
 void aio__fdq_ready(aio_loop *loop, int fd, unsigned events);
 
 unsigned aio__fdq_wanted(const aio__io *w) {
-    if (!w->q)
+    if (!w->x)
         return 0;
-    return (w->q->head[0] ? AIO__EV_READ : 0u) | (w->q->head[1] ? AIO__EV_WRITE : 0u);
+    return (w->x->head[0] ? AIO__EV_READ : 0u) | (w->x->head[1] ? AIO__EV_WRITE : 0u);
 }
 
 static aio__fdop *of_taker(aio__taker *tk) {
@@ -42,7 +38,7 @@ static aio__fdop *of_taker(aio__taker *tk) {
 static void op_free(aio_loop *loop, aio__fdop *op) { aio__arena_put(&loop->io.ops, op, sizeof *op); }
 
 static void op_unlink(aio_loop *loop, aio__fdop *op) {
-    struct aio__fdq *q = loop->io.fds[op->fd].q;
+    aio__fdx *q = loop->io.fds[op->fd].x;
     if (op->prev)
         op->prev->next = op->next;
     else
@@ -98,8 +94,8 @@ aio__fdop *aio__fdop_new(aio_loop *loop, int fd, int dir, bool consumes, int *er
         rc = aio__io_reserve(loop, fd);
     if (rc == 0 && loop->io.fds[fd].iow)
         rc = -EBUSY; /* a stream or server owns it */
-    aio__io *r = rc == 0 ? &loop->io.fds[fd] : NULL;
-    if (rc == 0 && !r->q && !(r->q = aio__calloc(1, sizeof *r->q)))
+    aio__fdx *q = rc == 0 ? aio__io_users(loop, fd) : NULL;
+    if (rc == 0 && !q)
         rc = -ENOMEM;
     aio__fdop *op = NULL;
     if (rc == 0 && !(op = aio__arena_alloc(loop, &loop->io.ops, sizeof *op)))
@@ -121,7 +117,6 @@ aio__fdop *aio__fdop_new(aio_loop *loop, int fd, int dir, bool consumes, int *er
     op->fd = fd;
     op->dir = (uint8_t)dir;
     op->consumes = consumes;
-    struct aio__fdq *q = r->q;
     bool first = q->head[dir] == NULL;
     op->prev = q->tail[dir];
     if (q->tail[dir])
@@ -153,7 +148,7 @@ static void op_wake(aio_loop *loop, aio__fdop *op) {
 }
 
 void aio__fdq_ready(aio_loop *loop, int fd, unsigned events) {
-    struct aio__fdq *q = loop->io.fds[fd].q;
+    aio__fdx *q = loop->io.fds[fd].x;
     for (int dir = 0; dir < 2; dir++) {
         if (!(events & (dir ? AIO__EV_WRITE : AIO__EV_READ)))
             continue;
@@ -178,10 +173,4 @@ void aio__fdq_ready(aio_loop *loop, int fd, unsigned events) {
     (void)aio__io_update(loop, fd, false);
 }
 
-void aio__fdq_free_all(aio_loop *loop) {
-    for (int fd = 0; fd < loop->io.cap; fd++) {
-        aio__free(loop->io.fds[fd].q);
-        loop->io.fds[fd].q = NULL;
-    }
-    aio__arena_free(loop, &loop->io.ops);
-}
+void aio__fdq_free_all(aio_loop *loop) { aio__arena_free(loop, &loop->io.ops); }

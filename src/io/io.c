@@ -16,27 +16,44 @@
 #include "io/io.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* fdwait.c */
 void aio__fdq_ready(aio_loop *loop, int fd, unsigned events);
 
+_Static_assert(sizeof(void *) != 8 || sizeof(aio__io) == 24, "an fd's record is 24 bytes");
+
+/* The table doubles (a mapping of its own from 256 KiB: mem.h), but only
+ * the entries up to the highest fd seen are made: a server with 10,000
+ * connections touches 10,000 entries, not the 16,384 it has room for. */
 int aio__io_reserve(aio_loop *loop, int fd) {
     if (fd < loop->io.cap)
         return 0;
-    int cap = loop->io.cap ? loop->io.cap : 64;
-    while (cap <= fd)
-        cap *= 2;
-    aio__io *io = aio__realloc(loop->io.fds, (size_t)cap * sizeof *io);
-    if (!io)
-        return -ENOMEM;
-    memset(io + loop->io.cap, 0, (size_t)(cap - loop->io.cap) * sizeof *io);
-    for (int i = loop->io.cap; i < cap; i++)
-        io[i].bk = -1;
-    loop->io.fds = io;
-    loop->io.cap = cap;
+    if (fd >= loop->io.alloc) {
+        if (fd >= INT_MAX / 2)
+            return -ENOMEM;
+        int alloc = loop->io.alloc ? loop->io.alloc : 64;
+        while (alloc <= fd)
+            alloc *= 2;
+        void *p = loop->io.fds;
+        if (aio__table_resize(loop, &p, (size_t)loop->io.alloc * sizeof(aio__io),
+                              (size_t)loop->io.cap * sizeof(aio__io), (size_t)alloc * sizeof(aio__io)) < 0)
+            return -ENOMEM;
+        loop->io.fds = p;
+        loop->io.alloc = alloc;
+    }
+    memset(loop->io.fds + loop->io.cap, 0, (size_t)(fd + 1 - loop->io.cap) * sizeof(aio__io));
+    loop->io.cap = fd + 1;
     return 0;
+}
+
+aio__fdx *aio__io_users(aio_loop *loop, int fd) {
+    aio__io *r = &loop->io.fds[fd];
+    if (!r->x)
+        r->x = aio__calloc(1, sizeof *r->x);
+    return r->x;
 }
 
 /* What fd's users wait for: an internal watcher's `want`, else the public
@@ -44,7 +61,9 @@ int aio__io_reserve(aio_loop *loop, int fd) {
 static unsigned logical_events(const aio__io *w) {
     if (w->iow)
         return w->iow->want;
-    return (w->fn[0] ? AIO__EV_READ : 0u) | (w->fn[1] ? AIO__EV_WRITE : 0u) | aio__fdq_wanted(w);
+    if (!w->x)
+        return 0;
+    return (w->x->fn[0] ? AIO__EV_READ : 0u) | (w->x->fn[1] ? AIO__EV_WRITE : 0u) | aio__fdq_wanted(w);
 }
 
 /* What to register: an edge-triggered internal watcher stays registered for
@@ -83,14 +102,15 @@ int aio__io_update(aio_loop *loop, int fd, bool force) {
  * files, so only a fresh registration watches the new one). */
 static int io_set(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
     aio__io *w = &loop->io.fds[fd];
-    aio_callback old_fn = w->fn[dir];
-    void *old_arg = w->arg[dir];
-    w->fn[dir] = fn;
-    w->arg[dir] = arg;
+    aio__fdx *x = w->x; /* there: io_add made it, io_remove found a watcher */
+    aio_callback old_fn = x->fn[dir];
+    void *old_arg = x->arg[dir];
+    x->fn[dir] = fn;
+    x->arg[dir] = arg;
     int rc = aio__io_update(loop, fd, fn != NULL);
     if (rc < 0) {
-        w->fn[dir] = old_fn;
-        w->arg[dir] = old_arg;
+        x->fn[dir] = old_fn;
+        x->arg[dir] = old_arg;
         count_update(loop, w);
     }
     return rc;
@@ -108,6 +128,8 @@ static int io_add(aio_loop *loop, int fd, int dir, aio_callback fn, void *arg) {
         return rc;
     if (loop->io.fds[fd].iow)
         return -EBUSY; /* a stream or server of the library owns it */
+    if (!aio__io_users(loop, fd))
+        return -ENOMEM;
     return io_set(loop, fd, dir, fn, arg);
 }
 
@@ -116,7 +138,7 @@ static int io_remove(aio_loop *loop, int fd, int dir) {
         return -EINVAL;
     if (loop->fut.barred & AIO__BAR_REPORTING)
         return AIO_EINREPORT;
-    if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].fn[dir])
+    if (fd < 0 || fd >= loop->io.cap || !loop->io.fds[fd].x || !loop->io.fds[fd].x->fn[dir])
         return 0;
     io_set(loop, fd, dir, NULL, NULL); /* errors (fd already closed) don't matter */
     return 1;
@@ -142,7 +164,7 @@ int aio__iow_start(aio_loop *loop, aio__iow *w, int fd, aio__iow_fn fn, unsigned
     if ((rc = aio__io_reserve(loop, fd)) < 0)
         return rc;
     aio__io *r = &loop->io.fds[fd];
-    if (r->iow || r->fn[0] || r->fn[1] || aio__fdq_wanted(r))
+    if (r->iow || (r->x && (r->x->fn[0] || r->x->fn[1] || aio__fdq_wanted(r))))
         return -EBUSY;
     w->fn = fn;
     w->fd = fd;
@@ -184,8 +206,9 @@ void aio__iow_stop(aio_loop *loop, aio__iow *w) {
 static void io_dispatch(aio_loop *loop, void *arg) {
     uintptr_t v = (uintptr_t)arg;
     int fd = (int)(v >> 1), dir = (int)(v & 1);
-    if (fd < loop->io.cap && loop->io.fds[fd].fn[dir])
-        loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
+    const aio__fdx *x = fd < loop->io.cap ? loop->io.fds[fd].x : NULL;
+    if (x && x->fn[dir])
+        x->fn[dir](loop, x->arg[dir]);
 }
 
 /* So that debug mode can tell a watcher's entry (and time the watcher). */
@@ -202,13 +225,15 @@ void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
         r->iow->fn(loop, r->iow, events);
         return;
     }
+    if (!r->x)
+        return;
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
-        if ((events & bit) && loop->io.fds[fd].fn[dir])
-            (void)aio__ready_push(loop, aio__io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL);
+        if ((events & bit) && r->x->fn[dir])
+            (void)aio__ready_push(loop, aio__io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir),
+                                  NULL);
     }
-    if (r->q)
-        aio__fdq_ready(loop, fd, events);
+    aio__fdq_ready(loop, fd, events);
 }
 
 void aio__io_closed(aio_loop *loop, int fd) {
@@ -228,14 +253,16 @@ void aio__io_closed(aio_loop *loop, int fd) {
     io_remove(loop, fd, 0);
     io_remove(loop, fd, 1);
     /* Waiters on it fail (their take finds the fd closed) and leave. */
-    if (loop->io.fds[fd].q)
+    if (loop->io.fds[fd].x)
         aio__fdq_ready(loop, fd, AIO__EV_READ | AIO__EV_WRITE | AIO__EV_ERROR);
 }
 
 void aio__io_free(aio_loop *loop) {
     aio__fdq_free_all(loop);
-    aio__free(loop->io.fds);
+    for (int fd = 0; fd < loop->io.cap; fd++)
+        aio__free(loop->io.fds[fd].x);
+    aio__table_free(loop, loop->io.fds, (size_t)loop->io.alloc * sizeof(aio__io));
     loop->io.fds = NULL;
-    loop->io.cap = 0;
+    loop->io.cap = loop->io.alloc = 0;
     loop->io.count = 0;
 }

@@ -42,15 +42,23 @@ struct aio__iow {
     unsigned want; /* AIO__EV_READ | AIO__EV_WRITE: what the owner waits for now */
 };
 
-struct aio__fdq; /* fdwait.c: the readiness waiters of one fd number */
-typedef struct aio__io {
+typedef struct aio__fdop aio__fdop;
+/* The public users of one fd number: its watchers and its readiness
+ * waiters, allocated at the first such use and kept until close. A
+ * stream's or server's fd (the connections of a server: most fds) never
+ * has one. */
+typedef struct aio__fdx {
     aio_callback fn[2]; /* [0] reader, [1] writer (aio_add_reader/writer) */
     void *arg[2];
-    aio__iow *iow;        /* the internal watcher that owns this fd, or NULL */
-    struct aio__fdq *q;   /* readiness waiters, allocated at first use (kept until close) */
-    unsigned events : 8;  /* AIO__EV_* registered with the backend (EDGE included) */
-    unsigned counted : 1; /* counted in aio__io_state.count */
-    int bk;               /* backend's private per-fd value (poll: index in pollfd array) */
+    aio__fdop *head[2], *tail[2]; /* readiness waiters by direction (fdwait.c) */
+} aio__fdx;
+/* One record per fd number: 24 bytes. */
+typedef struct aio__io {
+    aio__iow *iow;  /* the internal watcher that owns this fd, or NULL */
+    aio__fdx *x;    /* its public users, or NULL */
+    int bk;         /* backend's private per-fd value, 0 when unused (poll: index + 1 in its array) */
+    uint8_t events; /* AIO__EV_* registered with the backend (EDGE included) */
+    bool counted;   /* counted in aio__io_state.count */
 } aio__io;
 
 /* ---- backends: a handful of functions each (redis ae style) -------------- */
@@ -84,7 +92,8 @@ const aio__backend *aio__backend_find(const char *name);
 int aio__timeout_ms(int64_t timeout_ns);
 typedef struct aio__io_state {
     aio__io *fds; /* indexed by fd */
-    int cap;      /* entries in fds[] */
+    int cap;      /* entries made (zeroed): every fd below it has one */
+    int alloc;    /* entries allocated (the rest stays untouched memory) */
     /* fds something waits on: a public watcher, a readiness waiter, or an
      * internal watcher whose `want` is not 0. Nothing else can wake the loop
      * (run.c's deadlock test). */
@@ -107,7 +116,7 @@ void aio__io_ready(aio_loop *loop, int fd, unsigned events);
 void aio__io_dispatch(aio_loop *loop, void *arg);
 void aio__io_closed(aio_loop *loop, int fd); /* backend saw a closed fd */
 void aio__io_free(aio_loop *loop);
-/* Room for fd in the table: 0 or -ENOMEM. */
+/* An entry for fd in the table (and for every fd below it): 0 or -ENOMEM. */
 int aio__io_reserve(aio_loop *loop, int fd);
 /* Recompute fd's registration from its users (public watchers, waiters).
  * force: tell the backend even if the interest looks unchanged (a user's fd
@@ -137,7 +146,6 @@ static inline bool aio__io_edge(const aio_loop *loop) { return loop->io.backend-
  *   - in place (progress != NULL): progress() runs at each report and
  *     returns 1 when done (*out / its error then complete the future at
  *     once), 0 to keep waiting (sock_sendall). */
-typedef struct aio__fdop aio__fdop;
 struct aio__fdop {
     aio__owner own; /* first: cancel */
     aio__taker tk;
@@ -160,6 +168,8 @@ struct aio__fdop {
  * (AIO_ECLOSED, -EBADF, -EBUSY: a stream or server owns the fd, -ENOMEM,
  * the backend's error such as -EPERM for a regular file). */
 aio__fdop *aio__fdop_new(aio_loop *loop, int fd, int dir, bool consumes, int *err);
+/* fd's public users, allocated if need be: NULL if out of memory. */
+aio__fdx *aio__io_users(aio_loop *loop, int fd);
 /* The directions fd's readiness waiters wait on (AIO__EV_READ | WRITE). */
 unsigned aio__fdq_wanted(const aio__io *w);
 /* fd is a stream's or server's (an internal watcher owns it). */
