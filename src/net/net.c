@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(sizeof(void *) != 8 || sizeof(aio__nslot) == 16, "a handle's slot is 16 bytes");
+_Static_assert(AIO__GEN_BITS <= 24, "a generation fits the slot's 24 bits");
+
 struct aio__net *aio__net_get(aio_loop *loop) {
     if (!loop->net) {
         loop->net = aio__calloc(1, sizeof *loop->net);
@@ -35,10 +38,11 @@ int aio__nh_new(aio_loop *loop, void *obj, uint8_t kind, uint64_t *id) {
             uint32_t cap = n->cap ? n->cap * 2 : 64;
             if (cap > (uint32_t)AIO__IDX_MASK)
                 return -ENOMEM;
-            aio__nslot *s = aio__realloc(n->slots, (size_t)cap * sizeof *s);
-            if (!s)
+            void *p = n->slots;
+            size_t old = (size_t)n->cap * sizeof(aio__nslot);
+            if (aio__table_resize(loop, &p, old, old, (size_t)cap * sizeof(aio__nslot)) < 0)
                 return -ENOMEM;
-            n->slots = s;
+            n->slots = p;
             n->cap = cap;
         }
         i = n->n++;
@@ -56,7 +60,7 @@ void aio__nh_free(aio_loop *loop, uint64_t id) {
     uint32_t i = (uint32_t)(id & AIO__IDX_MASK);
     aio__nslot *s = &n->slots[i];
     s->obj = NULL;
-    s->gen = (s->gen + 1) & AIO__GEN_MASK;
+    s->gen = (uint32_t)((s->gen + 1) & AIO__GEN_MASK);
     if (s->gen == 0)
         s->gen = 1; /* 0 never names a live object */
     s->next_free = n->free;
@@ -103,7 +107,7 @@ void aio__net_close(aio_loop *loop) {
         }
     aio__arena_free(loop, &n->streams);
     aio__arena_free(loop, &n->smalls);
-    aio__free(n->slots);
+    aio__table_free(loop, n->slots, (size_t)n->cap * sizeof(aio__nslot));
     aio__free(n);
     loop->net = NULL;
 }

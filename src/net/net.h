@@ -72,11 +72,12 @@ void aio__buf_release(aio_loop *loop, aio__buf *b);
 
 /* ---- the module's state ---- */
 enum { AIO__NK_STREAM = 1, AIO__NK_SERVER = 2 };
+/* A handle's slot: 16 bytes. */
 typedef struct aio__nslot {
-    void *obj; /* NULL: free */
-    uint32_t gen;
-    uint32_t next_free;
-    uint8_t kind;
+    void *obj;          /* NULL: free */
+    uint32_t gen : 24;  /* AIO__GEN_BITS of it */
+    uint32_t kind : 8;  /* AIO__NK_* */
+    uint32_t next_free; /* free: the next free slot */
 } aio__nslot;
 
 typedef struct aio__stream aio__stream;
