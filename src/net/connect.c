@@ -140,7 +140,7 @@ void aio__connect_ready(aio_loop *loop, aio__stream *s, unsigned events) {
 static int conn_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
     (void)idx;
     aio__connect *c = of_tk(tk);
-    out->u = c->s->id; /* the stream is the caller's from now on */
+    out->u = aio__stream_handle(loop, c->s).id; /* the stream is the caller's from now on */
     c->s = NULL;
     conn_free(loop, c);
     return 0;

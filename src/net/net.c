@@ -106,6 +106,7 @@ void aio__net_close(aio_loop *loop) {
             aio__free(b);
         }
     aio__arena_free(loop, &n->streams);
+    aio__arena_free(loop, &n->extras);
     aio__arena_free(loop, &n->smalls);
     aio__table_free(loop, n->slots, (size_t)n->cap * sizeof(aio__nslot));
     aio__free(n);

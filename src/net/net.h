@@ -88,6 +88,7 @@ struct aio__net {
     aio__nslot *slots;
     uint32_t n, cap, free;
     aio__arena streams;             /* stream records */
+    aio__arena extras;              /* their extras (aio__stream_x) */
     aio__arena smalls;              /* small buffer blocks (buf.c) */
     aio__pool blocks;               /* 64 KiB blocks (buf.c) */
     aio__pool bigs;                 /* 256 KiB blocks */
@@ -123,57 +124,87 @@ static inline void *aio__nh_get(aio_loop *loop, uint64_t id, uint8_t kind, int *
 /* ---- streams (stream.c, reader.c, writer.c) ---- */
 enum { RD_NONE, RD_SOME, RD_EXACT, RD_UNTIL, RD_LINE, RD_EOF };
 enum { ST_CONNECTING, ST_OPEN, ST_CLOSING, ST_CLOSED };
+enum { FILL_SMALL, FILL_BLOCK, FILL_BIG }; /* what the last recv got: < 256 B, less than 64 KiB, 64 KiB */
+#define AIO__NET_LIMIT ((size_t)65536)     /* readuntil's default limit (asyncio's) */
+#define AIO__NET_HIGH ((size_t)65536)      /* the default high-water mark; low: a quarter of it */
 
+/* The rarer parts of a stream, made at their first use (a write the socket
+ * did not take whole, a drain or wait_closed that must wait, a
+ * readuntil_any, options other than the defaults) and kept until the
+ * stream is freed: a stream that needed them once needs no allocation the
+ * next time. An idle connection has none. */
+typedef struct aio__stream_x {
+    aio__stream *s;          /* whose (the takers find the stream through it) */
+    aio__buf wb;             /* write buffer */
+    aio__waitq dq;           /* drain waiters */
+    aio__waitq cq;           /* wait_closed waiters */
+    aio__taker dtk;          /* the drains' */
+    aio__taker ctk;          /* wait_closed's */
+    size_t high, low;        /* the write buffer's water marks */
+    const char *const *seps; /* readuntil_any's separators (the caller's) */
+    uint32_t nseps;
+    uint32_t limit; /* readuntil's (buffers stay under 4 GiB) */
+} aio__stream_x;
+
+/* A stream: 128 bytes (what an idle connection costs: docs/design.md). */
 struct aio__stream {
     aio__iow w;
-    uint64_t id;
-    aio__server *srv;           /* the server that accepted it, or NULL */
-    aio__stream *sprev, *snext; /* its server's list */
-    aio__connect *conn;         /* ST_CONNECTING: the open_connection it is for */
-    aio__buf rb;                /* read buffer */
-    aio__buf wb;                /* write buffer */
-    aio__taker rtk;             /* the read's */
-    aio__taker dtk;             /* the drains' */
-    aio__taker ctk;             /* wait_closed's */
-    aio__waitq rq;              /* the one waiting read */
-    aio__waitq dq;              /* drain waiters */
-    aio__waitq cq;              /* wait_closed waiters */
-    uint32_t woken;             /* WOKEN futures that point at our takers, not yet taken */
-    uint32_t task;              /* a server's connection: its task's slot (AIO__NIL: none) */
-    int err;                    /* the connection's error, sticky; 0 if none */
-    uint32_t limit;             /* readuntil's (buffers stay under 4 GiB) */
-    uint32_t last_fill;         /* what the last recv got: small ones go to small blocks */
-    size_t high, low;
-    struct {
-        void *dst;
-        size_t n; /* SOME, EXACT: the count; UNTIL: cap */
-        const char *const *seps;
-        const char *one; /* seps points here for a single separator */
-        uint32_t nseps, maxsep;
-        uint32_t scanned; /* UNTIL: no separator ends before this offset */
-        uint8_t kind;
-    } rd;
-    uint8_t state;
-    bool readable;    /* the socket may have bytes (not yet seen EAGAIN) */
-    bool writable;    /* the socket may take bytes */
-    bool eof;         /* end of file seen (or fed) */
-    bool hup;         /* the peer shut its side: its end of file is pending */
-    bool rd_woken;    /* the waiting read was woken and not yet taken */
-    bool paused;      /* over the high-water mark, until at the low one */
-    bool eof_wanted;  /* write_eof was called */
-    bool eof_sent;    /* ... and the shutdown made */
-    bool released;    /* closed by its owner: the handle is dead */
-    bool reader_only; /* no socket (aio_stream_create_reader) */
-    bool is_tcp;
-    bool held;    /* a server's connection whose task still runs */
-    bool in_io;   /* inside its watcher's report: not freed until it returns */
-    bool wr_lost; /* bytes buffered for sending were dropped (abort, error, close) */
+    aio__buf rb;            /* read buffer */
+    aio__stream_x *x;       /* NULL until needed */
+    union {                 /* which one by the state: */
+        aio__server *srv;   /* not ST_CONNECTING: the server that accepted it, or NULL */
+        aio__connect *conn; /* ST_CONNECTING: the open_connection it is for, or NULL */
+    };
+    /* The waiting read: its future is owned by the stream (cancel: rd_cancel)
+     * while it waits, rown.aux is its slot (AIO__NIL: no read waits); woken,
+     * rtk hands the bytes over. The read's parameters: */
+    aio__owner rown;
+    aio__taker rtk;
+    void *rd_dst;         /* the caller's buffer, or NULL (zero-copy) */
+    const char *rd_sep;   /* UNTIL, LINE: the separator, if only one (else x->seps) */
+    uint32_t rd_n;        /* SOME: at most; EXACT: the count; UNTIL: rd_dst's room */
+    uint32_t rd_maxsep;   /* UNTIL: the longest separator's length */
+    uint32_t rd_scanned;  /* UNTIL: no separator ends before this offset */
+    uint32_t hidx;        /* its handle's slot (aio__stream_handle) */
+    uint32_t woken;       /* WOKEN futures that point at our takers, not yet taken */
+    int err;              /* the connection's error, sticky; 0 if none */
+    unsigned rd_kind : 3; /* RD_* */
+    unsigned rd_any : 1;  /* UNTIL: several separators (x->seps) */
+    unsigned state : 2;   /* ST_* */
+    unsigned fill : 2;    /* FILL_*: small ones go to small blocks */
+    bool readable : 1;    /* the socket may have bytes (not yet seen EAGAIN) */
+    bool writable : 1;    /* the socket may take bytes */
+    bool eof : 1;         /* end of file seen (or fed) */
+    bool hup : 1;         /* the peer shut its side: its end of file is pending */
+    bool rd_woken : 1;    /* the read was woken and not yet taken */
+    bool paused : 1;      /* over the high-water mark, until at the low one */
+    bool eof_wanted : 1;  /* write_eof was called */
+    bool eof_sent : 1;    /* ... and the shutdown made */
+    bool released : 1;    /* closed by its owner: the handle is dead */
+    bool reader_only : 1; /* no socket (aio_stream_create_reader) */
+    bool is_tcp : 1;
+    bool held : 1;    /* a server's connection whose task still runs */
+    bool in_io : 1;   /* inside its watcher's report: not freed until it returns */
+    bool wr_lost : 1; /* bytes buffered for sending were dropped (abort, error, close) */
 };
 
 /* A new stream over connected socket fd (fd < 0: a reader-only stream), in
  * state `state` (ST_OPEN, or ST_CONNECTING for connect.c). On failure the
  * fd is NOT closed: the caller decides. NULL and *err. */
 aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *opts, uint8_t state, int *err);
+/* The stream's extras, made if need be: NULL if out of memory. */
+aio__stream_x *aio__stream_x_get(aio_loop *loop, aio__stream *s);
+/* Its handle. */
+static inline aio_stream aio__stream_handle(const aio_loop *loop, const aio__stream *s) {
+    aio_stream h;
+    h.id = loop->fut.tag_bits | ((uint64_t)loop->net->slots[s->hidx].gen << AIO__IDX_BITS) | s->hidx;
+    return h;
+}
+/* A read waits (not yet woken). */
+static inline bool aio__stream_reading(const aio__stream *s) { return s->rown.aux != AIO__NIL; }
+/* Bytes buffered for sending. */
+static inline size_t aio__stream_wlen(const aio__stream *s) { return s->x ? aio__buf_len(&s->x->wb) : 0; }
+static inline size_t aio__stream_limit(const aio__stream *s) { return s->x ? s->x->limit : AIO__NET_LIMIT; }
 /* A live, not released stream of this handle, or NULL and *err. */
 static inline aio__stream *aio__stream_get(aio_loop *loop, aio_stream h, int *err) {
     aio__stream *s = (aio__stream *)aio__nh_get(loop, h.id, AIO__NK_STREAM, err);
@@ -199,7 +230,7 @@ void aio__stream_flushed(aio_loop *loop, aio__stream *s);
 void aio__stream_free_now(aio_loop *loop, aio__stream *s);
 static inline void aio__stream_maybe_free(aio_loop *loop, aio__stream *s) {
     if (AIO__UNLIKELY(s->released) && s->state == ST_CLOSED && !s->in_io && !s->woken && !s->held &&
-        aio__waitq_empty(&s->rq) && aio__waitq_empty(&s->dq) && aio__waitq_empty(&s->cq))
+        !aio__stream_reading(s) && (!s->x || (aio__waitq_empty(&s->x->dq) && aio__waitq_empty(&s->x->cq))))
         aio__stream_free_now(loop, s);
 }
 /* Recompute what the watcher waits for: a read waiting for bytes, bytes
@@ -215,8 +246,8 @@ static inline void aio__stream_update_want(aio_loop *loop, aio__stream *s) {
     else if (AIO__UNLIKELY(s->err))
         want = 0;
     else
-        want = (!aio__waitq_empty(&s->rq) && !s->rd_woken && !s->eof ? AIO__EV_READ : 0u) |
-               (aio__buf_len(&s->wb) > 0 ? AIO__EV_WRITE : 0u);
+        want = (aio__stream_reading(s) && !s->eof ? AIO__EV_READ : 0u) |
+               (aio__stream_wlen(s) > 0 ? AIO__EV_WRITE : 0u);
     if (want != s->w.want)
         aio__iow_want(loop, &s->w, want);
 }
@@ -231,7 +262,7 @@ void aio__reader_init(aio__stream *s);
  * waiting read needs and wake it once it can complete. */
 void aio__reader_poke(aio_loop *loop, aio__stream *s);
 /* writer.c */
-void aio__writer_init(aio__stream *s);
+void aio__writer_init(aio__stream_x *x);
 /* The socket is writable: send what is buffered. */
 void aio__writer_flush(aio_loop *loop, aio__stream *s);
 /* Wake every drain waiter (their take reads the outcome). */

@@ -1,7 +1,8 @@
 /* The read calls of a stream: wake, then take.
  *
  * One read waits at a time (asyncio's rule); its parameters are in the
- * stream (s->rd) and its future in s->rq. The reader reads the socket only
+ * stream (rd_*) and its future is owned by the stream (s->rown: no wait
+ * queue, so a waiting read costs no link entry). The reader reads the socket only
  * for a waiting read, and only as much as that read needs (until it can
  * complete, or until EAGAIN): bytes nobody asked for stay in the kernel,
  * whose window is the back-pressure, and an idle connection holds no
@@ -24,11 +25,13 @@
  * (EPOLLRDHUP, EV_EOF), it raises no edge of its own, so once it was
  * reported a short read does not clear `readable` (nginx's pending_eof). */
 #include "core/futures.h"
+#include "core/owner.h"
 #include "core/handles.h"
 #include "net/net.h"
 #include "io/sys.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define RD_WAIT 1                 /* not yet: the read cannot complete with what is there */
@@ -37,15 +40,20 @@
 static aio__stream *of_rtk(aio__taker *tk) {
     return (aio__stream *)(void *)((char *)tk - offsetof(aio__stream, rtk));
 }
+static aio__stream *of_rown(aio__owner *o) {
+    return (aio__stream *)(void *)((char *)o - offsetof(aio__stream, rown));
+}
 
 /* The earliest-ending separator in the buffer: 1 and its start and end,
- * or 0 (and rd.scanned moves on: no separator can start before it). */
+ * or 0 (and rd_scanned moves on: no separator can start before it). */
 static int find_sep(aio__stream *s, size_t *start, size_t *end) {
     const char *data = s->rb.data ? s->rb.data + s->rb.start : "";
-    size_t len = aio__buf_len(&s->rb), off = s->rd.scanned, best = SIZE_MAX, best_start = 0;
-    for (size_t i = 0; i < s->rd.nseps && off < len; i++) {
-        size_t sl = strlen(s->rd.seps[i]);
-        const char *p = memmem(data + off, len - off, s->rd.seps[i], sl);
+    size_t len = aio__buf_len(&s->rb), off = s->rd_scanned, best = SIZE_MAX, best_start = 0;
+    size_t nseps = s->rd_any ? s->x->nseps : 1;
+    for (size_t i = 0; i < nseps && off < len; i++) {
+        const char *sep = s->rd_any ? s->x->seps[i] : s->rd_sep;
+        size_t sl = strlen(sep);
+        const char *p = memmem(data + off, len - off, sep, sl);
         if (p && (size_t)(p - data) + sl < best) {
             best = (size_t)(p - data) + sl;
             best_start = (size_t)(p - data);
@@ -56,17 +64,17 @@ static int find_sep(aio__stream *s, size_t *start, size_t *end) {
         *end = best;
         return 1;
     }
-    s->rd.scanned =
-        (uint32_t)(len + 1 > s->rd.maxsep ? len + 1 - s->rd.maxsep : 0); /* buffers stay under 4 GiB */
+    s->rd_scanned =
+        (uint32_t)(len + 1 > s->rd_maxsep ? len + 1 - s->rd_maxsep : 0); /* buffers stay under 4 GiB */
     return 0;
 }
 
 /* Hand n buffered bytes to the reader: copied into dst and consumed, or
  * (dst NULL: zero-copy) left for peek. */
 static void hand_over(aio_loop *loop, aio__stream *s, size_t n, bool take) {
-    if (!take || !s->rd.dst || n == 0)
+    if (!take || !s->rd_dst || n == 0)
         return;
-    memcpy(s->rd.dst, s->rb.data + s->rb.start, n);
+    memcpy(s->rd_dst, s->rb.data + s->rb.start, n);
     aio__buf_consume(loop, &s->rb, n);
 }
 
@@ -79,24 +87,24 @@ static int rd_outcome(aio_loop *loop, aio__stream *s, bool take, aio_value *out)
     if (s->released)
         return AIO_ECLOSED;
     size_t len = aio__buf_len(&s->rb);
-    switch (s->rd.kind) {
+    switch (s->rd_kind) {
     case RD_SOME:
         if (len == 0)
             return s->eof ? 0 : RD_WAIT;
-        out->i = (int64_t)(s->rd.dst && s->rd.n < len ? s->rd.n : len);
+        out->i = (int64_t)(s->rd_dst && s->rd_n < len ? s->rd_n : len);
         hand_over(loop, s, (size_t)out->i, take);
         return 0;
     case RD_EXACT:
-        if (len < s->rd.n)
+        if (len < s->rd_n)
             return s->eof ? AIO_EINCOMPLETE : RD_WAIT; /* the bytes stay buffered */
-        out->i = (int64_t)s->rd.n;
-        hand_over(loop, s, s->rd.n, take);
+        out->i = (int64_t)s->rd_n;
+        hand_over(loop, s, s->rd_n, take);
         return 0;
     case RD_UNTIL:
     case RD_LINE: {
-        size_t limit = s->limit;
-        if (s->rd.dst && s->rd.n - s->rd.maxsep < limit)
-            limit = s->rd.n - s->rd.maxsep; /* what fits in the caller's buffer */
+        size_t limit = aio__stream_limit(s);
+        if (s->rd_dst && s->rd_n - s->rd_maxsep < limit)
+            limit = s->rd_n - s->rd_maxsep; /* what fits in the caller's buffer */
         size_t start, end;
         if (find_sep(s, &start, &end)) {
             if (start > limit)
@@ -105,11 +113,11 @@ static int rd_outcome(aio_loop *loop, aio__stream *s, bool take, aio_value *out)
             hand_over(loop, s, end, take);
             return 0;
         }
-        if (s->rd.scanned > limit)
+        if (s->rd_scanned > limit)
             return AIO_ELIMIT; /* not found, and the chunk exceeds the limit */
         if (!s->eof)
             return RD_WAIT;
-        if (s->rd.kind == RD_UNTIL)
+        if (s->rd_kind == RD_UNTIL)
             return AIO_EINCOMPLETE; /* the bytes stay buffered */
         out->i = (int64_t)len;      /* readline at end of file: the last bytes, no "\n" */
         hand_over(loop, s, len, take);
@@ -131,11 +139,11 @@ static void fill(aio_loop *loop, aio__stream *s) {
     /* After small reads, a small block first (a request, a message): if it
      * fills up, the next recv moves to a 64 KiB one. */
     size_t len = aio__buf_len(&s->rb);
-    size_t room = len == 0 && s->last_fill < AIO__NET_SMALL ? 1 : FILL_CHUNK;
-    if (len == 0 && s->last_fill >= AIO__NET_BLOCK)
+    size_t room = len == 0 && s->fill == FILL_SMALL ? 1 : FILL_CHUNK;
+    if (len == 0 && s->fill == FILL_BIG)
         room = AIO__NET_BIG; /* it streams: larger recvs */
-    if (s->rd.kind == RD_EXACT && s->rd.n - len > room)
-        room = s->rd.n - len;
+    if (s->rd_kind == RD_EXACT && s->rd_n - len > room)
+        room = s->rd_n - len;
     if (aio__buf_reserve(loop, &s->rb, room, true) < 0) {
         s->err = -ENOMEM; /* the stream cannot go on reading */
         return;
@@ -155,7 +163,9 @@ static void fill(aio_loop *loop, aio__stream *s) {
         s->readable = false;
     } else {
         s->rb.end += (uint32_t)k;
-        s->last_fill = (uint32_t)k;
+        s->fill = (size_t)k < AIO__NET_SMALL   ? FILL_SMALL
+                  : (size_t)k < AIO__NET_BLOCK ? FILL_BLOCK
+                                               : FILL_BIG;
         /* A short read emptied the socket: the next bytes raise an edge.
          * Not so the peer's end of file, if it came with these bytes (one
          * report for both): then the next recv reads it. */
@@ -166,14 +176,18 @@ static void fill(aio_loop *loop, aio__stream *s) {
         aio__buf_release(loop, &s->rb); /* nothing came: hold no block while waiting */
 }
 
+/* The read can complete: its future is woken (and stops being ours). */
 static void rd_wake(aio_loop *loop, aio__stream *s) {
+    uint32_t idx = s->rown.aux;
+    s->rown.aux = AIO__NIL;
     s->rd_woken = true;
     s->woken++;
-    aio__waitq_wake(loop, &s->rq, &s->rtk);
+    aio__fut_wake(loop, idx, &s->rtk);
+    aio__fut_drop(loop, idx); /* the owner's hold: declined at once if nobody holds the future */
 }
 
 void aio__reader_poke(aio_loop *loop, aio__stream *s) {
-    if (!aio__waitq_empty(&s->rq) && !s->rd_woken) {
+    if (aio__stream_reading(s)) {
         for (;;) {
             aio_value v;
             if (rd_outcome(loop, s, false, &v) != RD_WAIT) {
@@ -193,7 +207,7 @@ static int rd_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out)
     aio__stream *s = of_rtk(tk);
     int rc = rd_outcome(loop, s, true, out);
     s->rd_woken = false;
-    s->rd.kind = RD_NONE;
+    s->rd_kind = RD_NONE;
     if (rc == RD_WAIT) /* cannot happen: see the top of the file */
         rc = -EAGAIN;
     aio__stream_update_want(loop, s);
@@ -207,14 +221,38 @@ static void rd_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     (void)idx;
     aio__stream *s = of_rtk(tk);
     s->rd_woken = false;
-    s->rd.kind = RD_NONE;
+    s->rd_kind = RD_NONE;
     aio__stream_update_want(loop, s);
     aio__stream_unwoken(loop, s);
 }
 
+/* The waiting read's future is cancelled (not yet woken): it ends
+ * cancelled at once, and every byte stays buffered. */
+static int rd_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
+    aio__stream *s = of_rown(o);
+    uint32_t idx = s->rown.aux;
+    s->rown.aux = AIO__NIL;
+    s->rd_kind = RD_NONE;
+    aio_value v;
+    v.p = (void *)(uintptr_t)msg;
+    aio__owned_finish(loop, idx, AIO_ECANCELLED, v);
+    aio__stream_update_want(loop, s);
+    aio__stream_maybe_free(loop, s);
+    return 1;
+}
+/* What a task waiting here waits for, for the task dumps (aio/debug.h). */
+static void rd_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    (void)o;
+    snprintf(info->text, info->len, "stream read");
+}
+
 void aio__reader_init(aio__stream *s) {
     static const aio__taker_ops tk_ops = {rd_take, rd_decline, NULL};
+    static const aio__owner_ops rd_ops = {.cancel = rd_cancel, .describe = rd_describe};
     s->rtk.ops = &tk_ops;
+    s->rown.ops = &rd_ops;
+    s->rown.aux = AIO__NIL;
 }
 
 /* ---- the calls ---- */
@@ -233,7 +271,7 @@ static aio__stream *reader_of(aio_loop *loop, aio_stream h, int *err) {
     aio__stream *s = aio__stream_get(loop, h, err);
     if (!s)
         return NULL;
-    if (!aio__waitq_empty(&s->rq) || s->rd_woken) {
+    if (aio__stream_reading(s) || s->rd_woken) {
         *err = -EBUSY; /* another read waits */
         return NULL;
     }
@@ -244,18 +282,17 @@ static aio__stream *reader_of(aio_loop *loop, aio_stream h, int *err) {
     return s;
 }
 
-/* What a task waiting here waits for, for the task dumps (aio/debug.h). */
-static const aio__waitq_ops rq_ops = {.what = "stream read"};
-
+/* n: at most UINT32_MAX (a buffer holds less than 4 GiB). */
 static aio_future rd_start(aio_loop *loop, aio__stream *s, uint8_t kind, void *dst, size_t n) {
     uint32_t idx;
-    s->rq.ops = &rq_ops;
-    int rc = aio__waitq_push(loop, &s->rq, &idx);
+    int rc = aio__fut_alloc(loop, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    s->rd.kind = kind;
-    s->rd.dst = dst;
-    s->rd.n = n;
+    aio__fut_set_owner(loop, idx, &s->rown); /* the owner's hold, until it wakes or cancels */
+    s->rown.aux = idx;
+    s->rd_kind = kind & 7u;
+    s->rd_dst = dst;
+    s->rd_n = (uint32_t)n;
     aio__reader_poke(loop, s); /* wakes it at once if it can complete now */
     return aio__fut_handle(loop, idx);
 }
@@ -267,7 +304,7 @@ aio_future aio_stream_read(aio_loop *loop, aio_stream h, void *buf, size_t n) {
         return aio__error_handle(err);
     if (buf && n == 0)
         return done_future(loop, 0);
-    return rd_start(loop, s, RD_SOME, buf, n);
+    return rd_start(loop, s, RD_SOME, buf, n < UINT32_MAX ? n : UINT32_MAX); /* len < 4 GiB: the same */
 }
 
 aio_future aio_stream_readexactly(aio_loop *loop, aio_stream h, void *buf, size_t n) {
@@ -277,11 +314,13 @@ aio_future aio_stream_readexactly(aio_loop *loop, aio_stream h, void *buf, size_
         return aio__error_handle(err);
     if (n == 0)
         return done_future(loop, 0);
+    if (n >= UINT32_MAX)
+        return aio__error_handle(-ENOMEM); /* no buffer holds that much */
     return rd_start(loop, s, RD_EXACT, buf, n);
 }
 
-/* readuntil and readline: one separator (one != NULL, kept in the stream
- * so that the caller's array need not outlive the call) or several. */
+/* readuntil and readline: one separator (one != NULL, in the stream) or
+ * several (the caller's array, in the stream's extras). */
 static aio_future until_start(aio_loop *loop, aio_stream h, uint8_t kind, const char *one,
                               const char *const *seps, size_t nseps, void *buf, size_t cap) {
     int err;
@@ -304,14 +343,20 @@ static aio_future until_start(aio_loop *loop, aio_stream h, uint8_t kind, const 
     }
     if (buf && cap < maxsep)
         return aio__error_handle(-EINVAL);
-    s->rd.one = one;
-    s->rd.seps = one ? &s->rd.one : seps;
-    if (nseps > UINT32_MAX || maxsep > UINT32_MAX)
+    if (nseps > UINT32_MAX || maxsep >= UINT32_MAX)
         return aio__error_handle(-EINVAL);
-    s->rd.nseps = (uint32_t)nseps;
-    s->rd.maxsep = (uint32_t)maxsep;
-    s->rd.scanned = 0;
-    return rd_start(loop, s, kind, buf, cap);
+    if (!one) {
+        aio__stream_x *x = aio__stream_x_get(loop, s);
+        if (!x)
+            return aio__error_handle(-ENOMEM);
+        x->seps = seps;
+        x->nseps = (uint32_t)nseps;
+    }
+    s->rd_any = !one;
+    s->rd_sep = one;
+    s->rd_maxsep = (uint32_t)maxsep;
+    s->rd_scanned = 0;
+    return rd_start(loop, s, kind, buf, cap < UINT32_MAX ? cap : UINT32_MAX); /* the limit is less anyway */
 }
 
 aio_future aio_stream_readuntil(aio_loop *loop, aio_stream h, const char *sep, void *buf, size_t cap) {
@@ -353,7 +398,7 @@ int aio_stream_consume(aio_loop *loop, aio_stream h, size_t n) {
     aio__stream *s = aio__stream_get(loop, h, &err);
     if (!s)
         return err;
-    if (!aio__waitq_empty(&s->rq) || s->rd_woken)
+    if (aio__stream_reading(s) || s->rd_woken)
         return -EBUSY; /* the waiting read was promised these bytes */
     if (n > aio__buf_len(&s->rb))
         return -EINVAL;

@@ -69,10 +69,9 @@ struct aio__server {
     char *path;
     dev_t dev;
     ino_t ino;
-    bool made_path; /* dev and ino are those of the file we bound */
-    aio__stream *clients;
-    size_t nclients;
-    aio__waitq cq; /* wait_closed */
+    bool made_path;  /* dev and ino are those of the file we bound */
+    size_t nclients; /* its connections (streams whose srv is this one) */
+    aio__waitq cq;   /* wait_closed */
     aio__taker ctk;
     uint32_t woken;
     /* the start future: owned while pending (cancel), then woken */
@@ -162,22 +161,32 @@ static void srv_close(aio_loop *loop, aio__server *srv) {
 }
 
 void aio__server_client_gone(aio_loop *loop, aio__server *srv, aio__stream *s) {
-    if (s->sprev)
-        s->sprev->snext = s->snext;
-    else
-        srv->clients = s->snext;
-    if (s->snext)
-        s->snext->sprev = s->sprev;
     s->srv = NULL;
     srv->nclients--;
     check_closed(loop, srv);
+}
+
+/* The live connections of srv, one at a time: the handle table lists
+ * every stream not yet freed, so a server keeps no list of its own (no
+ * links in 10,000 idle records); closing them, its rarest operation, walks
+ * the table. *i: where to go on from (0 at first). NULL at the end. */
+static aio__stream *next_client(aio_loop *loop, aio__server *srv, uint32_t *i) {
+    struct aio__net *n = loop->net;
+    for (; *i < n->n; ++*i) {
+        aio__nslot *sl = &n->slots[*i];
+        if (sl->obj && sl->kind == AIO__NK_STREAM && ((aio__stream *)sl->obj)->state != ST_CONNECTING &&
+            ((aio__stream *)sl->obj)->srv == srv)
+            return n->slots[(*i)++].obj;
+    }
+    return NULL;
 }
 
 void aio__servers_free_all(aio_loop *loop) {
     struct aio__net *n = loop->net;
     while (n->servers) {
         aio__server *srv = n->servers;
-        for (aio__stream *s = srv->clients; s; s = s->snext)
+        uint32_t at = 0;
+        for (aio__stream *s; srv->nclients && (s = next_client(loop, srv, &at)) != NULL;)
             s->srv = NULL; /* the streams go with the others */
         for (int i = 0; i < srv->nls; i++)
             if (srv->ls[i].w.fd >= 0) {
@@ -230,10 +239,11 @@ static void pause_accepting(aio_loop *loop, aio__server *srv) {
  * a failure (asyncio's "Unhandled exception in client_connected_cb"). */
 static void client_done(aio_loop *loop, aio_future task, void *arg) {
     aio__stream *s = arg;
-    uint32_t idx = s->task;
+    uint32_t idx;
+    if (aio__fut_lookup(loop, task, &idx) < 0)
+        idx = AIO__NIL;
     int err = aio_future_error(loop, task); /* retrieved: not reported twice */
     s->held = false;
-    s->task = AIO__NIL;
     if (err < 0 && err != AIO_ECANCELLED)
         aio__report(loop, "Unhandled error in a client connection task", err, idx);
     if (!s->released) {
@@ -256,7 +266,7 @@ static void new_connection(aio_loop *loop, aio__server *srv, listener *l, int fd
         return;
     }
     s->is_tcp = tcp;
-    aio_stream h = {s->id};
+    aio_stream h = aio__stream_handle(loop, s);
     memcpy(srv->scratch, srv->frame, srv->frame_size);
     memcpy(srv->scratch + srv->stream_offset, &h, sizeof h);
     aio_future task = aio_create_task_sized(loop, srv->fn, srv->scratch, srv->frame_size);
@@ -266,12 +276,7 @@ static void new_connection(aio_loop *loop, aio__server *srv, listener *l, int fd
         aio_task_cancel(loop, task, NULL); /* not started: it never runs */
     if (err == 0) {
         s->held = true;
-        s->task = idx;
         s->srv = srv;
-        s->snext = srv->clients;
-        if (s->snext)
-            s->snext->sprev = s;
-        srv->clients = s;
         srv->nclients++;
     } else {
         aio__report(loop, "server: a connection was dropped", err, AIO__NIL);
@@ -700,15 +705,13 @@ static int close_clients(aio_loop *loop, aio_server h, bool abort) {
     if (!srv)
         return err == AIO_ECLOSED ? 0 : err;
     int n = 0;
-    /* Closing may take a stream off the list (and free it): walk with care. */
-    aio__stream *s = srv->clients;
-    while (s) {
-        aio__stream *next = s->snext;
+    uint32_t i = 0;
+    /* Closing may free a stream (its slot): next_client has moved past it. */
+    for (aio__stream *s; srv->nclients && (s = next_client(loop, srv, &i)) != NULL;) {
         if (!s->released || abort) {
             aio__stream_close(loop, s, abort);
             n++;
         }
-        s = next;
     }
     return n;
 }

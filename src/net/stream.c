@@ -21,14 +21,13 @@
 #include <stddef.h>
 #include <string.h>
 
-#define DEFAULT_LIMIT ((size_t)65536)
-#define DEFAULT_HIGH ((size_t)65536)
+_Static_assert(sizeof(void *) != 8 || sizeof(aio__stream) == 128, "a stream is 128 bytes");
 
 static aio__stream *of_watcher(aio__iow *w) {
     return (aio__stream *)(void *)((char *)w - offsetof(aio__stream, w));
 }
 static aio__stream *of_ctk(aio__taker *tk) {
-    return (aio__stream *)(void *)((char *)tk - offsetof(aio__stream, ctk));
+    return ((aio__stream_x *)(void *)((char *)tk - offsetof(aio__stream_x, ctk)))->s;
 }
 
 /* Readiness report (from inside the backend's poll). */
@@ -72,6 +71,50 @@ static void close_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     aio__stream_unwoken(loop, of_ctk(tk));
 }
 
+aio__stream_x *aio__stream_x_get(aio_loop *loop, aio__stream *s) {
+    if (s->x)
+        return s->x;
+    aio__stream_x *x = aio__arena_alloc(loop, &loop->net->extras, sizeof *x);
+    if (!x)
+        return NULL;
+    memset(x, 0, sizeof *x);
+    static const aio__taker_ops ctk_ops = {close_take, close_decline, NULL};
+    static const aio__waitq_ops cq_ops = {.what = "stream wait_closed"}; /* for the task dumps */
+    x->s = s;
+    x->ctk.ops = &ctk_ops;
+    x->cq.ops = &cq_ops;
+    x->high = AIO__NET_HIGH;
+    x->low = AIO__NET_HIGH / 4;
+    x->limit = (uint32_t)AIO__NET_LIMIT;
+    aio__writer_init(x);
+    s->x = x;
+    return x;
+}
+
+/* Options other than the defaults go in the extras. */
+static int apply_opts(aio_loop *loop, aio__stream *s, const aio_stream_options *opts) {
+    if (!opts || (!opts->limit && !opts->high_water && !opts->low_water))
+        return 0;
+    aio__stream_x *x = aio__stream_x_get(loop, s);
+    if (!x)
+        return -ENOMEM;
+    if (opts->limit)
+        x->limit = opts->limit < UINT32_MAX ? (uint32_t)opts->limit : UINT32_MAX;
+    if (opts->high_water)
+        x->high = opts->high_water;
+    x->low = opts->low_water ? opts->low_water : x->high / 4;
+    if (x->low > x->high)
+        x->low = x->high;
+    return 0;
+}
+
+static void stream_release(aio_loop *loop, aio__stream *s) {
+    struct aio__net *n = loop->net;
+    if (s->x)
+        aio__arena_put(&n->extras, s->x, sizeof *s->x);
+    aio__arena_put(&n->streams, s, sizeof *s);
+}
+
 aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *opts, uint8_t state,
                              int *err) {
     struct aio__net *n = aio__net_get(loop);
@@ -81,27 +124,21 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
         return NULL;
     }
     memset(s, 0, sizeof *s);
-    size_t limit = opts && opts->limit ? opts->limit : DEFAULT_LIMIT;
-    s->limit = limit < UINT32_MAX ? (uint32_t)limit : UINT32_MAX;
-    s->high = opts && opts->high_water ? opts->high_water : DEFAULT_HIGH;
-    s->low = opts && opts->low_water ? opts->low_water : s->high / 4;
-    if (s->low > s->high)
-        s->low = s->high;
-    s->task = AIO__NIL;
-    s->state = state;
+    s->state = state & 3u;
     s->readable = s->writable = true; /* until a system call says otherwise */
-    static const aio__taker_ops ctk_ops = {close_take, close_decline, NULL};
-    s->ctk.ops = &ctk_ops;
     s->w.fd = -1;
+    s->hidx = AIO__NIL;
     aio__reader_init(s);
-    aio__writer_init(s);
-    int rc = aio__nh_new(loop, s, AIO__NK_STREAM, &s->id);
+    uint64_t id;
+    int rc = apply_opts(loop, s, opts);
+    if (rc == 0 && (rc = aio__nh_new(loop, s, AIO__NK_STREAM, &id)) == 0)
+        s->hidx = (uint32_t)(id & AIO__IDX_MASK);
     if (rc == 0 && fd >= 0)
         rc = aio__iow_start(loop, &s->w, fd, stream_io, state == ST_CONNECTING ? AIO__EV_WRITE : 0);
     if (rc < 0) {
-        if (s->id)
-            aio__nh_free(loop, s->id);
-        aio__arena_put(&n->streams, s, sizeof *s);
+        if (s->hidx != AIO__NIL)
+            aio__nh_free(loop, aio__stream_handle(loop, s).id);
+        stream_release(loop, s);
         *err = rc;
         return NULL;
     }
@@ -110,9 +147,8 @@ aio__stream *aio__stream_new(aio_loop *loop, int fd, const aio_stream_options *o
 }
 
 void aio__stream_free_now(aio_loop *loop, aio__stream *s) {
-    struct aio__net *n = loop->net;
-    aio__nh_free(loop, s->id);
-    aio__arena_put(&n->streams, s, sizeof *s);
+    aio__nh_free(loop, aio__stream_handle(loop, s).id);
+    stream_release(loop, s);
 }
 
 void aio__stream_unwoken(aio_loop *loop, aio__stream *s) {
@@ -130,14 +166,16 @@ static void finish_close(aio_loop *loop, aio__stream *s) {
         s->w.fd = -1;
     }
     s->state = ST_CLOSED;
-    if (aio__buf_len(&s->wb) > 0)
+    if (aio__stream_wlen(s) > 0)
         s->wr_lost = true; /* drains pending now end AIO_ECLOSED */
-    aio__buf_release(loop, &s->wb);
+    if (s->x)
+        aio__buf_release(loop, &s->x->wb);
     aio__buf_release(loop, &s->rb);
     s->paused = false;
     aio__reader_poke(loop, s); /* a read still waiting (not released: a fed EOF...) */
     aio__writer_wake_drains(loop, s);
-    s->woken += aio__waitq_wake_all(loop, &s->cq, &s->ctk);
+    if (s->x)
+        s->woken += aio__waitq_wake_all(loop, &s->x->cq, &s->x->ctk);
     aio__stream_detach(loop, s);
 }
 
@@ -151,11 +189,11 @@ void aio__stream_close(aio_loop *loop, aio__stream *s, bool abort) {
         return;
     s->released = true;
     aio__reader_poke(loop, s); /* a waiting read ends AIO_ECLOSED */
-    if (abort && aio__buf_len(&s->wb) > 0) {
+    if (abort && aio__stream_wlen(s) > 0) {
         s->wr_lost = true;
-        aio__buf_release(loop, &s->wb);
+        aio__buf_release(loop, &s->x->wb);
     }
-    if (s->state == ST_OPEN && aio__buf_len(&s->wb) > 0 && !s->err && s->w.fd >= 0) {
+    if (s->state == ST_OPEN && aio__stream_wlen(s) > 0 && !s->err && s->w.fd >= 0) {
         s->state = ST_CLOSING; /* the writer closes it once the buffer is sent */
         aio__stream_update_want(loop, s);
         return;
@@ -177,9 +215,9 @@ void aio__stream_fail(aio_loop *loop, aio__stream *s, int err) {
         return;
     s->err = err;
     /* What is buffered for sending can never go now. */
-    if (aio__buf_len(&s->wb) > 0) {
+    if (aio__stream_wlen(s) > 0) {
         s->wr_lost = true;
-        aio__buf_release(loop, &s->wb);
+        aio__buf_release(loop, &s->x->wb);
     }
     s->paused = false;
     aio__reader_poke(loop, s);
@@ -205,8 +243,9 @@ void aio__streams_free_all(aio_loop *loop) {
             aio__sys_close(s->w.fd);
         }
         aio__buf_release(loop, &s->rb);
-        aio__buf_release(loop, &s->wb);
-    } /* the records go with the arena */
+        if (s->x)
+            aio__buf_release(loop, &s->x->wb);
+    } /* the records go with the arenas */
 }
 
 /* ---- public: opening ---- */
@@ -238,7 +277,7 @@ int aio_stream_open_fd(aio_loop *loop, int fd, const aio_stream_options *opts, a
         aio__stream *s = aio__stream_new(loop, fd, opts, ST_OPEN, &rc);
         if (s) {
             s->is_tcp = tcp;
-            *out = (aio_stream){s->id};
+            *out = aio__stream_handle(loop, s);
             return 0;
         }
     }
@@ -256,7 +295,7 @@ int aio_stream_create_reader(aio_loop *loop, const aio_stream_options *opts, aio
     aio__stream *s = aio__stream_new(loop, -1, opts, ST_OPEN, &rc);
     if (!s)
         return rc;
-    *out = (aio_stream){s->id};
+    *out = aio__stream_handle(loop, s);
     return 0;
 }
 
@@ -302,9 +341,10 @@ aio_future aio_stream_wait_closed(aio_loop *loop, aio_stream h) {
         return f;
     }
     uint32_t idx;
-    static const aio__waitq_ops cq_ops = {.what = "stream wait_closed"}; /* for the task dumps */
-    s->cq.ops = &cq_ops;
-    if ((err = aio__waitq_push(loop, &s->cq, &idx)) < 0)
+    aio__stream_x *x = aio__stream_x_get(loop, s);
+    if (!x)
+        return aio__error_handle(-ENOMEM);
+    if ((err = aio__waitq_push(loop, &x->cq, &idx)) < 0)
         return aio__error_handle(err);
     return aio__fut_handle(loop, idx);
 }

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 static aio__stream *of_dtk(aio__taker *tk) {
-    return (aio__stream *)(void *)((char *)tk - offsetof(aio__stream, dtk));
+    return ((aio__stream_x *)(void *)((char *)tk - offsetof(aio__stream_x, dtk)))->s;
 }
 
 static int drain_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
@@ -36,18 +36,21 @@ static void drain_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     aio__stream_unwoken(loop, of_dtk(tk));
 }
 
-void aio__writer_init(aio__stream *s) {
+void aio__writer_init(aio__stream_x *x) {
     static const aio__taker_ops tk_ops = {drain_take, drain_decline, NULL};
-    s->dtk.ops = &tk_ops;
+    static const aio__waitq_ops dq_ops = {.what = "stream drain"}; /* for the task dumps */
+    x->dtk.ops = &tk_ops;
+    x->dq.ops = &dq_ops;
 }
 
 void aio__writer_wake_drains(aio_loop *loop, aio__stream *s) {
-    s->woken += aio__waitq_wake_all(loop, &s->dq, &s->dtk);
+    if (s->x)
+        s->woken += aio__waitq_wake_all(loop, &s->x->dq, &s->x->dtk);
 }
 
 /* Unpause once at the low-water mark (asyncio's _maybe_resume_protocol). */
 static void maybe_resume(aio_loop *loop, aio__stream *s) {
-    if (s->paused && aio__buf_len(&s->wb) <= s->low) {
+    if (s->paused && aio__stream_wlen(s) <= s->x->low) { /* paused: there are extras */
         s->paused = false;
         aio__writer_wake_drains(loop, s);
     }
@@ -62,9 +65,10 @@ static void send_eof(aio_loop *loop, aio__stream *s) {
 }
 
 void aio__writer_flush(aio_loop *loop, aio__stream *s) {
-    while (aio__buf_len(&s->wb) > 0 && s->writable && !s->err && s->w.fd >= 0) {
-        size_t len = aio__buf_len(&s->wb);
-        ssize_t k = aio__sys_send(s->w.fd, s->wb.data + s->wb.start, len);
+    while (aio__stream_wlen(s) > 0 && s->writable && !s->err && s->w.fd >= 0) {
+        aio__buf *wb = &s->x->wb;
+        size_t len = aio__buf_len(wb);
+        ssize_t k = aio__sys_send(s->w.fd, wb->data + wb->start, len);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -75,14 +79,14 @@ void aio__writer_flush(aio_loop *loop, aio__stream *s) {
             aio__stream_fail(loop, s, -errno);
             return;
         }
-        aio__buf_consume(loop, &s->wb, (size_t)k);
+        aio__buf_consume(loop, wb, (size_t)k);
         if ((size_t)k < len)
             s->writable = false; /* full: the next report says when there is room */
     }
     if (s->err)
         return;
     maybe_resume(loop, s);
-    if (aio__buf_len(&s->wb) == 0) {
+    if (aio__stream_wlen(s) == 0) {
         if (s->eof_wanted)
             send_eof(loop, s);
         if (s->state == ST_CLOSING) {
@@ -112,7 +116,7 @@ static aio__stream *writer_of(aio_loop *loop, aio_stream h, int *err) {
 /* Send from n iovecs at once if nothing is buffered and the socket may
  * take bytes: the count sent (0: none), or an error. */
 static ssize_t send_now(aio__stream *s, const struct iovec *iov, int iovcnt, size_t total) {
-    if (aio__buf_len(&s->wb) > 0 || !s->writable || total == 0)
+    if (aio__stream_wlen(s) > 0 || !s->writable || total == 0)
         return 0;
     ssize_t k;
     do
@@ -147,7 +151,12 @@ static int write_iov(aio_loop *loop, aio_stream h, const struct iovec *iov, int 
         aio__stream_fail(loop, s, (int)sent);
         return (int)sent;
     }
+    if ((size_t)sent == total)
+        return 0; /* the usual case: all sent, nothing to buffer or to wait for */
     /* Buffer what the socket did not take. */
+    aio__stream_x *x = aio__stream_x_get(loop, s);
+    if (!x)
+        return -ENOMEM;
     size_t skip = (size_t)sent;
     for (int i = 0; i < iovcnt; i++) {
         size_t l = iov[i].iov_len;
@@ -155,11 +164,11 @@ static int write_iov(aio_loop *loop, aio_stream h, const struct iovec *iov, int 
             skip -= l;
             continue;
         }
-        if ((err = aio__buf_append(loop, &s->wb, (const char *)iov[i].iov_base + skip, l - skip)) < 0)
+        if ((err = aio__buf_append(loop, &x->wb, (const char *)iov[i].iov_base + skip, l - skip)) < 0)
             return err;
         skip = 0;
     }
-    if (aio__buf_len(&s->wb) > s->high)
+    if (aio__buf_len(&x->wb) > x->high)
         s->paused = true;
     aio__stream_update_want(loop, s);
     return 0;
@@ -198,9 +207,7 @@ aio_future aio_stream_drain(aio_loop *loop, aio_stream h) {
         return f;
     }
     uint32_t idx;
-    static const aio__waitq_ops dq_ops = {.what = "stream drain"}; /* for the task dumps */
-    s->dq.ops = &dq_ops;
-    if ((err = aio__waitq_push(loop, &s->dq, &idx)) < 0)
+    if ((err = aio__waitq_push(loop, &s->x->dq, &idx)) < 0) /* paused: there are extras */
         return aio__error_handle(err);
     return aio__fut_handle(loop, idx);
 }
@@ -212,9 +219,12 @@ int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream h, size_t high
         return err;
     if (high < low)
         return -EINVAL; /* asyncio: "high (0) must be >= low (1) must be >= 0" */
-    s->high = high;
-    s->low = low;
-    if (aio__buf_len(&s->wb) > s->high)
+    aio__stream_x *x = aio__stream_x_get(loop, s);
+    if (!x)
+        return -ENOMEM;
+    x->high = high;
+    x->low = low;
+    if (aio__buf_len(&x->wb) > x->high)
         s->paused = true; /* asyncio pauses at once; resuming waits for the writer */
     return 0;
 }
@@ -222,7 +232,7 @@ int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream h, size_t high
 ssize_t aio_stream_write_buffer_size(aio_loop *loop, aio_stream h) {
     int err;
     aio__stream *s = aio__stream_get(loop, h, &err);
-    return s ? (ssize_t)aio__buf_len(&s->wb) : err;
+    return s ? (ssize_t)aio__stream_wlen(s) : err;
 }
 
 int aio_stream_write_eof(aio_loop *loop, aio_stream h) {
@@ -235,7 +245,7 @@ int aio_stream_write_eof(aio_loop *loop, aio_stream h) {
     if (s->eof_wanted)
         return 0;
     s->eof_wanted = true;
-    if (aio__buf_len(&s->wb) == 0 && !s->err)
+    if (aio__stream_wlen(s) == 0 && !s->err)
         send_eof(loop, s); /* else once the buffer is sent */
     return s->err && s->err != -ENOTCONN ? s->err : 0;
 }
