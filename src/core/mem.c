@@ -8,8 +8,10 @@
  * has grown to 8 MiB asks for them, so each further 2 MiB costs one fault
  * instead of 512. Smaller tables never ask, so a small program's memory
  * stays exactly what it touches. aio_loop_options.huge_pages turns this off.
- * From 256 KiB a table is a mapping of its own either way, grown by mremap:
- * a realloc that copies touches every page of the copy again. */
+ * From 16 KiB a table is a mapping of its own either way, grown by mremap:
+ * a realloc that copies touches every page of the copy again, and the old
+ * block it leaves in malloc's heap stays resident (a hole in the middle of
+ * the heap is never given back). */
 #include "core/compiler.h"
 #include "core/loop.h"
 #include "core/mem.h"
@@ -28,9 +30,15 @@
 #define AIO__BIG_TABLE ((size_t)8 << 20)
 /* Tables from this size on live in a mapping of their own, grown with
  * mremap: growing never copies them, so their pages are never touched
- * twice (a realloc that copies faults the copy's pages in again). Below
- * it, realloc. */
-#define AIO__MAPPED_TABLE ((size_t)256 << 10)
+ * twice (a realloc that copies faults the copy's pages in again), and the
+ * size they had before goes back to the system. A table grown by realloc
+ * leaves each old block as a hole in malloc's heap, resident and never
+ * given back; glibc's own threshold for mapping a block (128 KiB, raised
+ * each time a block it mapped is freed) does not help, as the raise also
+ * stops it trimming the heap. 10,000 idle connections of a server left
+ * about 40 bytes each in such holes with 256 KiB here. Below it, realloc:
+ * a loop whose tables stay small makes no mapping. */
+#define AIO__MAPPED_TABLE ((size_t)16 << 10)
 
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
 #define AIO__HAVE_MREMAP 1
