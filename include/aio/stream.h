@@ -443,6 +443,37 @@ aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_cor
 #define aio_start_unix_server(x, path, coro, frame, opts)                                                    \
     aio_start_unix_server_sized(AIO__LOOP(x), (path), (coro), AIO__SERVER_FRAME(coro, frame),                \
                                 sizeof(aio__frame_of_##coro), AIO__STREAM_OFFSET(coro), (opts))
+
+/* asyncio's start_server(sock=...) and start_unix_server(sock=...): serve
+ * on a stream socket of yours, bound already (by you, or handed over:
+ * systemd's socket activation, a privileged parent that bound port 80).
+ * The server owns it from then on (close() closes it) and serves as
+ * aio_start_server's does: the socket is made non-blocking and
+ * close-on-exec, and listen(2) is called with opts->backlog when serving
+ * starts (at once unless opts->defer_serving; a socket listening already
+ * just gets the new backlog). A Unix socket's file is removed at close if
+ * it is still the one the socket was bound to, unless keep_unix_path (as
+ * asyncio 3.13); if the server cannot be made, the file stays. The
+ * options that choose a binding (family, reuse_port, no_reuse_address)
+ * do not apply: set them on the socket before binding it.
+ *     AIO_AWAIT(t, aio_start_server_sock(t, fd, on_client, &(struct client){0}, NULL));
+ * Returns: a future whose result carries the server
+ *   (aio_server_from(AIO_RESULT(t))), as aio_start_server's.
+ * Errors: the future's: listen(2)'s (-EINVAL: a Unix socket not bound, a
+ *   connected socket), -ENOMEM. As an error handle: -EBADF (fd < 0 or not open), -ENOTSOCK,
+ *   -EINVAL (not a SOCK_STREAM socket, NULL coro or frame, frame_size too
+ *   small), -EBUSY (fd is already one of this loop's streams or servers:
+ *   then it is NOT closed, it stays that one's), AIO_ECLOSED, -ENOMEM.
+ * Consumes: fd, on every path but -EBADF and -EBUSY (closed if no server
+ *   is made). */
+aio_future aio_start_server_sock_sized(aio_loop *loop, int fd, aio_coro_fn coro, const void *frame,
+                                       size_t frame_size, size_t stream_offset,
+                                       const aio_server_options *opts);
+/* aio_start_server_sock(loop_or_task, fd, coro, &frame, opts): as
+ * aio_start_server's macro. */
+#define aio_start_server_sock(x, fd, coro, frame, opts)                                                      \
+    aio_start_server_sock_sized(AIO__LOOP(x), (fd), (coro), AIO__SERVER_FRAME(coro, frame),                  \
+                                sizeof(aio__frame_of_##coro), AIO__STREAM_OFFSET(coro), (opts))
 #define AIO__SERVER_FRAME(coro, frame)                                                                       \
     _Generic((frame), aio__frame_of_##coro * : (frame), const aio__frame_of_##coro * : (frame))
 #define AIO__STREAM_OFFSET(coro)                                                                             \
@@ -554,6 +585,7 @@ int aio_server_port(aio_loop *loop, aio_server srv);
 #define aio_stream_fd(x, ...) aio_stream_fd(AIO__LOOP(x), __VA_ARGS__)
 #define aio_start_server_sized(x, ...) aio_start_server_sized(AIO__LOOP(x), __VA_ARGS__)
 #define aio_start_unix_server_sized(x, ...) aio_start_unix_server_sized(AIO__LOOP(x), __VA_ARGS__)
+#define aio_start_server_sock_sized(x, ...) aio_start_server_sock_sized(AIO__LOOP(x), __VA_ARGS__)
 #define aio_server_close(x, ...) aio_server_close(AIO__LOOP(x), __VA_ARGS__)
 #define aio_server_close_clients(x, ...) aio_server_close_clients(AIO__LOOP(x), __VA_ARGS__)
 #define aio_server_abort_clients(x, ...) aio_server_abort_clients(AIO__LOOP(x), __VA_ARGS__)

@@ -30,6 +30,7 @@
 #include "net/net.h"
 #include "io/sys.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -681,6 +682,84 @@ aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_cor
     a.ai_addrlen = len;
     srv->path = aio__strdup(path);
     start_finish(loop, srv, srv->path ? open_all(loop, srv, &a, 0) : -ENOMEM);
+    return f;
+}
+
+/* A Unix socket's file: the server removes it at close if it is still the
+ * one the socket was bound to (asyncio 3.13 does so for a socket it was
+ * given too). Abstract or unnamed sockets have none. */
+static void adopt_unix_path(aio__server *srv, const struct sockaddr_un *un, socklen_t len) {
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (len <= off || un->sun_path[0] == '\0')
+        return;
+    size_t n = strnlen(un->sun_path, (size_t)len - off);
+    struct stat st;
+    if (!(srv->path = aio__malloc(n + 1)))
+        return; /* the file stays: nothing worse */
+    memcpy(srv->path, un->sun_path, n);
+    srv->path[n] = '\0';
+    if (stat(srv->path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        srv->dev = st.st_dev;
+        srv->ino = st.st_ino;
+        srv->made_path = true;
+    }
+}
+
+/* Take over a bound socket as the server's one listener. 0, or the error
+ * (the fd is closed then). */
+static int adopt_sock(aio_loop *loop, aio__server *srv, int fd, const struct sockaddr_storage *ss,
+                      socklen_t len) {
+    int rc = (srv->ls = aio__calloc(1, sizeof *srv->ls)) ? 0 : -ENOMEM;
+    listener *l = srv->ls;
+    if (rc == 0) {
+        l->srv = srv;
+        l->family = ss->ss_family;
+        rc = aio__iow_start(loop, &l->w, fd, listener_io, 0);
+    }
+    if (rc < 0) {
+        aio__sys_close(fd);
+        return rc;
+    }
+    srv->nls = 1;
+    if (ss->ss_family == AF_UNIX)
+        adopt_unix_path(srv, (const struct sockaddr_un *)(const void *)ss, len);
+    if (!srv->opts.defer_serving && (rc = start_serving(loop, srv)) < 0) {
+        stop_listening(loop, srv); /* closes the fd; the file (not ours to judge) stays */
+        srv->made_path = false;
+    }
+    return rc;
+}
+
+aio_future aio_start_server_sock_sized(aio_loop *loop, int fd, aio_coro_fn fn, const void *frame,
+                                       size_t frame_size, size_t stream_offset,
+                                       const aio_server_options *opts) {
+    int rc = check_args(loop, fn, frame, frame_size, stream_offset);
+    if (rc == 0 && (fd < 0 || fcntl(fd, F_GETFD) < 0))
+        return aio__error_handle(-EBADF); /* nothing of ours to close */
+    /* A stream's or server's: closing it would pull it from under that one. */
+    if (rc == 0 && aio__io_owned(loop, fd))
+        return aio__error_handle(-EBUSY);
+    int type = 0;
+    socklen_t tl = sizeof type;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+        rc = -errno; /* -ENOTSOCK */
+    if (rc == 0 && type != SOCK_STREAM)
+        rc = -EINVAL; /* asyncio: "A Stream Socket was expected" */
+    if (rc == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = aio__fd_nonblock(fd);
+    aio__server *srv = rc == 0 ? srv_new(loop, fn, frame, frame_size, stream_offset, opts, &rc) : NULL;
+    if (!srv) {
+        if (fd >= 0)
+            aio__sys_close(fd); /* consumed on every path */
+        return aio__error_handle(rc);
+    }
+    aio_future f = aio__fut_handle(loop, srv->sfut);
+    srv->opts.family = 0; /* the socket's own; the binding options do not apply */
+    start_finish(loop, srv, adopt_sock(loop, srv, fd, &ss, len));
     return f;
 }
 

@@ -738,6 +738,28 @@ static void UNIX_02_socket_file_life(void **state) {
     srv = aio_server_from(v);
     unlink(path);
     stop(loop, srv);
+    /* A server on a socket bound before (start_unix_server(sock=...)): it
+     * serves, and close removes its path too; keep_unix_path keeps it. */
+    for (int keep = 0; keep < 2; keep++) {
+        int pre = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_int_equal(bind(pre, (struct sockaddr *)&un, sizeof un), 0);
+        o.keep_unix_path = keep;
+        assert_aio_ok(aio_run_until_complete(loop, aio_start_server_sock(loop, pre, handler, &fr, &o), &v));
+        srv = aio_server_from(v);
+        assert_aio_ok(aio_run_until_complete(loop, aio_open_unix_connection(loop, path, NULL), &v));
+        aio_stream c = aio_stream_from(v);
+        assert_aio_ok(aio_stream_write(loop, c, "pre-bound\n", 10));
+        char line[32];
+        assert_aio_ok(aio_run_until_complete(loop, aio_stream_readline(loop, c, line, sizeof line), &v));
+        assert_int_equal(v.i, 10);
+        assert_memory_equal(line, "pre-bound\n", 10);
+        aio_stream_close(loop, c);
+        assert_int_equal(stat(path, &sb), 0);
+        stop(loop, srv);
+        assert_int_equal(fcntl(pre, F_GETFD), -1); /* the server closed it */
+        assert_int_equal(stat(path, &sb), keep ? 0 : -1);
+        unlink(path);
+    }
     net_tmpdir_remove(dir, "s");
     aio_loop_free(loop);
 }
@@ -773,6 +795,102 @@ static void UNIX_03_path_errors(void **state) {
     longp[sizeof(((struct sockaddr_un *)0)->sun_path) - 1] = '\0';
     assert_int_equal(stat(longp, &sb), -1);
     net_tmpdir_remove(dir, NULL);
+    aio_loop_free(loop);
+}
+
+/* asyncio's start_server(sock=...): a TCP socket the caller bound. The
+ * server listens on it (when serving starts), serves, and closes it; the
+ * fd is consumed on every path but a bad fd and one a stream owns. */
+static int tcp_bound(struct sockaddr_in *sin) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof *sin), 0);
+    socklen_t l = sizeof *sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &l), 0);
+    return fd;
+}
+
+static void server_on_a_bound_socket(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    struct srv_state st = {0};
+    st.mode = ECHO_LINE;
+    struct client fr = {.st = &st};
+    struct sockaddr_in sin;
+    int fd = tcp_bound(&sin);
+    aio_value v;
+    /* Deferred: bound, not listening, so a connect is refused until
+     * start_serving. */
+    aio_server_options o = {0};
+    o.defer_serving = 1;
+    o.backlog = 16;
+    assert_aio_ok(aio_run_until_complete(loop, aio_start_server_sock(loop, fd, handler, &fr, &o), &v));
+    aio_server srv = aio_server_from(v);
+    int port = ntohs(sin.sin_port);
+    assert_int_equal(aio_server_port(loop, srv), port);
+    assert_int_equal(aio_server_nsockets(loop, srv), 1);
+    assert_int_equal(aio_server_is_serving(loop, srv), 0);
+    assert_aio_err(aio_run_until_complete(loop, aio_open_connection(loop, "127.0.0.1", port, NULL), NULL),
+                   -ECONNREFUSED);
+    assert_aio_ok(aio_server_start_serving(loop, srv));
+    assert_int_equal(aio_server_is_serving(loop, srv), 1);
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+    assert_true(fl >= 0 && (fl & O_NONBLOCK) && fdfl >= 0 && (fdfl & FD_CLOEXEC));
+    aio_stream c = connect_to(loop, "127.0.0.1", port);
+    assert_aio_ok(aio_stream_write(loop, c, "sock=\n", 6));
+    char line[16];
+    assert_aio_ok(aio_run_until_complete(loop, aio_stream_readline(loop, c, line, sizeof line), &v));
+    assert_int_equal(v.i, 6);
+    assert_memory_equal(line, "sock=\n", 6);
+    assert_int_equal(st.nodelay, 1); /* its connections are TCP streams as any server's */
+    aio_stream_close(loop, c);
+    stop(loop, srv);
+    assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed with the server */
+    /* A socket that listens already serves at once. */
+    fd = tcp_bound(&sin);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_aio_ok(aio_run_until_complete(loop, aio_start_server_sock(loop, fd, handler, &fr, NULL), &v));
+    srv = aio_server_from(v);
+    c = connect_to(loop, "127.0.0.1", ntohs(sin.sin_port));
+    assert_aio_ok(aio_stream_write(loop, c, "again\n", 6));
+    assert_aio_ok(aio_run_until_complete(loop, aio_stream_readline(loop, c, line, sizeof line), &v));
+    assert_int_equal(v.i, 6);
+    aio_stream_close(loop, c);
+    stop(loop, srv);
+    /* Errors. Not open: nothing to close. */
+    assert_aio_err(aio_future_check(aio_start_server_sock(loop, -1, handler, &fr, NULL)), -EBADF);
+    /* Not a socket, a datagram socket, a bad frame: refused, and closed. */
+    int pp[2];
+    assert_int_equal(pipe(pp), 0);
+    assert_aio_err(aio_future_check(aio_start_server_sock(loop, pp[0], handler, &fr, NULL)), -ENOTSOCK);
+    assert_int_equal(fcntl(pp[0], F_GETFD), -1);
+    close(pp[1]);
+    int dg = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_aio_err(aio_future_check(aio_start_server_sock(loop, dg, handler, &fr, NULL)), -EINVAL);
+    assert_int_equal(fcntl(dg, F_GETFD), -1);
+    fd = tcp_bound(&sin);
+    assert_aio_err(aio_future_check(aio_start_server_sock_sized(loop, fd, handler, &fr, 0, 0, NULL)),
+                   -EINVAL);
+    assert_int_equal(fcntl(fd, F_GETFD), -1);
+    /* A stream's fd: refused, left to the stream, which still works. */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    aio_stream s;
+    assert_aio_ok(aio_stream_open_fd(loop, sv[0], NULL, &s));
+    assert_aio_err(aio_future_check(aio_start_server_sock(loop, sv[0], handler, &fr, NULL)), -EBUSY);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_aio_ok(aio_run_until_complete(loop, aio_stream_read(loop, s, line, sizeof line), &v));
+    assert_int_equal(v.i, 1);
+    aio_stream_close(loop, s);
+    close(sv[1]);
+    /* A Unix socket never bound: listen(2) refuses, the future says so. */
+    int ub = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_aio_err(aio_run_until_complete(loop, aio_start_server_sock(loop, ub, handler, &fr, NULL), NULL),
+                   -EINVAL);
+    assert_int_equal(fcntl(ub, F_GETFD), -1);
     aio_loop_free(loop);
 }
 
@@ -817,6 +935,7 @@ int main(void) {
         cmocka_unit_test(UNIX_01_streams_and_sock_calls),
         cmocka_unit_test(UNIX_02_socket_file_life),
         cmocka_unit_test(UNIX_03_path_errors),
+        cmocka_unit_test(server_on_a_bound_socket),
         cmocka_unit_test(server_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
