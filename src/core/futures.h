@@ -47,8 +47,7 @@ typedef struct aio__fut {
 typedef struct aio__bigc { /* the counts of a slot past 16 bits (AIO__CNT_BIG) */
     uint32_t refs, holds;
 } aio__bigc;
-/* Rarely used per-slot data, allocated (calloc'd) on first use. */
-struct aio__extra {
+struct aio__extra {         /* rarely used per-slot data, allocated (calloc'd) on first use */
     char *name;             /* a task's name (aio_task_set_name) */
     const char *cancel_msg; /* a task's pending cancel message */
 };
