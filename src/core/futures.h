@@ -294,8 +294,7 @@ void aio__fut_unbar(aio_loop *loop, uint8_t was);
  * free everything (reporting nothing). */
 void aio__futures_report(aio_loop *loop);
 void aio__futures_free(aio_loop *loop);
-/* The per-slot extras, allocating them on first use; NULL if out of memory. */
-struct aio__extra *aio__extras(aio_loop *loop);
+struct aio__extra *aio__extras(aio_loop *loop); /* allocated at first use; NULL: no memory */
 /* Look up n handles at once: 0, or the first bad handle's code. */
 int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, uint32_t *idx_out);
 #endif /* AIO_CORE_FUTURES_H */
