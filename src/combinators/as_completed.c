@@ -81,7 +81,7 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
     uint32_t fut = a->fut;
     aio__owned_complete(loop, fut, err, v); /* the owner's hold keeps the slot... */
     if (err < 0)
-        loop->fut.slots[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+        aio__fut_mark_retrieved(loop, fut);
     aio__fut_drop(loop, fut); /* ...until now */
 }
 

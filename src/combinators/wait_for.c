@@ -7,6 +7,7 @@
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/owner.h"
 #include "core/timers.h"

@@ -3,6 +3,7 @@
 #include "core/callbacks.h"
 #include "core/compiler.h"
 #include "core/futures.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/ready.h"
 #include "core/task.h"

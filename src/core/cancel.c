@@ -3,6 +3,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/owner.h"

@@ -16,10 +16,12 @@
 
 #define AIO__LOOP_STATE_PASS
 #include "core/callbacks.h"
+#include "core/cancel.h"
 #include "core/coro_fns.h"
 #include "core/futures.h"
 #include "core/owner.h"
 #include "core/ready.h"
+#include "core/report.h"
 #include "core/task.h"
 #include "core/timers.h"
 #include "debug/debug.h"
@@ -33,12 +35,6 @@
 
 struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
 struct aio__net; /* net/net.h: streams and servers, created at first use */
-
-/* Where reports go (aio_loop_set_exception_handler; report.c). */
-typedef struct aio__reporting {
-    aio_exception_handler handler;
-    void *arg;
-} aio__reporting;
 
 struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */

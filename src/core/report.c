@@ -3,6 +3,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "debug/debug.h"
 
 #include <stdio.h>

@@ -11,6 +11,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/ready.h"
 #include "io/io.h"

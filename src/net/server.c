@@ -23,6 +23,7 @@
  * the server closes. */
 #include "core/callbacks.h"
 #include "core/futures.h"
+#include "core/report.h"
 #include "core/handles.h"
 #include "core/owner.h"
 #include "core/timers.h"

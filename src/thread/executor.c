@@ -13,6 +13,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/owner.h"
 #include "thread/pool.h"
 #include "thread/thread.h"

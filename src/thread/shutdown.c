@@ -14,6 +14,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/owner.h"
 #include "core/timers.h"
