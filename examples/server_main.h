@@ -153,9 +153,17 @@ static int serve_main(int argc, char **argv, serve_config *cfg) {
         started++;
         failed = serve_wait(cfg, i + 1);
     }
-    if (failed || started < cfg->threads)
-        raise(SIGTERM); /* stop the loops that did start */
     int rc = failed || started < cfg->threads;
+    /* Stop the loops that serve: SIGTERM reaches each through its aio_run
+     * route, which stays armed while it serves. None serving (the first
+     * loop failed), nothing is to be stopped, and nothing handles SIGTERM
+     * any more: the failed loop's end gave the signal its default action
+     * back, and raising it would kill the process (exit 143 instead of 1). */
+    pthread_mutex_lock(&cfg->mu);
+    int serving = cfg->ready - cfg->failed;
+    pthread_mutex_unlock(&cfg->mu);
+    if (rc && serving > 0)
+        raise(SIGTERM);
     for (int i = 0; i < started; i++) {
         void *r;
         pthread_join(tid[i], &r);

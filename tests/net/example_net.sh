@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs a network example against its client and checks the output:
 #     example_net.sh MODE EXAMPLES_DIR [PROBE]
-# MODE: echo | echo_threads | echo_unix | http | http_threads
+# MODE: echo | echo_threads | echo_unix | http | http_threads | busy_port
 # Each server is started on 127.0.0.1 port 0 (or a Unix path in a fresh
 # directory), its "listening" line read, the checks run, and the server
 # stopped with SIGTERM: it must exit 0. The HTTP modes use curl (exit 77,
@@ -63,6 +63,17 @@ http | http_threads)
     grep -q "Re-using existing connection" "$tmp/trace" && echo "keep-alive: one connection"
     [ "$(grep -c 'HTTP/1.1 200 OK' "$tmp/trace")" -eq 2 ] && echo "two 200 OK"
     "$probe" 127.0.0.1 "$port"
+    stop
+    ;;
+busy_port)
+    # A port another server holds (one loop: no SO_REUSEPORT): the
+    # threaded server cannot listen and must exit 1 with its message, not
+    # be killed by the SIGTERM it uses to stop its other loops (143).
+    start "$dir/echo_server" 127.0.0.1 0
+    rc=0
+    "$dir/http_hello" 127.0.0.1 "$port" 2 >"$tmp/out2" 2>"$tmp/err2" || rc=$?
+    echo "busy exit $rc"
+    grep -q "cannot listen" "$tmp/err2" && echo "said why"
     stop
     ;;
 *)
