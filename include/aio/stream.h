@@ -315,7 +315,8 @@ aio_future aio_stream_drain(aio_loop *loop, aio_stream s);
 /* asyncio's set_write_buffer_limits(high, low); takes effect at once (a
  * buffer over the new high mark pauses the writer).
  * Returns: 0.
- * Errors: -EINVAL (high < low), the handle's.
+ * Errors: -EINVAL (high < low), -ENOMEM (the first call on a stream
+ *   that never buffered: its write side's record is made), the handle's.
  * Consumes: nothing. */
 int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream s, size_t high, size_t low);
 
