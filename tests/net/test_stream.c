@@ -1010,6 +1010,60 @@ static void idle_stream_holds_no_buffer(void **state) {
     aio_loop_free(loop);
 }
 
+/* What an idle connection holds (docs/design.md): 64 streams, each with a
+ * task waiting in a zero-copy read. No buffer, no extras, no wait-queue
+ * link (the loop never made its link table: the reads are owned by their
+ * streams), and the fd table has entries only up to the highest fd seen. */
+static void idle_streams_hold_nothing_more(void **state) {
+    (void)state;
+    enum { N = 64 };
+    aio_loop *loop = test_loop_new(0);
+    aio_stream a[N], b[N];
+    struct res r[N];
+    struct rd_frame fr[N];
+    aio_future f[N];
+    int maxfd = 0;
+    for (int i = 0; i < N; i++) {
+        stream_pair(loop, false, &a[i], &b[i]);
+        int fa = aio_stream_fd(loop, a[i]), fb = aio_stream_fd(loop, b[i]);
+        maxfd = fa > maxfd ? fa : maxfd;
+        maxfd = fb > maxfd ? fb : maxfd;
+        memset(&r[i], 0, sizeof r[i]);
+        fr[i] = (struct rd_frame){b[i], OP_READ, 0, NULL, NULL, 0, &r[i], true};
+        f[i] = aio_spawn(loop, do_read, &fr[i]);
+    }
+    run_a_little(loop);
+    assert_null(loop->fut.links);
+    assert_int_equal(loop->io.cap, maxfd + 1);
+    assert_true(loop->io.alloc >= loop->io.cap);
+    for (int i = 0; i < N; i++) {
+        int err;
+        aio__stream *st = aio__stream_get(loop, b[i], &err);
+        assert_non_null(st);
+        assert_int_equal(r[i].err, 1); /* still waiting */
+        assert_true(aio__stream_reading(st));
+        assert_null(st->rb.data);
+        assert_null(st->x);
+        assert_null(loop->io.fds[st->w.fd].x); /* no public watcher record */
+    }
+    /* They all complete, zero-copy, and give their blocks back. */
+    for (int i = 0; i < N; i++)
+        assert_aio_ok(aio_stream_write(loop, a[i], "hi", 2));
+    for (int i = 0; i < N; i++) {
+        assert_aio_ok(aio_run_until_complete(loop, f[i], NULL));
+        assert_int_equal(r[i].err, 0);
+        assert_int_equal(r[i].n, 2);
+        assert_aio_ok(aio_stream_consume(loop, b[i], 2));
+        int err;
+        aio__stream *st = aio__stream_get(loop, b[i], &err);
+        assert_false(aio__stream_reading(st));
+        assert_null(st->rb.data);
+        aio_stream_close(loop, a[i]);
+        aio_stream_close(loop, b[i]);
+    }
+    aio_loop_free(loop);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(READ_01_read_up_to_n),
@@ -1034,6 +1088,7 @@ int main(void) {
         cmocka_unit_test(CANCEL_03_cancelled_drain),
         cmocka_unit_test(handles_are_checked),
         cmocka_unit_test(idle_stream_holds_no_buffer),
+        cmocka_unit_test(idle_streams_hold_nothing_more),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
