@@ -786,11 +786,15 @@ static int close_clients(aio_loop *loop, aio_server h, bool abort) {
         return err == AIO_ECLOSED ? 0 : err;
     int n = 0;
     uint32_t i = 0;
-    /* Closing may free a stream (its slot): next_client has moved past it. */
+    /* Closing may free a stream (its slot): next_client has moved past it.
+     * It may free the server too (closed, and that was its last connection,
+     * whose task had ended): then there is nothing left to walk. */
     for (aio__stream *s; srv->nclients && (s = next_client(loop, srv, &i)) != NULL;) {
         if (!s->released || abort) {
             aio__stream_close(loop, s, abort);
             n++;
+            if (!srv_get(loop, h, &err))
+                break;
         }
     }
     return n;

@@ -28,6 +28,7 @@ enum {
     PARTIAL_THEN_FAIL,
     BYE_THEN_CANCEL,
     RETURN_UNCLOSED,
+    BIG_THEN_RETURN,
     FLOOD
 };
 
@@ -87,6 +88,9 @@ AIO_CORO(handler, struct client) {
         AIO_RETURN(t, 0);
     } else if (st->mode == RETURN_UNCLOSED) {
         aio_stream_write(t, f->stream, "unclosed", 8);
+    } else if (st->mode == BIG_THEN_RETURN) {
+        static const char big[32 << 20]; /* more than the sockets' buffers take */
+        aio_stream_write(t, f->stream, big, sizeof big);
     } else if (st->mode == FLOOD) {
         for (f->n = 0; f->n < 100000; f->n++) {
             if ((st->err = aio_stream_write(t, f->stream, f->line, sizeof f->line)) < 0)
@@ -420,6 +424,32 @@ static void SERVER_04_task_endings(void **state) {
         stop(loop, srv);
         aio_loop_free(loop);
     }
+}
+
+/* abort_clients on a closed server whose last connection still sends what
+ * its ended task wrote (its peer reads nothing): the abort ends that
+ * connection and, with it, the server (closed, no connection, nobody
+ * waiting), in the middle of the walk over its connections. */
+static void abort_clients_frees_closed_server_mid_walk(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    struct srv_state st = {0};
+    st.mode = BIG_THEN_RETURN;
+    aio_server srv = start(loop, "127.0.0.1", &st, NULL);
+    aio_stream c = connect_to(loop, "127.0.0.1", aio_server_port(loop, srv));
+    for (int i = 0; i < 1000 && st.finished == 0; i++)
+        test_run_iterations(loop, 1);
+    assert_int_equal(st.finished, 1);
+    test_run_iterations(loop, 3); /* the task's end reaches the server: its stream flushes */
+    assert_aio_ok(aio_server_close(loop, srv));
+    int err;
+    assert_non_null(aio__nh_get(loop, srv.id, AIO__NK_SERVER, &err)); /* its record: one connection left */
+    assert_int_equal(aio_server_abort_clients(loop, srv), 1);
+    assert_null(aio__nh_get(loop, srv.id, AIO__NK_SERVER, &err)); /* freed with it */
+    assert_aio_err(err, AIO_ECLOSED);
+    assert_aio_ok(aio_run_until_complete(loop, aio_server_wait_closed(loop, srv), NULL));
+    aio_stream_close(loop, c);
+    aio_loop_free(loop);
 }
 
 /* ---- a reset mid-write; the server carries on ---- */
@@ -927,6 +957,7 @@ int main(void) {
         cmocka_unit_test(SERVER_02_wait_closed),
         cmocka_unit_test(SERVER_03_serve_forever),
         cmocka_unit_test(SERVER_04_task_endings),
+        cmocka_unit_test(abort_clients_frees_closed_server_mid_walk),
         cmocka_unit_test(reset_mid_write),
         cmocka_unit_test(cancel_in_connect),
         cmocka_unit_test(cancel_in_accept),
