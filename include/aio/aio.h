@@ -24,5 +24,6 @@
 #include "aio/signal.h"
 #include "aio/group.h"
 #include "aio/stream.h"
+#include "aio/process.h"
 
 #endif /* AIO_AIO_H */

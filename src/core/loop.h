@@ -31,7 +31,8 @@
 #include <stdint.h>
 
 struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
-struct aio__net; /* net/net.h: streams and servers, created at first use */
+struct aio__net;  /* net/net.h: streams and servers, created at first use */
+struct aio__proc; /* proc/process.h: subprocesses, created at first use */
 
 /* Where reports go (aio_loop_set_exception_handler; report.c). */
 typedef struct aio__reporting {
@@ -67,6 +68,7 @@ struct aio_loop {
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     struct aio__net *net;     /* net/: at first use */
+    struct aio__proc *proc;   /* proc/subprocess.c, reaper.c: at first use */
 };
 
 /* The loop running on this thread (NULL if none): a coroutine's. */
