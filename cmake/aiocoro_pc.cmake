@@ -45,13 +45,18 @@ endif()
 # library, the program itself needs -pthread, and a plain `pkg-config
 # --libs` must give it: Libs. A shared library records its own dependency
 # (DT_NEEDED), so -pthread is only for `pkg-config --static`: Libs.private.
+# Debug mode names callbacks with dladdr: -ldl where it is not in libc.
+set(aio_pc_deps "-pthread")
+foreach(lib IN LISTS CMAKE_DL_LIBS)
+  string(APPEND aio_pc_deps " -l${lib}")
+endforeach()
 get_target_property(aio_pc_type aio TYPE)
 if(aio_pc_type STREQUAL "STATIC_LIBRARY")
-  set(AIO_PC_LIBS "-L\${libdir} -laiocoro -pthread")
+  set(AIO_PC_LIBS "-L\${libdir} -laiocoro ${aio_pc_deps}")
   set(AIO_PC_LIBS_PRIVATE "")
 else()
   set(AIO_PC_LIBS "-L\${libdir} -laiocoro")
-  set(AIO_PC_LIBS_PRIVATE "-pthread")
+  set(AIO_PC_LIBS_PRIVATE "${aio_pc_deps}")
 endif()
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/aiocoro.pc.in ${PROJECT_BINARY_DIR}/aiocoro.pc @ONLY)

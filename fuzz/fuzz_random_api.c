@@ -1,7 +1,7 @@
 /* libFuzzer driver of the random API-sequence interpreter
- * (tests/random_api.c): libFuzzer's input is the program. A violated
+ * (tests/core/random_api.c): libFuzzer's input is the program. A violated
  * oracle aborts, with the violation on stderr; the sanitizers catch the
- * rest. Not part of ctest (tests/test_fault_random.c is the driver there):
+ * rest. Not part of ctest (tests/core/test_fault_random.c is the driver there):
  *
  *   CC=clang cmake -S . -B build-fuzz -DAIO_BUILD_FUZZ=ON \
  *       -DAIO_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug

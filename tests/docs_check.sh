@@ -137,6 +137,19 @@ says README.md "Without pidfds, reaping takes SIGCHLD"
 says include/aio/process.h "the loop handles SIGCHLD through aio/signal.h"
 says docs/design.md "never waitpid(-1)"
 
+# Debug mode: creation sites are opt-in; set_debug waits for the next run;
+# a dump runs the code before AIO_BEGIN.
+says README.md "Debug mode names where a future was created only in code compiled with \`-DAIO_DEBUG_SITES\`"
+says include/aio/debug.h "AIO_DEBUG_SITES: define it"
+says docs/guide.md "for code compiled with \`-DAIO_DEBUG_SITES\`"
+says README.md "\`aio_loop_set_debug\` during a run takes effect when the next run starts"
+says include/aio/debug.h "A run already under way keeps its mode until it returns"
+says docs/guide.md "a run already under way keeps its mode until it returns"
+says README.md "A task dump calls each suspended coroutine once more"
+says include/aio/debug.h "code placed before AIO_BEGIN runs at every dump too"
+says docs/guide.md "code you put before \`AIO_BEGIN\` runs at every dump too"
+says docs/design.md "code placed before \`AIO_BEGIN\` runs at every dump"
+
 # Docs never point at paths users do not have.
 for f in README.md docs/design.md docs/guide.md docs/benchmarks.md; do
     never "$f" "../shared"

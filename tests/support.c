@@ -61,3 +61,29 @@ void test_run_iterations(aio_loop *loop, int iterations) {
     assert_int_equal(aio_call_soon(loop, iter_step, &s, NULL), 0);
     assert_int_equal(aio_run_forever(loop), 0);
 }
+
+void close_loop(aio_loop *loop) {
+    assert_aio_ok(aio_loop_close(loop));
+    assert_aio_ok(aio_loop_free(loop));
+}
+
+aio_status test_forever(aio_task *t, void *frame) {
+    struct test_forever *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, aio_sleep(t, 3600.0));
+    if (f->cancelled_at_await)
+        *f->cancelled_at_await = AIO_ERR(t) == AIO_ECANCELLED;
+    AIO_RETURN(t, 1);
+    AIO_END(t);
+}
+
+aio_status test_await_fut(aio_task *t, void *frame) {
+    struct test_await_fut *f = frame;
+    AIO_BEGIN(t);
+    AIO_AWAIT(t, f->f); /* consumes the reference given in the frame */
+    *f->err = AIO_ERR(t);
+    if (AIO_ERR(t))
+        AIO_FAIL(t, AIO_ERR(t));
+    AIO_RETURN(t, AIO_RESULT(t));
+    AIO_END(t);
+}

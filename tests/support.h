@@ -35,6 +35,24 @@ typedef struct test_reports {
 } test_reports;
 void test_collect_reports(aio_loop *loop, test_reports *r);
 
+/* Coroutines several test files use. test_forever sleeps an hour (or
+ * until cancelled: then *cancelled_at_await, if set, becomes 1) and returns
+ * 1. test_await_fut awaits f (consuming the reference in the frame), stores
+ * the await's status in *err and ends with the future's outcome. */
+struct test_forever {
+    int *cancelled_at_await;
+};
+aio_status test_forever(aio_task *t, void *frame);
+struct test_await_fut {
+    aio_future f;
+    int *err;
+};
+aio_status test_await_fut(aio_task *t, void *frame);
+
+/* Close and free a loop, asserting both succeed (every test ends a loop
+ * this way unless it checks close's own behaviour). */
+void close_loop(aio_loop *loop);
+
 /* Run `iterations` loop iterations: a callback chain that stops the loop. */
 void test_run_iterations(aio_loop *loop, int iterations);
 

@@ -24,6 +24,7 @@
 #include "aio/signal.h"
 #include "aio/group.h"
 #include "aio/stream.h"
+#include "aio/debug.h"
 #include "aio/process.h"
 
 #endif /* AIO_AIO_H */

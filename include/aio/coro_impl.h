@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped by every change to this file's layouts or calls. */
-#define AIO_ABI_VERSION 2
+#define AIO_ABI_VERSION 3
 
 /* What a coroutine function returns: the macros produce it, you never write it. */
 typedef enum aio_status { AIO_SUSPENDED = 0, AIO_FINISHED = 1 } aio_status;
@@ -49,6 +49,7 @@ extern AIO__THREAD_LOCAL struct aio__loop_head *aio__running AIO__TLS_MODEL;
 struct aio__loop_head {
     uint32_t *lcp; /* where its resume point is */
     int err;       /* the status of its last await (or of a child's return) */
+    int where;     /* nonzero: "where mode" (below): report the resume point, run nothing */
 };
 
 /* The task a coroutine runs in: 24 bytes, paid once per task. The fields
@@ -178,6 +179,38 @@ static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio
         }
 #endif
 
+/* ---- where mode ----
+ * A suspended coroutine's resume point is a place in its source, but
+ * encoded (a label offset, a case number). To decode it, the library calls
+ * the coroutine again with its resume point while aio__running->where is
+ * set (aio/debug.h's task dumps, debug mode's reports): right after every
+ * resume label the macros test that flag and, if set, hand the library the
+ * await's static site record and return before any statement of the body
+ * runs. At an AIO_AWAIT_CORO the report goes on into the child, so a chain
+ * of inline coroutines reports each frame. Cost when unused: one test per
+ * resume; no byte per task. */
+typedef struct aio_site {
+    const char *file; /* __FILE__ of the await */
+    const char *func; /* __func__ of the coroutine (AIO_CORO's body: aio__body_of_<name>) */
+    int line;         /* __LINE__ of the await */
+} aio_site;
+aio_status aio__where_here(const aio_site *site);
+aio_status aio__where_child(const aio_site *site, aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *frame);
+#if defined(__GNUC__) || defined(__clang__)
+#define AIO__WHERE_MODE() __builtin_expect(aio__running->where != 0, 0)
+/* 24 bytes a site: without it GCC pads each record to 32 (aligned for speed) */
+#define AIO__SITE_ALIGN __attribute__((aligned(sizeof(void *))))
+#else
+#define AIO__WHERE_MODE() (aio__running->where != 0)
+#define AIO__SITE_ALIGN
+#endif
+/* After a resume label: in where mode, report this site and return. */
+#define AIO__WHERE_HERE()                                                                          \
+    if (AIO__WHERE_MODE()) {                                                                       \
+        static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};          \
+        return aio__where_here(&aio__site);                                                        \
+    }
+
 /* ---- what the macros call ---- */
 int aio__await(aio_task *t, aio_future f); /* 1: suspended, 0: result is in t */
 int aio__yield(aio_task *t); /* 1: queued, 0: could not queue (AIO_ERR says why) */
@@ -190,6 +223,7 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
             AIO__LC_SET(aio__lcp, n);                                                              \
             return AIO_SUSPENDED;                                                                  \
             AIO__LC_LABEL(n)                                                                       \
+            AIO__WHERE_HERE()                                                                      \
         }                                                                                          \
     } while (0)
 
@@ -199,6 +233,7 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
             AIO__LC_SET(aio__lcp, n);                                                              \
             return AIO_SUSPENDED;                                                                  \
             AIO__LC_LABEL(n)                                                                       \
+            AIO__WHERE_HERE()                                                                      \
         }                                                                                          \
     } while (0)
 
@@ -207,6 +242,10 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
         (child)->aio__lc = 0;                                                                      \
         AIO__LC_SET(aio__lcp, n);                                                                  \
         AIO__LC_LABEL(n)                                                                           \
+        if (AIO__WHERE_MODE()) {                                                                   \
+            static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};      \
+            return aio__where_child(&aio__site, (t), (fn), &(child)->aio__lc, &(child)->frame);    \
+        }                                                                                          \
         if (aio__run_child((t), (fn), &(child)->aio__lc, &(child)->frame) == AIO_SUSPENDED)        \
             return AIO_SUSPENDED;                                                                  \
     } while (0)

@@ -46,6 +46,12 @@ typedef struct aio_loop_options {
      * which turns 512 page faults into one at the cost of committing up to
      * 2 MiB more than is touched; a small program's memory is unchanged. */
     int huge_pages;
+    /* Debug mode (aio/debug.h): > 0 on, < 0 off, 0 the default, which is
+     * on if the environment variable AIO_DEBUG is set and not "0". */
+    int debug;
+    /* Debug mode reports callbacks and task steps slower than this, in
+     * seconds; 0 means 0.1 (asyncio's slow_callback_duration). */
+    double slow_callback_duration;
 } aio_loop_options;
 
 /* Create a loop (asyncio's new_event_loop). opts may be NULL.
@@ -273,6 +279,11 @@ typedef struct aio_report {
     int error;           /* the error concerned, or 0 */
     aio_future future;   /* the future or task concerned, or the null handle */
     const char *task_name; /* the task's name, or NULL */
+    /* Debug mode (aio/debug.h): where, in the source, this happened: the
+     * await sites of a pending task, a future's creation site, a slow
+     * callback or task step's function and sites. NULL otherwise. Valid
+     * during the handler's call. */
+    const char *location;
 } aio_report;
 
 typedef void (*aio_exception_handler)(aio_loop *loop, const aio_report *report, void *arg);

@@ -13,6 +13,7 @@
 #ifndef AIO_SYNC_IMPL_H
 #define AIO_SYNC_IMPL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aio/types.h"
@@ -38,16 +39,28 @@ struct aio__taker {
     void (*cancelled)(aio_loop *loop, aio__taker *tk, uint32_t idx);
 };
 
-/* A FIFO of waiting futures. Zeroed: empty, default cancellation. */
 typedef struct aio__waitq aio__waitq;
-struct aio__waitq {
-    uint32_t head, tail; /* slot indices + 1, 0 meaning none */
-    uint32_t count;
+
+/* What a queue's owner says about it: a static table per kind of queue. */
+typedef struct aio__waitq_ops {
     /* Optional. NULL: cancelling a queued waiter unlinks it and ends it
      * cancelled at once. Set: called instead, the waiter still queued;
      * returns 1 (the cancel is accepted: the primitive completes the
      * waiter, now or later). */
     int (*on_cancel)(aio_loop *loop, aio__waitq *q, uint32_t idx, const char *msg);
+    /* For the task dumps (aio/debug.h): what a task waiting here waits for
+     * ("lock", "queue get", ...), and optionally (NULL) a few words on the
+     * owner's state ("held", "3 items") written into buf, reading only. */
+    const char *what;
+    void (*describe)(aio_loop *loop, const aio__waitq *q, char *buf, size_t len);
+} aio__waitq_ops;
+
+/* A FIFO of waiting futures. Zeroed: empty, no ops (default cancellation;
+ * a dump says "wait queue"). */
+struct aio__waitq {
+    uint32_t head, tail; /* slot indices + 1, 0 meaning none */
+    uint32_t count;
+    const aio__waitq_ops *ops; /* optional: the owner's, set when it binds */
 };
 
 #ifdef __cplusplus

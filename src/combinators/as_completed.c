@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,7 @@ static void finish_iterator(aio_loop *loop, as_completed *a, int err) {
     uint32_t fut = a->fut;
     aio__owned_complete(loop, fut, err, v); /* the owner's hold keeps the slot... */
     if (err < 0)
-        loop->fut.slots[fut].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+        aio__fut_mark_retrieved(loop, fut);
     aio__fut_drop(loop, fut); /* ...until now */
 }
 
@@ -164,7 +165,19 @@ static int ac_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops ac_ops = {ac_cancel};
+/* For the task dumps (aio/debug.h): the count, the children listened to
+ * and the timeout. */
+static void ac_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    as_completed *a = (as_completed *)o;
+    (void)loop;
+    snprintf(info->text, info->len, "as_completed: %zu of %zu delivered", a->delivered, a->n);
+    if (a->has_timer)
+        info->timer = a->timer;
+    for (size_t i = 0; i < a->n && !a->done; i++)
+        info->child(info, a->entry[i].idx, ac_child_done, &a->entry[i]);
+}
+
+static const aio__owner_ops ac_ops = {.cancel = ac_cancel, .describe = ac_describe};
 
 aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n, double timeout) {
     int rc = aio__loop_usable(loop);

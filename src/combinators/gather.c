@@ -11,10 +11,12 @@
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/owner.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef aio__child gather_entry; /* pos: the child's position in the arguments */
@@ -117,7 +119,18 @@ static int gather_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops gather_ops = {gather_cancel};
+/* For the task dumps (aio/debug.h): the count, and the children listened to. */
+static void gather_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    gather *g = (gather *)o;
+    (void)loop;
+    snprintf(info->text, info->len, "gather: %u of %zu pending%s", g->remaining, g->n,
+             g->cancel_requested ? ", cancelling" : "");
+    for (size_t i = 0; i < g->n && !g->done; i++)
+        if (g->entry[i].idx != AIO__NIL) /* not heard from yet */
+            info->child(info, g->entry[i].idx, gather_child_done, &g->entry[i]);
+}
+
+static const aio__owner_ops gather_ops = {.cancel = gather_cancel, .describe = gather_describe};
 
 aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_outcome *results,
                          unsigned flags) {

@@ -6,6 +6,7 @@
 #include "core/loop.h"
 #include "core/owner.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct shield {
@@ -48,7 +49,16 @@ static int shield_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops shield_ops = {shield_cancel};
+/* For the task dumps (aio/debug.h): the child it passes through. */
+static void shield_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    shield *s = (shield *)o;
+    (void)loop;
+    snprintf(info->text, info->len, "shield");
+    if (s->listening)
+        info->child(info, s->child, shield_child_done, s);
+}
+
+static const aio__owner_ops shield_ops = {.cancel = shield_cancel, .describe = shield_describe};
 
 aio_future aio_shield_on(aio_loop *loop, aio_future fut) {
     int rc = aio__loop_usable(loop);

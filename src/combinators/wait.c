@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef aio__child wait_entry;
@@ -107,7 +108,21 @@ static int wait_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops wait_ops = {wait_cancel};
+/* For the task dumps (aio/debug.h): the condition, the count, the children
+ * listened to and the timeout. */
+static void wait_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    waiter *w = (waiter *)o;
+    (void)loop;
+    static const char *const when_names[] = {"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"};
+    const char *when = (unsigned)w->when < 3 ? when_names[w->when] : "?";
+    snprintf(info->text, info->len, "wait (%s): %u of %zu done", when, w->ndone, w->n);
+    if (w->has_timer)
+        info->timer = w->timer;
+    for (size_t i = 0; i < w->n && !w->done; i++)
+        info->child(info, w->entry[i].idx, wait_child_done, &w->entry[i]);
+}
+
+static const aio__owner_ops wait_ops = {.cancel = wait_cancel, .describe = wait_describe};
 
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

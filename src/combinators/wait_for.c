@@ -7,11 +7,13 @@
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/owner.h"
 #include "core/timers.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ---- wait_for ---- */
@@ -72,7 +74,20 @@ static int wf_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops wait_for_ops = {wf_cancel};
+/* For the task dumps (aio/debug.h): the child and the deadline. */
+static void wf_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    wait_for *w = (wait_for *)o;
+    (void)loop;
+    snprintf(info->text, info->len, "wait_for%s", w->outer_cancelled ? ": cancelling the child"
+                                                : w->timed_out     ? ": timed out, cancelling the child"
+                                                                   : "");
+    if (w->has_timer)
+        info->timer = w->timer;
+    if (w->listening)
+        info->child(info, w->child, wf_child_done, w);
+}
+
+static const aio__owner_ops wait_for_ops = {.cancel = wf_cancel, .describe = wf_describe};
 
 aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
     int rc = aio__loop_usable(loop);

@@ -3,6 +3,7 @@
 #include "core/callbacks.h"
 #include "core/compiler.h"
 #include "core/futures.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/ready.h"
 #include "core/task.h"
@@ -11,7 +12,7 @@
 
 /* Ready-queue entry: resume a task after awaiting sleep(0) (its result is
  * in aio__u.v already, and a sleep(0) never fails). */
-static void task_step(aio_loop *loop, void *arg) {
+void aio__task_step(aio_loop *loop, void *arg) {
     loop->pub.err = 0;
     aio__task_run(loop, arg);
 }
@@ -90,7 +91,7 @@ AIO__NOINLINE static int await_now(aio_task *t, aio_future f) {
     aio__fut_consume(loop, idx);
     if (!yield)
         return 0;
-    rc = aio__ready_push(loop, task_step, t, NULL);
+    rc = aio__ready_push(loop, aio__task_step, t, NULL);
     return rc == 0; /* out of memory: don't suspend (nothing would resume us) */
 }
 

@@ -30,6 +30,42 @@ typedef struct aio__callbacks {
 #include "core/ready.h"
 #include "core/task.h"
 
+/* Where a pending slot's callback list is: in the slot, the task or the
+ * owner (see aio__fut). */
+static inline uint32_t *aio__fut_cbs(aio_loop *loop, uint32_t idx) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (AIO__LIKELY(!(s->flags & (AIO__FF_TASK | AIO__FF_OWNED))))
+        return &s->u.p.cbs; /* one test for the usual case */
+    return (s->flags & AIO__FF_TASK) ? &s->u.task->aio__cbs : &s->u.owner->cbs;
+}
+/* Link an awaiting task into a pending slot's callback list (allocates
+ * nothing): the entry is the task's own slot with AIO__WAITER_BIT, the link
+ * its aio__u.w.next. 0, or the error of aio__fut_hold. */
+static inline void aio__fut_link_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    uint32_t *cbs = aio__fut_cbs(loop, idx);
+    t->aio__u.w.next = *cbs;
+    *cbs = AIO__WAITER_BIT | t->aio__slot;
+}
+static inline int aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
+    int rc = aio__fut_hold(loop, idx);
+    if (AIO__LIKELY(rc == 0))
+        aio__fut_link_waiter(loop, idx, t);
+    return rc;
+}
+/* The same without a call: false (and nothing done) when the hold needs the
+ * out-of-line path. A slot it succeeds on has 16-bit counts. */
+static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_task *t) {
+    aio__fut *s = &loop->fut.slots[idx];
+    if (!AIO__LIKELY(s->holds < AIO__CNT_BIG - 1))
+        return false;
+    s->holds++;
+    aio__fut_link_waiter(loop, idx, t);
+    return true;
+}
+
+/* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how
+ * many (their holds are dropped). */
+int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
 /* Complete a pending slot and schedule its callbacks. */
 void aio__fut_finish(aio_loop *loop, uint32_t idx, uint8_t state, aio_value v);
 int aio__fut_add_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);

@@ -3,6 +3,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/owner.h"
@@ -55,7 +56,8 @@ static int cancel_now(aio_loop *loop, uint32_t idx, const char *msg) {
         return s->u.owner->ops->cancel(loop, s->u.owner, msg);
     if (s->flags & AIO__FF_WAITQ) { /* a waiter leaves its queue at once, or as its owner says */
         aio__waitq *q = loop->fut.links[idx].q;
-        return q->on_cancel ? q->on_cancel(loop, q, idx, msg) : aio__waitq_cancel(loop, idx, msg);
+        return q->ops && q->ops->on_cancel ? q->ops->on_cancel(loop, q, idx, msg)
+                                           : aio__waitq_cancel(loop, idx, msg);
     }
     aio_value v;
     v.p = (void *)(uintptr_t)msg;

@@ -1,13 +1,11 @@
 /* The futures table: loop-owned 16-byte slots named by generational
- * handles, their reference counts and outcomes (futures.c), and the queue
- * of cancellations in progress (cancel.c). */
+ * handles, their reference counts and outcomes (futures.c). */
 #ifndef AIO_CORE_FUTURES_H_STATE
 #define AIO_CORE_FUTURES_H_STATE
 #include "aio/aio.h"
 #include "core/compiler.h"
 #include "core/handles.h"
 
-/* ---- futures table ------------------------------------------------------ */
 enum { AIO__BAR_CLOSED = 1, AIO__BAR_CLOSING = 2, AIO__BAR_REPORTING = 4 };
 /* WOKEN: done, but what it brings is taken by its consumer when it reads
  * the outcome (waitq.h: "wake, then take"); u.value.p is the aio__taker. */
@@ -26,9 +24,7 @@ enum {
  * owner for a combinator's (aio__fut_cbs): the slot keeps 8 bytes for a
  * pointer to either, and the list leaves at completion, when the 8 bytes
  * become the outcome. */
-#define AIO__CNT_BIG                                                                                         \
-    0xffffu /* refs and holds both read this: the counts are                                                 \
-               in loop->fut.bigc[idx] (futures.c) */
+#define AIO__CNT_BIG 0xffffu /* refs and holds both read this: the counts are in fut.bigc[idx] */
 typedef struct aio__fut {
     uint32_t gen : AIO__GEN_BITS;
     uint32_t state : 3;
@@ -48,22 +44,19 @@ typedef struct aio__fut {
         uint32_t next_free;
     } u;
 } aio__fut;
-/* The real counts of a slot that outgrew 16 bits (AIO__CNT_BIG). */
-typedef struct aio__bigc {
+typedef struct aio__bigc { /* the counts of a slot past 16 bits (AIO__CNT_BIG) */
     uint32_t refs, holds;
 } aio__bigc;
-/* Rarely used per-slot data, allocated on first use (calloc'd, so the
- * pages of untouched slots are never faulted in). */
-struct aio__extra {
+struct aio__extra {         /* rarely used per-slot data, allocated (calloc'd) on first use */
     char *name;             /* a task's name (aio_task_set_name) */
     const char *cancel_msg; /* a task's pending cancel message */
 };
 
-/* What the table calls on a task's slot: tasks sit above the table, which
- * knows nothing of them (task.c installs these at loop creation). */
+/* How the table cancels or destroys a task's slot: tasks sit above it (task.c
+ * installs these at loop creation). */
 typedef struct aio__task_ops {
     int (*cancel)(aio_loop *loop, uint32_t idx, const char *msg); /* request: 1 or 0 */
-    void (*destroy)(aio_loop *loop, aio_task *t);                  /* at close */
+    void (*destroy)(aio_loop *loop, aio_task *t);                 /* at close */
 } aio__task_ops;
 
 typedef struct aio__futures {
@@ -73,29 +66,17 @@ typedef struct aio__futures {
      * meanwhile: aio__fut_lookup relies on it. The real count waits in
      * `hidden` then. */
     uint32_t n, cap, free, hidden;
-    /* Why the loop refuses every call that could change it (AIO__BAR_*;
-     * 0: it refuses none): it is closed, it is closing (aio_loop_close has
-     * begun: its structures are being reported on, then freed), or a
-     * report handler is running (the report comes from the middle of the
-     * loop's own work). Kept here because the table is what enforces it:
-     * no hot path pays for a test. */
+    /* Why the loop refuses every call that could change it (AIO__BAR_*, 0:
+     * none): closed, closing (being reported on, then freed), or inside a
+     * report handler. The table enforces it: no hot path pays for a test. */
     uint8_t barred;
     uint64_t tag_bits; /* (uint64_t)tag << AIO__TAG_SHIFT: every handle's high bits */
     struct aio__extra *extras;
     struct aio__wlink *links; /* wait-queue links by slot (waitq.c), at first use */
-    aio__bigc *bigc; /* counts beyond 16 bits, by slot: allocated on first use too */
+    aio__bigc *bigc;          /* counts beyond 16 bits, by slot: allocated on first use too */
     const aio__task_ops *task_ops;
 } aio__futures;
 
-/* Cancellations queued while one is being processed (cancel.c). */
-typedef struct aio__cancel_queue {
-    struct aio__cancel_req {
-        uint32_t idx;
-        const char *msg;
-    } * q;
-    size_t n, cap;
-    unsigned depth;
-} aio__cancel_queue;
 #endif /* AIO_CORE_FUTURES_H_STATE */
 
 #if !defined(AIO__LOOP_STATE_PASS) && !defined(AIO_CORE_FUTURES_H)
@@ -108,7 +89,6 @@ int aio__fut_alloc_grow(aio_loop *loop, uint32_t *idx);       /* aio__fut_alloc 
 void aio__fut_free_slot_slow(aio_loop *loop, uint32_t idx);   /* report, clear extras, recycle */
 int aio__fut_lookup_slow(const aio_loop *loop, aio_future f); /* the error of a failed lookup */
 
-/* The hot handle operations are inline: a future handoff makes several. */
 static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
     aio_future f;
     f.id = loop->fut.tag_bits | ((uint64_t)loop->fut.slots[idx].gen << AIO__IDX_BITS) | idx;
@@ -116,11 +96,9 @@ static inline aio_future aio__fut_handle(const aio_loop *loop, uint32_t idx) {
 }
 
 /* A valid handle of this (open) loop: 0 and its slot; else the error. One
- * comparison covers tag and generation: what is above the index must be
- * the loop's tag and the live slot's generation. A closed loop has no
- * slots (nfuts is 0), so its handles fail here too. The _fast form only
- * says whether the handle is good (a caller with nothing to do after a
- * failure but to hand it on keeps its hot path free of calls). */
+ * comparison covers tag and generation (all above the index). A barred
+ * loop shows no slots (fut.n reads 0): its handles fail here too. The
+ * _fast form only says whether the handle is good (no call on its path). */
 static inline bool aio__fut_lookup_fast(const aio_loop *loop, aio_future f, uint32_t *idx) {
     uint32_t i = (uint32_t)(f.id & AIO__IDX_MASK);
     if (AIO__LIKELY(loop && i < loop->fut.n)) {
@@ -252,43 +230,34 @@ static inline void aio__fut_drop(aio_loop *loop, uint32_t idx) {
     }
 }
 
-/* Where a pending slot's callback list is: in the slot, the task or the
- * owner (see aio__fut). */
-static inline uint32_t *aio__fut_cbs(aio_loop *loop, uint32_t idx) {
-    aio__fut *s = &loop->fut.slots[idx];
-    if (AIO__LIKELY(!(s->flags & (AIO__FF_TASK | AIO__FF_OWNED))))
-        return &s->u.p.cbs; /* one test for the usual case */
-    return (s->flags & AIO__FF_TASK) ? &s->u.task->aio__cbs : &s->u.owner->cbs;
+/* What the modules above the table make of a slot they allocated, through
+ * these writers only (the table's state is written by its own module). */
+static inline void aio__fut_make_task(aio_loop *loop, uint32_t idx, aio_task *t) { /* pending task */
+    loop->fut.slots[idx].flags |= AIO__FF_TASK;
+    loop->fut.slots[idx].u.task = t;
 }
-/* Link an awaiting task into a pending slot's callback list (allocates
- * nothing): the entry is the task's own slot with AIO__WAITER_BIT, the link
- * its aio__u.w.next. 0, or the error of aio__fut_hold. */
-static inline void aio__fut_link_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
-    uint32_t *cbs = aio__fut_cbs(loop, idx);
-    t->aio__u.w.next = *cbs;
-    *cbs = AIO__WAITER_BIT | t->aio__slot;
+static inline void aio__fut_make_owned(aio_loop *loop, uint32_t idx, aio__owner *o) { /* pending, owned */
+    loop->fut.slots[idx].flags |= AIO__FF_OWNED;
+    loop->fut.slots[idx].u.owner = o;
 }
-static inline int aio__fut_add_waiter(aio_loop *loop, uint32_t idx, aio_task *t) {
-    int rc = aio__fut_hold(loop, idx);
-    if (AIO__LIKELY(rc == 0))
-        aio__fut_link_waiter(loop, idx, t);
-    return rc;
+static inline void aio__fut_make_yield(aio_loop *loop, uint32_t idx, aio_value v) { /* sleep(0) */
+    loop->fut.slots[idx].state = AIO__FS_RESULT;
+    loop->fut.slots[idx].flags |= AIO__FF_YIELD;
+    loop->fut.slots[idx].u.value = v;
 }
-/* The same without a call: false (and nothing done) when the hold needs the
- * out-of-line path. A slot it succeeds on has 16-bit counts. */
-static inline bool aio__fut_add_waiter_fast(aio_loop *loop, uint32_t idx, aio_task *t) {
-    aio__fut *s = &loop->fut.slots[idx];
-    if (!AIO__LIKELY(s->holds < AIO__CNT_BIG - 1))
-        return false;
-    s->holds++;
-    aio__fut_link_waiter(loop, idx, t);
-    return true;
+static inline void aio__fut_set_timer(aio_loop *loop, uint32_t idx, uint32_t timer) { /* a sleep's */
+    loop->fut.slots[idx].u.p.timer = timer;
+    loop->fut.slots[idx].flags |= AIO__FF_TIMER;
 }
-int aio__fut_cancel_idx(aio_loop *loop, uint32_t idx, const char *msg);
-/* The public cancels: aio__fut_cancel_idx, or -ENOMEM (and nothing done)
- * if a message could not be kept (cancel.c). */
-int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg);
-static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) { loop->fut.task_ops = ops; }
+static inline void aio__fut_clear_timer(aio_loop *loop, uint32_t idx) { /* it fired */
+    loop->fut.slots[idx].flags &= ~AIO__FF_TIMER & 0x7fu;
+}
+static inline void aio__fut_mark_retrieved(aio_loop *loop, uint32_t idx) { /* no report */
+    loop->fut.slots[idx].flags &= ~AIO__FF_UNRETRIEVED & 0x7fu;
+}
+static inline void aio__fut_set_task_ops(aio_loop *loop, const aio__task_ops *ops) {
+    loop->fut.task_ops = ops;
+}
 /* Take what a WOKEN slot brings: its outcome from now on (waitq.c). */
 int aio__fut_take(aio_loop *loop, uint32_t idx, aio_value *v);
 /* The outcome of a done slot as (status, value), marking an error
@@ -325,16 +294,7 @@ void aio__fut_unbar(aio_loop *loop, uint8_t was);
  * free everything (reporting nothing). */
 void aio__futures_report(aio_loop *loop);
 void aio__futures_free(aio_loop *loop);
-/* report.c: tell the exception handler (or stderr); idx names the future
- * concerned, or is AIO__NIL. */
-void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx);
-/* Report a failed future's error if nobody retrieved it, exactly once. */
-void aio__report_unretrieved(aio_loop *loop, uint32_t idx);
-/* The per-slot extras, allocating them on first use; NULL if out of memory. */
-struct aio__extra *aio__extras(aio_loop *loop);
-/* Remove every not-yet-scheduled (fn, arg) callback of a slot; returns how
- * many (their holds are dropped). */
-int aio__fut_remove_node(aio_loop *loop, uint32_t idx, aio_done_callback fn, void *arg);
+struct aio__extra *aio__extras(aio_loop *loop); /* allocated at first use; NULL: no memory */
 /* Look up n handles at once: 0, or the first bad handle's code. */
 int aio__fut_lookup_all(const aio_loop *loop, const aio_future *futs, size_t n, uint32_t *idx_out);
 #endif /* AIO_CORE_FUTURES_H */

@@ -10,6 +10,7 @@
 #include "core/ready.h"
 #include "core/task.h"
 #include "core/timers.h"
+#include "debug/debug.h"
 #include "io/io.h"
 #include "net/net.h"
 #include "proc/process.h"
@@ -66,6 +67,7 @@ int aio_loop_create(aio_loop **out, const aio_loop_options *opts) {
     loop->wheel.next = INT64_MAX;      /* no timer in the wheel */
     loop->io.backend = backend;
     aio__tasks_init(loop);
+    aio__debug_init(loop, opts->debug, opts->slow_callback_duration);
     int rc = aio__ready_init(loop); /* from now on a completion always has a slot */
     if (rc < 0) {
         aio__free(loop);
@@ -117,6 +119,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__timers_free(loop);
     loop->io.backend->fini(loop);
     aio__io_free(loop);
+    aio__debug_free(loop); /* after the reports, which may have used it */
     loop->closed = true;
     return 0;
 }

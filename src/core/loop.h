@@ -16,12 +16,15 @@
 
 #define AIO__LOOP_STATE_PASS
 #include "core/callbacks.h"
+#include "core/cancel.h"
 #include "core/coro_fns.h"
 #include "core/futures.h"
 #include "core/owner.h"
 #include "core/ready.h"
+#include "core/report.h"
 #include "core/task.h"
 #include "core/timers.h"
+#include "debug/debug.h"
 #include "io/io.h"
 #include "proc/signal.h"
 #include "scope/scope.h"
@@ -33,12 +36,6 @@
 struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
 struct aio__net;  /* net/net.h: streams and servers, created at first use */
 struct aio__proc; /* proc/process.h: subprocesses, created at first use */
-
-/* Where reports go (aio_loop_set_exception_handler; report.c). */
-typedef struct aio__reporting {
-    aio_exception_handler handler;
-    void *arg;
-} aio__reporting;
 
 struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
@@ -68,6 +65,7 @@ struct aio_loop {
     aio_loop_stats stats;     /* run.c */
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     struct aio__net *net;     /* net/: at first use */
+    aio__debug dbg;           /* debug/: where mode, debug mode */
     struct aio__proc *proc;   /* proc/subprocess.c, reaper.c: at first use */
 };
 

@@ -9,6 +9,7 @@
  * frees those still alive. */
 #include "core/callbacks.h"
 #include "core/futures.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/owner.h"
@@ -91,10 +92,8 @@ void aio__owned_finish(aio_loop *loop, uint32_t idx, int err, aio_value v) {
 }
 
 void aio__fut_set_owner(aio_loop *loop, uint32_t idx, aio__owner *o) {
-    aio__fut *s = &loop->fut.slots[idx];
-    o->cbs = s->u.p.cbs; /* the list moves from the slot to the owner */
-    s->flags |= AIO__FF_OWNED;
-    s->u.owner = o;
+    o->cbs = loop->fut.slots[idx].u.p.cbs; /* the list moves from the slot to the owner */
+    aio__fut_make_owned(loop, idx, o);
     aio__fut_hold_new(loop, idx); /* the owner's, dropped when it completes the future */
 }
 

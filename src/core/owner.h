@@ -25,9 +25,25 @@
  * its cancel decides what cancelling that future means. Every live owner is
  * on the loop's list so that closing the loop frees it. */
 typedef struct aio__owner aio__owner;
+/* What an owner says about itself to the task dumps (aio/debug.h). */
+typedef struct aio__owner_info aio__owner_info;
+struct aio__owner_info {
+    char *text; /* describe writes one line here: "gather: 2 of 3 pending" */
+    size_t len;
+    uint32_t timer; /* its timeout's timer slot, if one is armed (else AIO__NIL, preset) */
+    /* To be called for each future it still waits on, with the done
+     * callback it registered there: only children whose list really holds
+     * that (cb, arg) count, so a stale entry (a child done since, its slot
+     * reused) is harmless. */
+    void (*child)(aio__owner_info *info, uint32_t idx, aio_done_callback cb, void *arg);
+    void *ctx; /* the caller's */
+};
 typedef struct aio__owner_ops {
     /* Cancel request on the owned future: 1 if accepted, 0 if already done. */
     int (*cancel)(aio_loop *loop, aio__owner *owner, const char *msg);
+    /* Optional (NULL: "combinator", no children): what the pending owned
+     * future waits for, for the task dumps. Reads, never changes, state. */
+    void (*describe)(aio_loop *loop, aio__owner *owner, aio__owner_info *info);
 } aio__owner_ops;
 struct aio__owner {
     const aio__owner_ops *ops;

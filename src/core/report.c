@@ -3,6 +3,8 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/report.h"
+#include "debug/debug.h"
 
 #include <stdio.h>
 
@@ -11,11 +13,18 @@ static const char *slot_name(const aio_loop *loop, uint32_t idx) {
 }
 
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
+    char where[1024]; /* debug mode: where the task waits, or where the future was made */
+    aio__report_at(loop, msg, err, idx,
+                   loop->dbg.on && idx != AIO__NIL ? aio__debug_location(loop, idx, where, sizeof where) : NULL);
+}
+
+void aio__report_at(aio_loop *loop, const char *msg, int err, uint32_t idx, const char *location) {
     aio_report r;
     r.message = msg;
     r.error = err;
     r.future = idx != AIO__NIL ? aio__fut_handle(loop, idx) : (aio_future){0};
     r.task_name = idx != AIO__NIL ? slot_name(loop, idx) : NULL;
+    r.location = location;
     if (loop->report.handler) {
         /* The report may come from the middle of the loop's own work (a
          * slot being freed, the loop closing): while the handler runs, the
@@ -30,6 +39,8 @@ void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
         fprintf(stderr, " (task %s)", r.task_name);
     if (err)
         fprintf(stderr, ": %s", aio_strerror(err));
+    if (r.location)
+        fprintf(stderr, " [%s]", r.location);
     fputc('\n', stderr);
 }
 

@@ -16,6 +16,7 @@
 #include "core/ready.h"
 #include "core/task.h"
 #include "core/timers.h"
+#include "debug/debug.h"
 #include "io/io.h"
 #include "proc/signal.h"
 #include "thread/thread.h"
@@ -84,8 +85,10 @@ AIO__NOINLINE static int poll_step(aio_loop *loop) {
 
 /* Inline in the run loops (forced: with the dispatch inline in it, the
  * compiler finds it too big): a busy loop (a handoff an iteration) runs it
- * for every few callbacks. */
-static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
+ * for every few callbacks. `debug` (a constant in each copy) gives debug
+ * mode's copy, which times every entry (debug.c): a run picks its copy
+ * when it starts, so the usual one pays nothing for it. */
+static AIO__ALWAYS_INLINE int run_once_x(aio_loop *loop, const bool debug) {
     if (aio__ready_empty(loop) || loop->stats.callbacks >= loop->poll_at) {
         int rc = poll_step(loop);
         if (rc < 0)
@@ -99,7 +102,11 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
     while (loop->ready.head != end) {
         aio__ready_ent e = loop->ready.ring[loop->ready.head & loop->ready.mask];
         loop->ready.head++;
-        if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
+        if (debug) {
+            if (!e.fn)
+                continue; /* cancelled */
+            aio__debug_run_entry(loop, e.fn, e.arg);
+        } else if (e.fn == aio__dispatch_batch) /* a busy loop's usual entry: run inline */
             aio__dispatch_list(loop, (uint32_t)(uintptr_t)e.arg);
         else if (e.fn)
             e.fn(loop, e.arg);
@@ -110,6 +117,8 @@ static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) {
     loop->stats.iterations++;
     return 0;
 }
+static AIO__ALWAYS_INLINE int run_once(aio_loop *loop) { return run_once_x(loop, false); }
+AIO__NOINLINE static int run_once_debug(aio_loop *loop) { return run_once_x(loop, true); }
 
 static int run_begin(aio_loop *loop) {
     if (!loop)
@@ -138,11 +147,37 @@ int aio_run_forever(aio_loop *loop) {
     if (rc < 0)
         return rc;
     /* At least one iteration, as asyncio does when stop() came first. */
-    do
-        rc = run_once(loop);
-    while (rc == 0 && !loop->stopping);
+    if (AIO__UNLIKELY(loop->dbg.on)) {
+        do
+            rc = run_once_debug(loop);
+        while (rc == 0 && !loop->stopping);
+    } else {
+        do
+            rc = run_once(loop);
+        while (rc == 0 && !loop->stopping);
+    }
     run_end(loop);
     return rc;
+}
+
+/* aio_run_until_complete's iterations, in both copies. */
+static AIO__ALWAYS_INLINE int run_until_done_x(aio_loop *loop, uint32_t idx, const bool debug) {
+    int rc = 0;
+    while (loop->fut.slots[idx].state == AIO__FS_PENDING) {
+        if ((rc = run_once_x(loop, debug)) < 0)
+            break;
+        if (loop->stopping && loop->fut.slots[idx].state == AIO__FS_PENDING) {
+            rc = AIO_ESTOPPED;
+            break;
+        }
+    }
+    return rc;
+}
+static AIO__ALWAYS_INLINE int run_until_done(aio_loop *loop, uint32_t idx) {
+    return run_until_done_x(loop, idx, false);
+}
+AIO__NOINLINE static int run_until_done_debug(aio_loop *loop, uint32_t idx) {
+    return run_until_done_x(loop, idx, true);
 }
 
 int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result) {
@@ -159,14 +194,7 @@ int aio_run_until_complete(aio_loop *loop, aio_future fut, aio_value *result) {
         aio__fut_drop(loop, idx);
         return rc;
     }
-    while (loop->fut.slots[idx].state == AIO__FS_PENDING) {
-        if ((rc = run_once(loop)) < 0)
-            break;
-        if (loop->stopping && loop->fut.slots[idx].state == AIO__FS_PENDING) {
-            rc = AIO_ESTOPPED;
-            break;
-        }
-    }
+    rc = AIO__UNLIKELY(loop->dbg.on) ? run_until_done_debug(loop, idx) : run_until_done(loop, idx);
     run_end(loop);
     if (loop->fut.slots[idx].state != AIO__FS_PENDING) {
         aio_value v;
@@ -191,7 +219,12 @@ int aio__run_until_no_tasks(aio_loop *loop) {
     int rc = run_begin(loop);
     if (rc < 0)
         return rc;
-    while (loop->task.count > 0 && (rc = run_once(loop)) == 0) {
+    if (AIO__UNLIKELY(loop->dbg.on)) {
+        while (loop->task.count > 0 && (rc = run_once_debug(loop)) == 0) {
+        }
+    } else {
+        while (loop->task.count > 0 && (rc = run_once(loop)) == 0) {
+        }
     }
     run_end(loop);
     return rc;

@@ -1,6 +1,7 @@
 /* aio_run: asyncio.run for a coroutine. */
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/task.h"
 #include "proc/signal.h"

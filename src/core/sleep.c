@@ -14,7 +14,7 @@
 static void sleep_fire(aio_loop *loop, uint32_t idx, aio_value result) {
     aio__fut *s = &loop->fut.slots[idx];
     if (s->state == AIO__FS_PENDING) {
-        s->flags &= ~AIO__FF_TIMER & 0x7fu; /* the timer is gone: nothing to cancel */
+        aio__fut_clear_timer(loop, idx); /* the timer is gone: nothing to cancel */
         aio__fut_finish(loop, idx, AIO__FS_RESULT, result);
     }
     aio__fut_drop(loop, idx); /* the timer's hold */
@@ -30,12 +30,9 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
     rc = aio__fut_alloc(loop, &idx);
     if (rc < 0)
         return aio__error_handle(rc);
-    aio__fut *s = &loop->fut.slots[idx];
     if (delay <= 0) {
         /* asyncio's sleep(0): already done, but awaiting it yields once. */
-        s->state = AIO__FS_RESULT;
-        s->flags |= AIO__FF_YIELD;
-        s->u.value = result;
+        aio__fut_make_yield(loop, idx, result);
         return aio__fut_handle(loop, idx);
     }
     uint32_t timer;
@@ -45,9 +42,7 @@ aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result) {
         aio__fut_consume(loop, idx);
         return aio__error_handle(rc);
     }
-    s = &loop->fut.slots[idx];
-    s->u.p.timer = timer;
-    s->flags |= AIO__FF_TIMER;
+    aio__fut_set_timer(loop, idx, timer);
     aio__fut_hold_new(loop, idx); /* the timer's */
     return aio__fut_handle(loop, idx);
 }

@@ -20,6 +20,7 @@
 #include "core/coro_fns.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/ready.h"
@@ -182,9 +183,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
     frame_copy(aio__task_frame(t), frame, frame_size);
     t->aio__fn = fn_idx & 0x7fffffu; /* < AIO__FNS_MAX */
     t->aio__cbs = AIO__NIL;
-    aio__fut *s = &loop->fut.slots[idx];
-    s->flags |= AIO__FF_TASK;
-    s->u.task = t;
+    aio__fut_make_task(loop, idx, t);
     aio__fut_hold_new(loop, idx); /* the loop's, until the task finishes */
     loop->task.count++;
     return aio__fut_handle(loop, idx);

@@ -98,6 +98,8 @@ const char *aio__task_cancel_msg(const aio_loop *loop, const aio_task *t);
 /* The ready-queue entry that starts (or resumes after a yield) a batch of
  * tasks linked through aio__u.w.next. */
 void aio__task_start_batch(aio_loop *loop, void *arg);
+/* The ready-queue entry that resumes a task after it awaited sleep(0) (await.c). */
+void aio__task_step(aio_loop *loop, void *arg);
 /* Queue t to start (or resume after a yield): it joins the open start batch
  * if that is still the last ready entry. 0 or -ENOMEM. Inline: a spawn and
  * a yield make one each. */

@@ -241,11 +241,12 @@ int aio__timer_cancel_handle(aio_loop *loop, uint64_t id) {
     return aio__timer_cancel(loop, slot);
 }
 
-/* Ready-queue entry: run the timers that were due when it was queued. Each
- * is taken off the heap and its slot freed before its callback runs (which
- * may arm timers and so reuse the slot, or cancel other due timers). */
-static void fire_due(aio_loop *loop, void *arg) {
-    (void)arg;
+/* Run the timers that were due when the entry was queued. Each is taken off
+ * the heap and its slot freed before its callback runs (which may arm
+ * timers and so reuse the slot, or cancel other due timers). `run`, if not
+ * NULL, runs each callback instead (debug mode times them); the entry
+ * passes NULL, which the compiler folds away. */
+static AIO__ALWAYS_INLINE void fire_due_with(aio_loop *loop, aio__timer_runner run) {
     loop->tm.due_queued = false;
     for (;;) {
         /* The next bucket goes into the heap before the heap's first
@@ -279,9 +280,25 @@ static void fire_due(aio_loop *loop, void *arg) {
         loop->tm.live--;
         if (top.slot & AIO__TK_RESULT)
             loop->tm.fire_result(loop, (uint32_t)(uintptr_t)top.arg, top.u.result);
+        else if (run)
+            run(loop, top.u.fn, top.arg);
         else
             top.u.fn(loop, top.arg);
     }
+}
+
+/* The ready-queue entry. */
+void aio__timers_fire_due(aio_loop *loop, void *arg) {
+    (void)arg;
+    fire_due_with(loop, NULL);
+}
+
+void aio__timers_fire_due_with(aio_loop *loop, aio__timer_runner run) { fire_due_with(loop, run); }
+
+void aio__timers_each(const aio_loop *loop, void (*fn)(void *ctx, const aio__heap_ent *e), void *ctx) {
+    for (uint32_t i = 0; i < loop->tm.heap_len; i++)
+        fn(ctx, &loop->tm.heap[i]);
+    aio__wheel_each(loop, fn, ctx);
 }
 
 void aio__timers_run_due(aio_loop *loop) {
@@ -290,7 +307,7 @@ void aio__timers_run_due(aio_loop *loop) {
     /* No room in the ready queue and no memory to grow it: the due timers
      * stay in the heap, and the next iteration tries again (the queue is
      * not empty, so it does not wait). */
-    if (aio__ready_push(loop, fire_due, NULL, NULL) < 0)
+    if (aio__ready_push(loop, aio__timers_fire_due, NULL, NULL) < 0)
         return;
     loop->tm.due_queued = true;
     loop->tm.due_now = loop->now_ns;

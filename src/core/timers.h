@@ -96,6 +96,15 @@ int aio__timer_cancel(aio_loop *loop, uint32_t slot); /* 1 cancelled, 0 already 
 int aio__timer_cancel_handle(aio_loop *loop, uint64_t id);
 uint64_t aio__timer_handle_id(const aio_loop *loop, uint32_t slot);
 void aio__timers_run_due(aio_loop *loop); /* queue the running of the due timers */
+/* The ready-queue entry that runs them, and the same running each
+ * callback through `run` (debug mode's timing, debug.c). */
+typedef void (*aio__timer_runner)(aio_loop *loop, aio_callback fn, void *arg);
+void aio__timers_fire_due(aio_loop *loop, void *arg);
+void aio__timers_fire_due_with(aio_loop *loop, aio__timer_runner run);
+/* Call fn for every key held, stale ones included (aio__key_live tells),
+ * in no particular order; fn must not change the timers (task dumps). */
+void aio__timers_each(const aio_loop *loop, void (*fn)(void *ctx, const aio__heap_ent *e), void *ctx);
+void aio__wheel_each(const aio_loop *loop, void (*fn)(void *ctx, const aio__heap_ent *e), void *ctx);
 void aio__timers_free(aio_loop *loop);
 /* Drop cancelled timers' entries from the top of the heap, or every entry
  * when no timer is armed (timers.c). */

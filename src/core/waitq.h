@@ -6,8 +6,9 @@
  *      per-slot side table) pushed on the module's aio__waitq; the caller
  *      gets its reference, like any future's.
  *   2. Cancelling a queued waiter unlinks it at once (O(1)), unless its
- *      queue has an on_cancel hook, which decides instead (a condition
- *      moves a cancelled waiter on to re-take its lock first).
+ *      queue's ops have an on_cancel hook, which decides instead (a
+ *      condition moves a cancelled waiter on to re-take its lock first).
+ *      The ops also say what waiting there is, for the task dumps.
  *   3. Waking completes the head waiter WOKEN: done, carrying nothing but a
  *      pointer to the module's aio__taker. Nothing is handed over yet.
  *   4. Its consumer takes it when it reads the outcome: the awaiting task

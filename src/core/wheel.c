@@ -306,6 +306,16 @@ void aio__wheel_compact(aio_loop *loop) {
     }
 }
 
+void aio__wheel_each(const aio_loop *loop, void (*fn)(void *ctx, const aio__heap_ent *e), void *ctx) {
+    for (uint32_t i = loop->wheel.run_pos; i < loop->wheel.run_len; i++)
+        fn(ctx, &loop->wheel.run[i]);
+    if (loop->wheel.buckets && loop->wheel.count > 0)
+        for (uint32_t b = 0; b < AIO__W_BUCKETS; b++)
+            for (const struct aio__tblock *blk = loop->wheel.buckets[b]; blk; blk = blk->next)
+                for (uint32_t i = 0; i < blk->n; i++)
+                    fn(ctx, &blk->e[i]);
+}
+
 void aio__wheel_drop_all(aio_loop *loop) {
     loop->wheel.run_pos = loop->wheel.run_len = 0;
     if (loop->wheel.buckets && loop->wheel.count > 0)

@@ -99,8 +99,32 @@ static int kq_poll(aio_loop *loop, int64_t timeout_ns) {
     return 0;
 }
 
-/* The kqueue itself, for the cross-thread wakeup's EVFILT_USER (wakeup.c). */
-int aio__kqueue_fd(const aio_loop *loop);
-int aio__kqueue_fd(const aio_loop *loop) { return ((const kq_state *)loop->io.bstate)->kq; }
+/* The cross-thread wakeup: an EVFILT_USER event on the kqueue itself
+ * (EV_CLEAR: reporting it resets it). Its ident is in a namespace of its
+ * own, apart from fds. */
+#define KQ_WAKE_IDENT 0x61696f
 
-const aio__backend aio__backend_kqueue = {"kqueue", true, kq_init, kq_fini, kq_watch, kq_poll};
+static int kq_wake_open(aio_loop *loop, int *handle) {
+    kq_state *s = loop->io.bstate;
+    struct kevent ev;
+    EV_SET(&ev, KQ_WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
+    if (kevent(s->kq, &ev, 1, NULL, 0, NULL) < 0)
+        return -errno;
+    *handle = s->kq;
+    return 0;
+}
+
+static void kq_wake_signal(int kq) {
+    struct kevent ev;
+    EV_SET(&ev, KQ_WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);
+    (void)kevent(kq, &ev, 1, NULL, 0, NULL);
+}
+
+const aio__backend aio__backend_kqueue = {.name = "kqueue",
+                                          .edge = true,
+                                          .init = kq_init,
+                                          .fini = kq_fini,
+                                          .watch = kq_watch,
+                                          .poll = kq_poll,
+                                          .wake_open = kq_wake_open,
+                                          .wake_signal = kq_wake_signal};

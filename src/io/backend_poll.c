@@ -100,4 +100,5 @@ static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
     return 0;
 }
 
-const aio__backend aio__backend_poll = {"poll", false, poll_init, poll_fini, poll_watch, poll_poll};
+const aio__backend aio__backend_poll = {
+    .name = "poll", .edge = false, .init = poll_init, .fini = poll_fini, .watch = poll_watch, .poll = poll_poll};

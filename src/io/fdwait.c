@@ -19,6 +19,7 @@
 
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,13 @@ static int op_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     (void)aio__io_update(loop, fd, false);
     return 1;
 }
-static const aio__owner_ops op_ops = {op_cancel};
+/* For the task dumps (aio/debug.h). */
+static void op_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    const aio__fdop *op = (const aio__fdop *)(void *)o;
+    snprintf(info->text, info->len, "fd %d %s", op->fd, op->dir ? "writable" : "readable");
+}
+static const aio__owner_ops op_ops = {.cancel = op_cancel, .describe = op_describe};
 
 static int op_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
     (void)idx;

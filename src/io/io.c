@@ -11,6 +11,7 @@
 #include "core/compiler.h"
 #include "core/futures.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/ready.h"
 #include "io/io.h"
@@ -188,6 +189,9 @@ static void io_dispatch(aio_loop *loop, void *arg) {
         loop->io.fds[fd].fn[dir](loop, loop->io.fds[fd].arg[dir]);
 }
 
+/* So that debug mode can tell a watcher's entry (and time the watcher). */
+void aio__io_dispatch(aio_loop *loop, void *arg) { io_dispatch(loop, arg); }
+
 /* A ready fd that finds no room in the ready queue (and no memory to grow
  * it) is not lost: the backends are level-triggered, so the next poll
  * reports it again (the queue is not empty: that poll does not wait). */
@@ -202,7 +206,7 @@ void aio__io_ready(aio_loop *loop, int fd, unsigned events) {
     for (int dir = 0; dir < 2; dir++) {
         unsigned bit = dir ? AIO__EV_WRITE : AIO__EV_READ;
         if ((events & bit) && loop->io.fds[fd].fn[dir])
-            (void)aio__ready_push(loop, io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL);
+            (void)aio__ready_push(loop, aio__io_dispatch, (void *)(((uintptr_t)fd << 1) | (uintptr_t)dir), NULL);
     }
     if (r->q)
         aio__fdq_ready(loop, fd, events);

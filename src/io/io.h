@@ -64,6 +64,14 @@ typedef struct aio__backend {
     /* Wait at most timeout_ns (-1: forever, 0: don't block) and report each
      * ready fd through aio__io_ready(). Returns 0 or a negative errno. */
     int (*poll)(aio_loop *loop, int64_t timeout_ns);
+    /* Optional (NULL: none): a cross-thread wakeup of the backend's own,
+     * which thread/wakeup.c uses instead of an eventfd or a pipe (kqueue's
+     * EVFILT_USER). wake_open sets it up and gives the handle wake_signal
+     * needs (0 or a negative errno); wake_signal triggers it, from any
+     * thread, with nothing but that handle. The poll reports nothing for
+     * it: waking up is all it does. */
+    int (*wake_open)(aio_loop *loop, int *handle);
+    void (*wake_signal)(int handle);
 } aio__backend;
 
 extern const aio__backend aio__backend_epoll;
@@ -95,6 +103,8 @@ typedef struct aio__io_state {
 
 /* ---- io.c ---- */
 void aio__io_ready(aio_loop *loop, int fd, unsigned events);
+/* The ready-queue entry running fd watchers: arg is fd * 2 + (writer). */
+void aio__io_dispatch(aio_loop *loop, void *arg);
 void aio__io_closed(aio_loop *loop, int fd); /* backend saw a closed fd */
 void aio__io_free(aio_loop *loop);
 /* Room for fd in the table: 0 or -ENOMEM. */

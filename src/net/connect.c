@@ -21,6 +21,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,7 +164,13 @@ static int conn_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     conn_free(loop, c);
     return 1;
 }
-static const aio__owner_ops conn_ops = {conn_cancel};
+/* For the task dumps (aio/debug.h). */
+static void conn_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    const aio__connect *c = (const aio__connect *)(void *)o;
+    snprintf(info->text, info->len, "open_connection: %s", c->lookup ? "resolving" : "connecting");
+}
+static const aio__owner_ops conn_ops = {.cancel = conn_cancel, .describe = conn_describe};
 
 static void on_resolved(aio_loop *loop, void *arg, int err, struct addrinfo *res) {
     aio__connect *c = arg;

@@ -245,8 +245,12 @@ static aio__stream *reader_of(aio_loop *loop, aio_stream h, int *err) {
     return s;
 }
 
+/* What a task waiting here waits for, for the task dumps (aio/debug.h). */
+static const aio__waitq_ops rq_ops = {.what = "stream read"};
+
 static aio_future rd_start(aio_loop *loop, aio__stream *s, uint8_t kind, void *dst, size_t n) {
     uint32_t idx;
+    s->rq.ops = &rq_ops;
     int rc = aio__waitq_push(loop, &s->rq, &idx);
     if (rc < 0)
         return aio__error_handle(rc);

@@ -23,6 +23,7 @@
  * the server closes. */
 #include "core/callbacks.h"
 #include "core/futures.h"
+#include "core/report.h"
 #include "core/handles.h"
 #include "core/owner.h"
 #include "core/timers.h"
@@ -514,7 +515,12 @@ static int start_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     srv_maybe_free(loop, srv);
     return 1;
 }
-static const aio__owner_ops start_ops = {start_cancel};
+static void start_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    (void)o;
+    snprintf(info->text, info->len, "start_server");
+}
+static const aio__owner_ops start_ops = {.cancel = start_cancel, .describe = start_describe};
 
 static void on_resolved(aio_loop *loop, void *arg, int err, struct addrinfo *res) {
     aio__server *srv = arg;
@@ -547,7 +553,12 @@ static int forever_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     srv_close(loop, srv); /* asyncio: cancelling serve_forever closes the server */
     return 1;
 }
-static const aio__owner_ops forever_ops = {forever_cancel};
+static void forever_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    (void)o;
+    snprintf(info->text, info->len, "serve_forever");
+}
+static const aio__owner_ops forever_ops = {.cancel = forever_cancel, .describe = forever_describe};
 
 /* A server record and its pending start future; NULL and *err. */
 static aio__server *srv_new(aio_loop *loop, aio_coro_fn fn, const void *frame, size_t frame_size,
@@ -720,6 +731,8 @@ aio_future aio_server_wait_closed(aio_loop *loop, aio_server h) {
         return f;
     }
     uint32_t idx;
+    static const aio__waitq_ops cq_ops = {.what = "server wait_closed"}; /* for the task dumps */
+    srv->cq.ops = &cq_ops;
     if ((err = aio__waitq_push(loop, &srv->cq, &idx)) < 0)
         return aio__error_handle(err);
     return aio__fut_handle(loop, idx);

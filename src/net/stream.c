@@ -309,6 +309,8 @@ aio_future aio_stream_wait_closed(aio_loop *loop, aio_stream h) {
         return f;
     }
     uint32_t idx;
+    static const aio__waitq_ops cq_ops = {.what = "stream wait_closed"}; /* for the task dumps */
+    s->cq.ops = &cq_ops;
     if ((err = aio__waitq_push(loop, &s->cq, &idx)) < 0)
         return aio__error_handle(err);
     return aio__fut_handle(loop, idx);

@@ -216,6 +216,8 @@ aio_future aio_stream_drain(aio_loop *loop, aio_stream h) {
         return f;
     }
     uint32_t idx;
+    static const aio__waitq_ops dq_ops = {.what = "stream drain"}; /* for the task dumps */
+    s->dq.ops = &dq_ops;
     if ((err = aio__waitq_push(loop, &s->dq, &idx)) < 0)
         return aio__error_handle(err);
     return aio__fut_handle(loop, idx);

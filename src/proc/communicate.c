@@ -26,6 +26,7 @@
 #include "proc/process.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #define IN_CHUNK ((size_t)65536)
@@ -284,7 +285,23 @@ static int comm_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops comm_ops = {comm_cancel};
+/* For the task dumps (aio/debug.h): the process and what is under way. */
+static void comm_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    comm *c = (comm *)o;
+    static const char *const doing[NOPS] = {"writing stdin", "reading stdout", "reading stderr",
+                                            "waiting for the exit"};
+    int n = snprintf(info->text, info->len, "%s: pid %d", c->run ? "subprocess run" : "communicate",
+                     aio_process_pid(loop, c->p));
+    for (int i = 0; i < NOPS; i++) {
+        bool busy = i == OP_WAIT ? c->op[i] != AIO__NIL : c->pipe[i].id != 0;
+        if (busy && n >= 0 && (size_t)n < info->len)
+            n += snprintf(info->text + n, info->len - (size_t)n, ", %s", doing[i]);
+        if (c->op[i] != AIO__NIL)
+            info->child(info, c->op[i], op_cb[i], c);
+    }
+}
+
+static const aio__owner_ops comm_ops = {.cancel = comm_cancel, .describe = comm_describe};
 
 /* ---- starting ---- */
 

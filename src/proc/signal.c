@@ -18,6 +18,7 @@
 #include "proc/signal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -258,7 +259,13 @@ static int waiter_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops waiter_ops = {waiter_cancel};
+/* For the task dumps (aio/debug.h). */
+static void waiter_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    snprintf(info->text, info->len, "signal %d", ((waiter *)o)->signo);
+}
+
+static const aio__owner_ops waiter_ops = {.cancel = waiter_cancel, .describe = waiter_describe};
 
 aio_future aio_signal_wait(aio_loop *loop, int signo) {
     int rc = check_call(loop, signo);

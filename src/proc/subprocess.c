@@ -23,6 +23,7 @@
 #include "proc/process.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -316,6 +317,14 @@ int aio_process_returncode(aio_loop *loop, aio_process p, int *code) {
     return 1;
 }
 
+/* For the task dumps (aio/debug.h): which child. */
+static void waits_describe(aio_loop *loop, const aio__waitq *q, char *buf, size_t len) {
+    (void)loop;
+    const aio__child_rec *r =
+        (const aio__child_rec *)(const void *)((const char *)q - offsetof(aio__child_rec, waits));
+    snprintf(buf, len, "pid %d", (int)r->pid);
+}
+
 aio_future aio_process_wait(aio_loop *loop, aio_process p) {
     int err = aio__loop_usable(loop);
     if (err < 0)
@@ -333,6 +342,8 @@ aio_future aio_process_wait(aio_loop *loop, aio_process p) {
         }
         return f;
     }
+    static const aio__waitq_ops waits_ops = {.what = "process wait", .describe = waits_describe};
+    r->waits.ops = &waits_ops;
     uint32_t idx;
     if ((err = aio__waitq_push(loop, &r->waits, &idx)) < 0)
         return aio__error_handle(err);

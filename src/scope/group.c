@@ -25,11 +25,14 @@
 #include "core/callbacks.h"
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/cancel.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/task.h"
 #include "scope/scope.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +210,21 @@ static void child_done(aio_loop *loop, aio_future f, void *arg) {
     }
     if (g->aio__pending == 0)
         all_done(loop, g);
+}
+
+/* ---- the task dumps ---- */
+
+bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent, uint32_t *join,
+                         char *text, size_t len) {
+    if (fn != child_done)
+        return false;
+    const aio_group *g = arg;
+    uint32_t j;
+    *parent = g->aio__s.aio__task;
+    *join = g->aio__join.id && aio__fut_lookup_fast(loop, g->aio__join, &j) ? j : AIO__NIL;
+    snprintf(text, len, "task group: %u running%s", g->aio__pending,
+             (g->aio__s.aio__flags & G_ABORTING) ? ", cancelling" : "");
+    return true;
 }
 
 /* ---- the API ---- */

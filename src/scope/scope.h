@@ -77,4 +77,10 @@ void aio__timeout_close(aio_loop *loop, aio_task *t, aio_timeout *to, int *err);
 void aio__group_errors_free(aio_loop *loop, struct aio__group_errors *b);
 /* Free what an open group holds, at close (no reference is released). */
 void aio__group_free_at_close(aio_loop *loop, aio_group *g);
+/* For the task dumps (aio/debug.h): whether a child's done callback
+ * (fn, arg) is a group's; if so, the slot of the task that entered it
+ * (*parent), the future its join waits on now (*join, AIO__NIL if none)
+ * and a line about it. Reads only. */
+bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent, uint32_t *join,
+                         char *text, size_t len);
 #endif /* AIO_SCOPE_SCOPE_H */

@@ -11,6 +11,7 @@
  * other request is left above the count noted at entry: so an outer
  * cancel, or an outer scope's expiry, stays a cancel. */
 #include "core/futures.h"
+#include "core/cancel.h"
 #include "core/loop.h"
 #include "core/ready.h"
 #include "core/task.h"

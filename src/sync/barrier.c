@@ -86,6 +86,10 @@ static void broken_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
 static int barrier_bind(aio_loop *loop, aio_barrier *b) {
     int rc = aio__sync_bind(loop, &b->aio__b);
     if (rc == 1) {
+        static const aio__waitq_ops fill_ops = {.what = "barrier"};
+        static const aio__waitq_ops block_ops = {.what = "barrier (draining)"};
+        b->aio__fill.ops = &fill_ops;
+        b->aio__block.ops = &block_ops;
         b->aio__tk_pass.take = pass_take;
         b->aio__tk_pass.decline = pass_decline;
         b->aio__tk_pass.cancelled = NULL;

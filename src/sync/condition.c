@@ -98,13 +98,15 @@ int aio__condition_relock_cancelled(aio_loop *loop, uint32_t idx, const char *ms
     return 1;
 }
 
+static const aio__waitq_ops cond_q_ops = {.on_cancel = cond_on_cancel, .what = "condition"};
+
 static int cond_bind(aio_loop *loop, aio_condition *cond) {
     int rc = aio__sync_bind(loop, &cond->aio__b);
     if (rc == 1) {
         cond->aio__tk.take = cond_take;
         cond->aio__tk.decline = cond_decline;
         cond->aio__tk.cancelled = cond_cancelled;
-        cond->aio__q.on_cancel = cond_on_cancel;
+        cond->aio__q.ops = &cond_q_ops;
         rc = 0;
     }
     return rc < 0 ? rc : aio__lock_bind(loop, lock_of(cond));

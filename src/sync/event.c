@@ -22,6 +22,8 @@ static void event_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
 static int event_bind(aio_loop *loop, aio_event *ev) {
     int rc = aio__sync_bind(loop, &ev->aio__b);
     if (rc == 1) {
+        static const aio__waitq_ops event_q_ops = {.what = "event"};
+        ev->aio__q.ops = &event_q_ops;
         ev->aio__tk.take = event_take;
         ev->aio__tk.decline = event_decline;
         ev->aio__tk.cancelled = NULL;

@@ -7,6 +7,8 @@
  * they carry their condition in their data and are woken with its taker. */
 #include "sync/sync.h"
 
+#include <stdio.h>
+
 static aio_lock *of_taker(aio__taker *tk) { return AIO__CONTAINER(tk, aio_lock, aio__tk); }
 
 static int lock_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
@@ -34,13 +36,22 @@ static int lock_on_cancel(aio_loop *loop, aio__waitq *q, uint32_t idx, const cha
     return aio__condition_relock_cancelled(loop, idx, msg);
 }
 
+static void lock_describe(aio_loop *loop, const aio__waitq *q, char *buf, size_t len) {
+    (void)loop;
+    const aio_lock *lock = AIO__CONTAINER(q, aio_lock, aio__q);
+    snprintf(buf, len, "%s", lock->aio__held ? "held" : lock->aio__woken ? "passed on" : "free");
+}
+
+/* For the task dumps (aio/debug.h). */
+static const aio__waitq_ops lock_q_ops = {.on_cancel = lock_on_cancel, .what = "lock", .describe = lock_describe};
+
 int aio__lock_bind_slow(aio_loop *loop, aio_lock *lock) {
     int rc = aio__sync_bind(loop, &lock->aio__b);
     if (rc == 1) {
         lock->aio__tk.take = lock_take;
         lock->aio__tk.decline = lock_decline;
         lock->aio__tk.cancelled = NULL;
-        lock->aio__q.on_cancel = lock_on_cancel;
+        lock->aio__q.ops = &lock_q_ops;
         rc = 0;
     }
     return rc;

@@ -20,6 +20,7 @@
 #include "core/mem.h"
 #include "sync/sync.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,9 +265,35 @@ static void join_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     of_join(tk)->aio__woken_join--;
 }
 
+/* For the task dumps (aio/debug.h): the items and the room. */
+static void getq_describe(aio_loop *loop, const aio__waitq *wq, char *buf, size_t len) {
+    (void)loop;
+    const aio_queue *q = AIO__CONTAINER(wq, aio_queue, aio__getq);
+    snprintf(buf, len, "%zu items", q->aio__n);
+}
+
+static void putq_describe(aio_loop *loop, const aio__waitq *wq, char *buf, size_t len) {
+    (void)loop;
+    const aio_queue *q = AIO__CONTAINER(wq, aio_queue, aio__putq);
+    snprintf(buf, len, "%zu of %zu items", q->aio__n, q->aio__maxsize);
+}
+
+static void joinq_describe(aio_loop *loop, const aio__waitq *wq, char *buf, size_t len) {
+    (void)loop;
+    const aio_queue *q = AIO__CONTAINER(wq, aio_queue, aio__joinq);
+    snprintf(buf, len, "%zu unfinished", q->aio__unfinished);
+}
+
+static const aio__waitq_ops getq_ops = {.what = "queue get", .describe = getq_describe};
+static const aio__waitq_ops putq_ops = {.what = "queue put", .describe = putq_describe};
+static const aio__waitq_ops joinq_ops = {.what = "queue join", .describe = joinq_describe};
+
 AIO__NOINLINE static int queue_bind_slow(aio_loop *loop, aio_queue *q) {
     int rc = aio__sync_bind(loop, &q->aio__b);
     if (rc == 1) {
+        q->aio__getq.ops = &getq_ops;
+        q->aio__putq.ops = &putq_ops;
+        q->aio__joinq.ops = &joinq_ops;
         q->aio__tk_get = (aio__taker){get_take, get_decline, NULL};
         q->aio__tk_put = (aio__taker){put_take, put_decline, NULL};
         q->aio__tk_join = (aio__taker){join_take, join_decline, NULL};

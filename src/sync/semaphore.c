@@ -9,6 +9,7 @@
 #include "sync/sync.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 static aio_semaphore *of_taker(aio__taker *tk) { return AIO__CONTAINER(tk, aio_semaphore, aio__tk); }
 
@@ -39,9 +40,19 @@ static void sem_decline(aio_loop *loop, aio__taker *tk, uint32_t idx) {
     wake_waiters(loop, sem);
 }
 
+/* For the task dumps (aio/debug.h). */
+static void sem_describe(aio_loop *loop, const aio__waitq *q, char *buf, size_t len) {
+    (void)loop;
+    const aio_semaphore *sem = AIO__CONTAINER(q, aio_semaphore, aio__q);
+    snprintf(buf, len, "%u free", sem->aio__value);
+}
+
+static const aio__waitq_ops sem_q_ops = {.what = "semaphore", .describe = sem_describe};
+
 AIO__NOINLINE static int sem_bind_slow(aio_loop *loop, aio_semaphore *sem) {
     int rc = aio__sync_bind(loop, &sem->aio__b);
     if (rc == 1) {
+        sem->aio__q.ops = &sem_q_ops;
         sem->aio__tk.take = sem_take;
         sem->aio__tk.decline = sem_decline;
         sem->aio__tk.cancelled = NULL;

@@ -13,6 +13,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/owner.h"
 #include "thread/pool.h"
 #include "thread/thread.h"
@@ -110,7 +111,14 @@ static int job_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops job_ops = {job_cancel};
+/* For the task dumps (aio/debug.h). */
+static void job_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    (void)loop;
+    (void)o;
+    snprintf(info->text, info->len, "executor job");
+}
+
+static const aio__owner_ops job_ops = {.cancel = job_cancel, .describe = job_describe};
 
 /* A job that never reached its pool: its future ends with err, the record
  * goes back (loop thread). */

@@ -14,6 +14,7 @@
 #include "core/futures.h"
 #include "core/handles.h"
 #include "core/loop.h"
+#include "core/report.h"
 #include "core/mem.h"
 #include "core/owner.h"
 #include "core/timers.h"
@@ -94,7 +95,16 @@ static int shutdown_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
     return 1;
 }
 
-static const aio__owner_ops shutdown_ops = {shutdown_cancel};
+/* For the task dumps (aio/debug.h): the jobs left and the timeout. */
+static void shutdown_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
+    struct aio__shutdown *s = (struct aio__shutdown *)(void *)o;
+    (void)loop;
+    snprintf(info->text, info->len, "shutdown_default_executor: %u jobs left", s->left);
+    if (s->has_timer)
+        info->timer = s->timer;
+}
+
+static const aio__owner_ops shutdown_ops = {.cancel = shutdown_cancel, .describe = shutdown_describe};
 
 void aio__shutdown_job_collected(aio_loop *loop, const aio__job *j) {
     struct aio__shutdown *s = loop->xs->shutdown;

@@ -35,7 +35,8 @@ typedef struct aio__xs {
     bool waiting;                    /* mu: close waits on cv */
     int kind;                        /* AIO__WAKE_* */
     int rfd, wfd;                    /* eventfd (rfd == wfd) or pipe */
-    int kq;                          /* EVFILT_USER: the backend's kqueue */
+    int bwake;                       /* AIO__WAKE_BACKEND: the handle for wake_signal */
+    void (*wake_signal)(int handle); /* AIO__WAKE_BACKEND: the backend's own wakeup */
     aio__job *done_head, *done_tail; /* mu: completions, FIFO */
     aio__tcall *calls;               /* mu: threadsafe calls, in order */
     size_t ncalls, capcalls;
@@ -60,7 +61,7 @@ typedef struct aio__xs {
     struct aio__shutdown *shutdown;
 } aio__xs;
 
-enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_KQUEUE };
+enum { AIO__WAKE_EVENTFD = 1, AIO__WAKE_PIPE, AIO__WAKE_BACKEND };
 
 /* wakeup.c */
 int aio__wakeup_init(aio_loop *loop);          /* at creation, after the backend */

@@ -26,17 +26,11 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #ifdef __linux__
 #include <sys/eventfd.h>
-#endif
-#ifdef AIO_HAVE_KQUEUE
-#include <sys/event.h>
-int aio__kqueue_fd(const aio_loop *loop); /* backend_kqueue.c */
-#define AIO__KQ_IDENT 0x61696f            /* EVFILT_USER idents are their own namespace */
 #endif
 
 /* ---- helpers shared with executor.c ---- */
@@ -82,17 +76,14 @@ static void on_readable(aio_loop *loop, void *arg) {
 }
 
 static int wake_open(aio_loop *loop, aio__xs *xs) {
-#ifdef AIO_HAVE_KQUEUE
-    if (strcmp(loop->io.backend->name, "kqueue") == 0) {
-        struct kevent ev;
-        xs->kq = aio__kqueue_fd(loop);
-        EV_SET(&ev, AIO__KQ_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, NULL);
-        if (kevent(xs->kq, &ev, 1, NULL, 0, NULL) < 0)
-            return -errno;
-        xs->kind = AIO__WAKE_KQUEUE;
+    if (loop->io.backend->wake_open) { /* the backend's own (kqueue's EVFILT_USER) */
+        int rc = loop->io.backend->wake_open(loop, &xs->bwake);
+        if (rc < 0)
+            return rc;
+        xs->wake_signal = loop->io.backend->wake_signal;
+        xs->kind = AIO__WAKE_BACKEND;
         return 0;
     }
-#endif
 #ifdef __linux__
     xs->rfd = xs->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (xs->rfd < 0)
@@ -123,14 +114,9 @@ static void write_retrying(int fd, const void *buf, size_t n) {
  * readable already (an eventfd at its maximum, a full pipe). */
 static void wake_write(aio__xs *xs) {
     switch (xs->kind) {
-#ifdef AIO_HAVE_KQUEUE
-    case AIO__WAKE_KQUEUE: {
-        struct kevent ev;
-        EV_SET(&ev, AIO__KQ_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);
-        (void)kevent(xs->kq, &ev, 1, NULL, 0, NULL);
+    case AIO__WAKE_BACKEND:
+        xs->wake_signal(xs->bwake);
         break;
-    }
-#endif
     case AIO__WAKE_EVENTFD: {
         uint64_t one = 1;
         write_retrying(xs->wfd, &one, sizeof one);
@@ -149,7 +135,7 @@ static void wake_write(aio__xs *xs) {
  * the fd may still be readable, and the caller must look again later (or a
  * level-triggered poll would report it forever with nothing to drain). */
 static bool wake_clear(aio__xs *xs) {
-    if (xs->kind == AIO__WAKE_KQUEUE)
+    if (xs->kind == AIO__WAKE_BACKEND)
         return true;
     char buf[64];
     for (;;) {
@@ -191,7 +177,7 @@ int aio__wakeup_init(aio_loop *loop) {
     xs->may_spin = aio__spare_cpus() > 0;
     atomic_init(&xs->refs, 1u);
     atomic_init(&xs->extrefs, 0);
-    xs->rfd = xs->wfd = xs->kq = -1;
+    xs->rfd = xs->wfd = xs->bwake = -1;
     xs->close_timeout = 5.0;
     loop->xs = xs;
     int rc = wake_open(loop, xs);
@@ -209,7 +195,7 @@ void aio__wakeup_close(aio_loop *loop) {
     xs->ncalls = 0; /* calls accepted and not yet run never run (as ready entries don't) */
     xs->nspare = xs->spare_pos = 0;
     pthread_mutex_unlock(&xs->mu);
-    if (xs->kind != AIO__WAKE_KQUEUE && xs->rfd >= 0)
+    if (xs->kind != AIO__WAKE_BACKEND && xs->rfd >= 0)
         aio_remove_reader(loop, xs->rfd);
 }
 
@@ -235,7 +221,7 @@ void aio__wakeup_free(aio_loop *loop) {
 }
 
 int aio__wakeup_watched(const aio_loop *loop) {
-    return loop->xs && loop->xs->kind != AIO__WAKE_KQUEUE ? 1 : 0;
+    return loop->xs && loop->xs->kind != AIO__WAKE_BACKEND ? 1 : 0;
 }
 
 bool aio__wakeup_alive(const aio_loop *loop) {

@@ -10,11 +10,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* A task body: counts its runs, sleeps `delay` (if >= 0), then fails with
  * `err` (if < 0) or returns `value`. If cancelled at the sleep it marks
  * `cancelled` and propagates. */

@@ -39,11 +39,6 @@ static const char *capture_end(struct capture *c) {
     return c->text;
 }
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* ---- LOOP-09: value and error ---------------------------------------------- */
 
 struct main42 {

@@ -9,11 +9,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* A task body: sleep `delay` (if >= 0), then fail with `err` (if < 0) or
  * return `value`. A cancellation is propagated. */
 struct job {

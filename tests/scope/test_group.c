@@ -16,8 +16,6 @@
 #define E_KEY (-ENOENT)   /* KeyError */
 #define E_MINE (-EPROTO)  /* MyExc / CustomException */
 
-static void close_loop(aio_loop *loop) { assert_int_equal(aio_loop_free(loop), 0); }
-
 /* Loop time in ms, exact to the nanosecond the sleeps round to. */
 static void assert_at_ms(aio_loop *loop, int64_t ms) {
     int64_t ns = aio_loop_time_ns(loop);

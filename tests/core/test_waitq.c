@@ -443,7 +443,7 @@ static void data_is_kept_through_the_wake(void **state) {
     aio_loop_free(loop);
 }
 
-/* A queue's on_cancel decides what cancelling its waiter means: here it
+/* A queue's ops->on_cancel decides what cancelling its waiter means: here it
  * moves the waiter to another queue (still pending), from which it is
  * woken later; aio__waitq_cancel is the default. */
 static struct echo *hook_target;
@@ -461,7 +461,8 @@ static void on_cancel_hook_and_move(void **state) {
     struct echo from, to;
     echo_init(&from);
     echo_init(&to);
-    from.q.on_cancel = move_on_cancel;
+    static const aio__waitq_ops move_ops = {.on_cancel = move_on_cancel};
+    from.q.ops = &move_ops;
     hook_target = &to;
     uint32_t a, b;
     assert_aio_ok(aio__waitq_push(loop, &from.q, &a));

@@ -7,11 +7,6 @@
 
 #include <string.h>
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* ---- the awaited child: blocks, handles the cancel, cleans up slowly ---- */
 
 enum block_on { ON_FUTURE, ON_SLEEP };

@@ -9,11 +9,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 static uint64_t iterations(aio_loop *loop) {
     aio_loop_stats st;
     assert_int_equal(aio_loop_get_stats(loop, &st), 0);

@@ -9,11 +9,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* What an inner task does when it is cancelled. */
 enum on_cancel { RERAISE = 0, FAIL_OTHER, RETURN_VALUE };
 

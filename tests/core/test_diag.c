@@ -52,11 +52,6 @@ static aio_loop *loop_with_log(struct report_log *log) {
     return loop;
 }
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 struct failing {
     int err;
     double delay;

@@ -17,11 +17,6 @@ static void bump_cb(aio_loop *loop, void *arg) {
 #define RUN_TASK(loop, fn, frame_ptr, out)                                                         \
     aio_run_until_complete((loop), aio_create_task((loop), (fn), (frame_ptr)), (out))
 
-static void close_loop(aio_loop *loop) {
-    assert_int_equal(aio_loop_close(loop), 0);
-    assert_int_equal(aio_loop_free(loop), 0);
-}
-
 /* ---- a plain return ------------------------------------------------------- */
 
 struct ret42 {

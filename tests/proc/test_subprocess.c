@@ -57,9 +57,18 @@ static bool under_valgrind(void) {
 
 /* ---- helpers ---- */
 
-static aio_process sh(aio_loop *loop, const char *cmd, const aio_process_options *o) {
+/* A shell child; stdout and stderr, unless given, go to /dev/null: a
+ * child left running by a failed case must not hold ctest's pipe. */
+static aio_process sh(aio_loop *loop, const char *cmd, const aio_process_options *opts) {
+    aio_process_options o = {0};
+    if (opts)
+        o = *opts;
+    if (o.out == AIO_SUBPROCESS_INHERIT)
+        o.out = AIO_SUBPROCESS_DEVNULL;
+    if (o.err == AIO_SUBPROCESS_INHERIT)
+        o.err = AIO_SUBPROCESS_DEVNULL;
     aio_process p;
-    assert_aio_ok(aio_create_subprocess_shell(loop, cmd, o, &p));
+    assert_aio_ok(aio_create_subprocess_shell(loop, cmd, &o, &p));
     assert_true(aio_process_pid(loop, p) > 0);
     return p;
 }
@@ -510,7 +519,7 @@ static void stdin_closed_early(void **state) {
 static void never_exits_killed_on_cancel(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(0);
-    aio_future run = aio_subprocess_run(loop, (const char *[]){"sleep", "1000", NULL}, NULL, NULL);
+    aio_future run = aio_subprocess_run(loop, (const char *[]){"sleep", "100", NULL}, NULL, NULL);
     assert_aio_err(aio_run_until_complete(loop, aio_wait_for(loop, run, 0.1), NULL), AIO_ETIMEDOUT);
     /* killed; reaped by the loop as it runs */
     for (int i = 0; i < 200 && children_count() > 0; i++)
@@ -520,7 +529,7 @@ static void never_exits_killed_on_cancel(void **state) {
     /* communicate with kill_on_cancel: the same, for a process of ours */
     aio_process_options o = {0};
     o.out = AIO_SUBPROCESS_PIPE;
-    aio_process p = sh(loop, "echo started; exec sleep 1000", &o);
+    aio_process p = sh(loop, "echo started; exec sleep 100", &o);
     pid_t pid = aio_process_pid(loop, p);
     aio_communicate io;
     memset(&io, 0, sizeof io);
@@ -536,7 +545,7 @@ static void never_exits_killed_on_cancel(void **state) {
     aio_process_close(loop, p);
 
     /* asyncio's: a cancelled wait or communicate leaves the child alone */
-    p = sh(loop, "exec sleep 1000", &o);
+    p = sh(loop, "exec sleep 100", &o);
     assert_aio_err(aio_run_until_complete(loop, aio_wait_for(loop, aio_process_wait(loop, p), 0.05), NULL),
                    AIO_ETIMEDOUT);
     memset(&io, 0, sizeof io);
@@ -581,14 +590,14 @@ static void no_zombies(void **state) {
     assert_true(reaped(pids[0]) && reaped(pids[1]) && reaped(pids[2]));
     /* still running when the loop closes: killed and reaped by the close,
      * with their handles open or closed */
-    p = sh(loop, "exec sleep 1000", NULL);
+    p = sh(loop, "exec sleep 100", NULL);
     pids[3] = aio_process_pid(loop, p);
-    p = sh(loop, "exec sleep 1000", NULL);
+    p = sh(loop, "exec sleep 100", NULL);
     pids[4] = aio_process_pid(loop, p);
     aio_process_close(loop, p);
     aio_process_options o = {0};
     o.out = AIO_SUBPROCESS_PIPE;
-    p = sh(loop, "exec sleep 1000", &o);
+    p = sh(loop, "exec sleep 100", &o);
     pids[5] = aio_process_pid(loop, p);
     aio_future w = aio_process_wait(loop, p); /* pending at close: freed with the loop */
     (void)w;
@@ -775,7 +784,7 @@ static void no_library_fd_inherited(void **state) {
     o.in = AIO_SUBPROCESS_PIPE;
     o.out = AIO_SUBPROCESS_PIPE;
     o.err = AIO_SUBPROCESS_PIPE;
-    aio_process live = sh(loop, "exec sleep 1000", &o);
+    aio_process live = sh(loop, "exec sleep 100", &o);
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     aio_stream s1, s2;
@@ -809,6 +818,57 @@ static void no_library_fd_inherited(void **state) {
     aio_stream_close(loop, s1);
     aio_stream_close(loop, s2);
     assert_aio_ok(aio_loop_free(loop));
+}
+
+/* ---- the task dumps (aio/debug.h) say what a task waits on ---- */
+
+struct await_frame {
+    aio_process p;
+    bool communicate;
+    aio_communicate io; /* the task's copy of the frame holds it */
+};
+AIO_CORO(await_process, struct await_frame) {
+    AIO_BEGIN(t);
+    if (f->communicate)
+        AIO_AWAIT(t, aio_process_communicate(t, f->p, &f->io));
+    else
+        AIO_AWAIT(t, aio_process_wait(t, f->p));
+    free(f->io.out.data);
+    AIO_END(t);
+}
+
+static void task_dump_names_the_process(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_process_options o = {0};
+    o.out = AIO_SUBPROCESS_PIPE;
+    aio_process a = sh(loop, "exec sleep 100", NULL);
+    aio_process b = sh(loop, "exec sleep 100", &o);
+    aio_future ta = aio_spawn(loop, await_process, &(struct await_frame){a, false, {0}});
+    aio_future tb = aio_spawn(loop, await_process, &(struct await_frame){b, true, {0}});
+    test_run_iterations(loop, 3);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    assert_aio_ok(aio_print_tasks(loop, out, 0));
+    fclose(out);
+    char expect[64];
+    snprintf(expect, sizeof expect, "process wait (1 waiting): pid %d", aio_process_pid(loop, a));
+    if (!strstr(text, expect))
+        fail_msg("no \"%s\" in:\n%s", expect, text);
+    snprintf(expect, sizeof expect, "communicate: pid %d, reading stdout", aio_process_pid(loop, b));
+    if (!strstr(text, expect))
+        fail_msg("no \"%s\" in:\n%s", expect, text);
+    free(text);
+    aio_process_kill(loop, a);
+    aio_process_kill(loop, b);
+    assert_aio_ok(aio_run_until_complete(loop, ta, NULL));
+    assert_aio_ok(aio_run_until_complete(loop, tb, NULL));
+    aio_process_close(loop, a);
+    aio_process_close(loop, b);
+    assert_aio_ok(aio_loop_free(loop));
+    assert_no_children();
 }
 
 /* ---- errors ---- */
@@ -1065,6 +1125,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(child_reaped_elsewhere),
         cmocka_unit_test(two_loops_two_threads),
         cmocka_unit_test(no_library_fd_inherited),
+        cmocka_unit_test(task_dump_names_the_process),
         cmocka_unit_test(errors),
 #ifdef AIO_FAULT_INJECTION
         cmocka_unit_test(system_call_failures),

@@ -12,8 +12,6 @@
 #define E_KEY (-ENOENT) /* KeyError */
 #define E_ZERO (-EDOM)  /* ZeroDivisionError */
 
-static void close_loop(aio_loop *loop) { assert_int_equal(aio_loop_free(loop), 0); }
-
 static void assert_at_ms(aio_loop *loop, int64_t ms) {
     int64_t ns = aio_loop_time_ns(loop);
     if (ns < ms * 1000000 - 1000 || ns > ms * 1000000 + 1000)
