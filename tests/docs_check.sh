@@ -119,6 +119,24 @@ says README.md "A live server at a Unix socket's path makes \`start_unix_server\
 says include/aio/stream.h "a live one (a connect to it succeeds) gives -EADDRINUSE"
 says docs/design.md "edge-triggered"
 
+# Subprocesses.
+says README.md "Creating a process is a plain call, not a future"
+says include/aio/process.h "so creating a process is a plain call, not a future"
+says README.md "Closing a process does not kill its child"
+says include/aio/process.h "A child still running is NOT killed (asyncio's transport would)"
+says docs/guide.md "Closing a process does not kill its child"
+says README.md "Cancelling a communicate leaves the child running"
+says include/aio/process.h "cancelling aio_process_wait or aio_process_communicate stops the waiting and leaves the child alone"
+says README.md "An output larger than its buffer or limit fails the communicate with"
+says include/aio/process.h "-ENOBUFS (an output did not fit"
+says README.md "A child reaped elsewhere ends its wait with \`-ECHILD\`"
+says include/aio/process.h "-ECHILD (someone else reaped it"
+says README.md "The program is looked up in the PATH of this process"
+says include/aio/process.h "The program is looked up in the PATH of this process"
+says README.md "Without pidfds, reaping takes SIGCHLD"
+says include/aio/process.h "the loop handles SIGCHLD through aio/signal.h"
+says docs/design.md "never waitpid(-1)"
+
 # Debug mode: creation sites are opt-in; set_debug waits for the next run;
 # a dump runs the code before AIO_BEGIN.
 says README.md "Debug mode names where a future was created only in code compiled with \`-DAIO_DEBUG_SITES\`"

@@ -25,5 +25,6 @@
 #include "aio/group.h"
 #include "aio/stream.h"
 #include "aio/debug.h"
+#include "aio/process.h"
 
 #endif /* AIO_AIO_H */

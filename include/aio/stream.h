@@ -178,7 +178,11 @@ aio_future aio_open_unix_connection(aio_loop *loop, const char *path, const aio_
 
 /* A stream over a connected socket of yours (asyncio's
  * open_connection(sock=...)). The socket is made non-blocking; TCP sockets
- * get TCP_NODELAY (unless opts->no_delay < 0).
+ * get TCP_NODELAY (unless opts->no_delay < 0). fd may also be a pipe's end
+ * (or a tty: any fd that is not a socket and that the loop can poll; a
+ * subprocess's pipes are such streams, aio/process.h): the stream reads
+ * and writes it with read(2) and write(2), a write to a pipe whose reader
+ * is gone fails with -EPIPE (no SIGPIPE), and write_eof closes it.
  * Returns: 0 and *out.
  * Errors: -EINVAL (NULL out, fd < 0, low_water > high_water), -EBUSY
  *   (already a stream's: then fd is NOT closed, it is that stream's),
@@ -327,10 +331,11 @@ int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream s, size_t high
 ssize_t aio_stream_write_buffer_size(aio_loop *loop, aio_stream s);
 
 /* write_eof: half-close (shutdown SHUT_WR) once the buffered bytes are
- * sent; reading goes on. A second call, or a call after close, does
- * nothing (asyncio). can_write_eof: whether write_eof works here.
- * Returns: 0 (write_eof); 1 for TCP and Unix streams, 0 for a reader-only
- *   one (can_write_eof).
+ * sent; reading goes on. On a pipe: close it once they are sent. A second
+ * call, or a call after close, does nothing (asyncio). can_write_eof:
+ * whether write_eof works here.
+ * Returns: 0 (write_eof); 1 for TCP and Unix streams and pipes, 0 for a
+ *   reader-only one (can_write_eof).
  * Errors: -EOPNOTSUPP (write_eof on a reader-only stream), shutdown(2)'s,
  *   the handle's.
  * Consumes: nothing. */

@@ -37,6 +37,9 @@ enum aio__sys_id {
     AIO__SYS_SHUTDOWN, /* shutdown(2): write_eof */
     AIO__SYS_BIND,     /* bind(2): servers */
     AIO__SYS_LISTEN,   /* listen(2): servers */
+    AIO__SYS_PIPE,     /* pipe2(2), and the opens and dups of a child's stdio: subprocesses */
+    AIO__SYS_SPAWN,    /* posix_spawn(3): subprocesses */
+    AIO__SYS_PIDFD,    /* pidfd_open(2): subprocesses (ENOSYS: the SIGCHLD route) */
     AIO__SYS_COUNT
 };
 

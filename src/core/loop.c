@@ -13,6 +13,7 @@
 #include "debug/debug.h"
 #include "io/io.h"
 #include "net/net.h"
+#include "proc/process.h"
 #include "proc/signal.h"
 #include "scope/scope.h"
 #include "thread/thread.h"
@@ -105,6 +106,7 @@ int aio_loop_close(aio_loop *loop) {
      * the structures. Nothing queued runs any more. */
     aio__fut_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
+    aio__proc_close(loop); /* children killed and reaped, before their pipes go */
     aio__net_close(loop); /* streams and servers: their fds, buffers, records */
     aio__wakeup_close(loop);
     aio__signal_close(loop); /* dispositions back before anything is freed */

@@ -34,7 +34,8 @@
 #include <stdint.h>
 
 struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
-struct aio__net; /* net/net.h: streams and servers, created at first use */
+struct aio__net;  /* net/net.h: streams and servers, created at first use */
+struct aio__proc; /* proc/process.h: subprocesses, created at first use */
 
 struct aio_loop {
     struct aio__loop_head pub; /* first: the coroutine macros read it (coro.h) */
@@ -65,6 +66,7 @@ struct aio_loop {
     struct aio__xs *xs;       /* thread/: wakeup.c, executor.c */
     struct aio__net *net;     /* net/: at first use */
     aio__debug dbg;           /* debug/: where mode, debug mode */
+    struct aio__proc *proc;   /* proc/subprocess.c, reaper.c: at first use */
 };
 
 /* The loop running on this thread (NULL if none): a coroutine's. */

@@ -13,11 +13,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef AIO_HAVE_EPOLL
 #include <sys/epoll.h>
@@ -173,6 +177,49 @@ static inline ssize_t aio__sys_sendv(int fd, const struct iovec *iov, int iovcnt
 static inline int aio__sys_shutdown(int fd, int how) {
     AIO__SYS_FAULT(AIO__SYS_SHUTDOWN, -1);
     return shutdown(fd, how);
+}
+
+/* ---- pipes (a stream over an fd that is not a socket: a subprocess's
+ * stdin, stdout, stderr) ----
+ * write(2) to a pipe whose reader is gone raises SIGPIPE, and has no flag
+ * against it (MSG_NOSIGNAL is for sockets). Where fcntl has
+ * F_SETNOSIGPIPE (macOS, FreeBSD) it is set on the fd once
+ * (aio__sys_pipe_nosigpipe); elsewhere each write blocks SIGPIPE in the
+ * calling thread, and takes back (sigtimedwait) the SIGPIPE the write
+ * raised, which is directed at this thread, before it unblocks it. So the
+ * caller sees EPIPE and nothing process-wide changes. The cost: two or
+ * three system calls more per write, small beside a pipe's context
+ * switches. */
+static inline void aio__sys_pipe_nosigpipe(int fd) {
+#ifdef F_SETNOSIGPIPE
+    (void)fcntl(fd, F_SETNOSIGPIPE, 1);
+#else
+    (void)fd; /* aio__sys_pipe_writev blocks SIGPIPE around each write */
+#endif
+}
+
+static inline ssize_t aio__sys_pipe_writev(int fd, const struct iovec *iov, int iovcnt) {
+    AIO__SYS_FAULT(AIO__SYS_WRITE, -1);
+#ifdef F_SETNOSIGPIPE
+    return iovcnt == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, iovcnt);
+#else
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    /* Blocked already, a SIGPIPE may be pending that is not ours to take. */
+    bool had_one = sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    ssize_t k = iovcnt == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, iovcnt);
+    int e = errno;
+    if (k < 0 && e == EPIPE && !had_one) {
+        struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return k;
+#endif
 }
 
 /* The pending error of a socket (SO_ERROR) as a negative code, or 0. */

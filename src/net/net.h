@@ -71,7 +71,7 @@ void aio__buf_consume(aio_loop *loop, aio__buf *b, size_t n);
 void aio__buf_release(aio_loop *loop, aio__buf *b);
 
 /* ---- the module's state ---- */
-enum { AIO__NK_STREAM = 1, AIO__NK_SERVER = 2 };
+enum { AIO__NK_STREAM = 1, AIO__NK_SERVER = 2, AIO__NK_PROCESS = 3 /* proc/: subprocesses */ };
 /* A handle's slot: 16 bytes. */
 typedef struct aio__nslot {
     void *obj;          /* NULL: free */
@@ -183,6 +183,7 @@ struct aio__stream {
     bool released : 1;    /* closed by its owner: the handle is dead */
     bool reader_only : 1; /* no socket (aio_stream_create_reader) */
     bool is_tcp : 1;
+    bool is_pipe : 1; /* not a socket (a pipe, a tty): read/write, and write_eof closes it */
     bool held : 1;    /* a server's connection whose task still runs */
     bool in_io : 1;   /* inside its watcher's report: not freed until it returns */
     bool wr_lost : 1; /* bytes buffered for sending were dropped (abort, error, close) */

@@ -151,7 +151,8 @@ static void fill(aio_loop *loop, aio__stream *s) {
     size_t space = aio__buf_room(&s->rb);
     ssize_t k;
     do
-        k = aio__sys_recv(s->w.fd, s->rb.data + s->rb.end, space);
+        k = s->is_pipe ? aio__sys_read(s->w.fd, s->rb.data + s->rb.end, space)
+                       : aio__sys_recv(s->w.fd, s->rb.data + s->rb.end, space);
     while (k < 0 && errno == EINTR);
     if (k < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)

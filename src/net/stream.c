@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 
 _Static_assert(sizeof(void *) != 8 || sizeof(aio__stream) == 128, "a stream is 128 bytes");
 
@@ -39,8 +40,8 @@ static void stream_io(aio_loop *loop, aio__iow *w, unsigned events) {
     }
     if (s->state == ST_CLOSED)
         return;
-    s->in_io = true; /* nothing below frees the record: we still use it */
-    if (events & AIO__EV_ERROR) {
+    s->in_io = true;                               /* nothing below frees the record: we still use it */
+    if ((events & AIO__EV_ERROR) && !s->is_pipe) { /* a pipe's next read or write says what it is */
         int e = aio__sys_sockerr(s->w.fd);
         if (e < 0)
             aio__stream_fail(loop, s, e);
@@ -269,14 +270,20 @@ int aio_stream_open_fd(aio_loop *loop, int fd, const aio_stream_options *opts, a
     if (rc == 0) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        bool tcp = getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        struct stat st;
+        bool pipe = fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode);
+        bool tcp = !pipe && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
                    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
         if (tcp && !(opts && opts->no_delay < 0))
             (void)aio__sock_nodelay(fd);
-        aio__sys_nosigpipe(fd);
+        if (pipe)
+            aio__sys_pipe_nosigpipe(fd);
+        else
+            aio__sys_nosigpipe(fd);
         aio__stream *s = aio__stream_new(loop, fd, opts, ST_OPEN, &rc);
         if (s) {
             s->is_tcp = tcp;
+            s->is_pipe = pipe;
             *out = aio__stream_handle(loop, s);
             return 0;
         }

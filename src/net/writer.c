@@ -56,10 +56,28 @@ static void maybe_resume(aio_loop *loop, aio__stream *s) {
     }
 }
 
+/* One send of n bytes from iov: a socket's send (no SIGPIPE, never
+ * blocks), or a pipe's write (io/sys.h: no SIGPIPE either; the fd is
+ * non-blocking). */
+static ssize_t send_iov(aio__stream *s, const struct iovec *iov, int iovcnt) {
+    if (s->is_pipe)
+        return aio__sys_pipe_writev(s->w.fd, iov, iovcnt);
+    return iovcnt == 1 ? aio__sys_send(s->w.fd, iov[0].iov_base, iov[0].iov_len)
+                       : aio__sys_sendv(s->w.fd, iov, iovcnt);
+}
+
+/* A pipe has no half-close: its end of file is closing our end. The
+ * stream stays open (its handle good) without an fd. */
 static void send_eof(aio_loop *loop, aio__stream *s) {
     if (s->eof_sent || s->w.fd < 0)
         return;
     s->eof_sent = true;
+    if (s->is_pipe) {
+        aio__iow_stop(loop, &s->w);
+        aio__sys_close(s->w.fd);
+        s->w.fd = -1;
+        return;
+    }
     if (aio__sys_shutdown(s->w.fd, SHUT_WR) < 0 && errno != ENOTCONN)
         aio__stream_fail(loop, s, -errno);
 }
@@ -68,7 +86,8 @@ void aio__writer_flush(aio_loop *loop, aio__stream *s) {
     while (aio__stream_wlen(s) > 0 && s->writable && !s->err && s->w.fd >= 0) {
         aio__buf *wb = &s->x->wb;
         size_t len = aio__buf_len(wb);
-        ssize_t k = aio__sys_send(s->w.fd, wb->data + wb->start, len);
+        struct iovec v = {wb->data + wb->start, len};
+        ssize_t k = send_iov(s, &v, 1);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -120,8 +139,7 @@ static ssize_t send_now(aio__stream *s, const struct iovec *iov, int iovcnt, siz
         return 0;
     ssize_t k;
     do
-        k = iovcnt == 1 ? aio__sys_send(s->w.fd, iov[0].iov_base, iov[0].iov_len)
-                        : aio__sys_sendv(s->w.fd, iov, iovcnt);
+        k = send_iov(s, iov, iovcnt);
     while (k < 0 && errno == EINTR);
     if (k < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK)

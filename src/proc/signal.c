@@ -37,6 +37,8 @@ typedef struct waiter {
 typedef struct entry {
     aio_signal_callback fn; /* the handler, or NULL */
     void *arg;
+    aio_signal_callback lib_fn; /* the library's own handler (aio__signal_hook), or NULL */
+    void *lib_arg;
     waiter *head, *tail; /* waiters, oldest first */
     bool route;          /* aio_run's route */
     bool registered;     /* in the process table */
@@ -137,7 +139,7 @@ static int ensure_state(aio_loop *loop) {
 static int sync_entry(aio_loop *loop, int signo) {
     struct aio__sig_state *st = loop->sig.st;
     entry *e = &st->e[signo];
-    bool want = e->fn || e->head || e->route;
+    bool want = e->fn || e->head || e->route || e->lib_fn;
     if (want && !e->registered) {
         int rc = aio__sigtab_add(loop->sig.slot, signo, false);
         if (rc < 0)
@@ -147,7 +149,7 @@ static int sync_entry(aio_loop *loop, int signo) {
         aio__sigtab_remove(loop->sig.slot, signo);
         e->registered = false;
     }
-    bool strong = e->fn || e->head;
+    bool strong = e->fn || e->head || e->lib_fn;
     if (strong != e->strong) {
         e->strong = strong;
         st->strong += strong ? 1u : -1u;
@@ -205,6 +207,31 @@ int aio_remove_signal_handler(aio_loop *loop, int signo) {
     e->arg = NULL;
     sync_entry(loop, signo); /* letting go cannot fail */
     return 1;
+}
+
+int aio__signal_hook(aio_loop *loop, int signo, aio_signal_callback fn, void *arg) {
+    int rc = check_call(loop, signo);
+    if (rc < 0)
+        return rc;
+    entry *e = &loop->sig.st->e[signo];
+    aio_signal_callback old_fn = e->lib_fn;
+    void *old_arg = e->lib_arg;
+    e->lib_fn = fn;
+    e->lib_arg = arg;
+    if ((rc = sync_entry(loop, signo)) < 0) {
+        e->lib_fn = old_fn;
+        e->lib_arg = old_arg;
+    }
+    return rc;
+}
+
+void aio__signal_unhook(aio_loop *loop, int signo) {
+    if (!loop || signo <= 0 || signo >= AIO__NSIG || !loop->sig.st)
+        return;
+    entry *e = &loop->sig.st->e[signo];
+    e->lib_fn = NULL;
+    e->lib_arg = NULL;
+    sync_entry(loop, signo); /* letting go cannot fail */
 }
 
 /* ---- waiters --------------------------------------------------------------- */
@@ -294,6 +321,8 @@ static void deliver(aio_loop *loop, void *arg) {
         aio__owner_free(loop, &w->owner);
         w = next;
     }
+    if (e->lib_fn)
+        e->lib_fn(loop, signo, e->lib_arg); /* the library's: runs no user code */
     if (e->fn)
         e->fn(loop, signo, e->arg);
     sync_entry(loop, signo);

@@ -85,6 +85,14 @@ int aio__signal_check_number(int signo);
 
 /* ---- the loop's side (signal.c) ------------------------------------------ */
 
+/* The library's own handler of signo on this loop (the SIGCHLD route of
+ * proc/reaper.c), beside the application's (aio_add_signal_handler), which
+ * it neither replaces nor is replaced by; it keeps the loop alive as a
+ * handler does. fn runs on the loop's thread at each delivery, before the
+ * application's handler. 0, or the errors of aio_add_signal_handler. */
+int aio__signal_hook(aio_loop *loop, int signo, aio_signal_callback fn, void *arg);
+void aio__signal_unhook(aio_loop *loop, int signo);
+
 void aio__signal_drain(aio_loop *loop); /* queue a delivery for each pending signal */
 void aio__signal_close(aio_loop *loop); /* at close: every registration goes */
 
