@@ -21,9 +21,12 @@
 #include "aio/executor.h"
 #include "aio/combinators.h"
 #include "aio/sync.h"
+#include "aio/queue.h"
 #include "aio/signal.h"
 #include "aio/group.h"
+#include "aio/socket.h"
 #include "aio/stream.h"
+#include "aio/server.h"
 #include "aio/debug.h"
 #include "aio/process.h"
 

@@ -1,14 +1,15 @@
-/* libaio — network I/O: awaitable fds and sockets, TCP and Unix streams,
- * servers (asyncio's sock_*, open_connection, start_server, StreamReader,
+/* libaio — network I/O: TCP and Unix streams (with aio/socket.h and
+ * aio/server.h: awaitable fds and sockets, servers) (asyncio's sock_*, open_connection, start_server, StreamReader,
  * StreamWriter and Server).
  *
  * Three layers, each usable alone:
- *   - any fd, awaitable: aio_wait_readable / aio_wait_writable;
+ *   - any fd, awaitable: aio_wait_readable / aio_wait_writable (aio/socket.h);
  *   - sockets you own: aio_sock_recv, aio_sock_sendall, aio_sock_accept,
- *     aio_sock_connect (the fd stays yours: you close it);
- *   - streams: a buffered connection with asyncio's reader and writer calls
- *     on one handle (aio_stream), opened by aio_open_connection /
- *     aio_open_unix_connection or handed to a server's per-connection task.
+ *     aio_sock_connect (aio/socket.h; the fd stays yours: you close it);
+ *   - streams (this header): a buffered connection with asyncio's reader
+ *     and writer calls on one handle (aio_stream), opened by
+ *     aio_open_connection / aio_open_unix_connection or handed to a
+ *     server's per-connection task (servers: aio/server.h).
  *
  * Handles. aio_stream and aio_server are small values (like aio_future),
  * checked on every call: a stream or server used after it was closed gives
@@ -55,14 +56,10 @@ extern "C" {
 typedef struct aio_stream {
     uint64_t id;
 } aio_stream;
-typedef struct aio_server {
-    uint64_t id;
-} aio_server;
 #define AIO_STREAM_NULL ((aio_stream){0})
-#define AIO_SERVER_NULL ((aio_server){0})
 
-/* The stream or the server a future's result carries (AIO_RESULT(t) after
- * aio_open_connection, aio_start_server, ...).
+/* The stream a future's result carries (AIO_RESULT(t) after
+ * aio_open_connection, ...; aio/server.h's aio_server_from for servers).
  * Returns: the handle (checked when it is used, as every handle).
  * Errors: none.
  * Consumes: nothing. */
@@ -71,74 +68,6 @@ static inline aio_stream aio_stream_from(aio_value v) {
     s.id = v.u;
     return s;
 }
-static inline aio_server aio_server_from(aio_value v) {
-    aio_server s;
-    s.id = v.u;
-    return s;
-}
-
-/* ---- any fd, awaitable ---- */
-
-/* A future that completes (result 0) once fd is readable (writable), as
- * the loop's poll sees it: level-triggered, so an fd that is ready now
- * completes in the next iteration. Cancellable; works with aio_wait_for.
- * fd must stay open while the future is pending.
- * Returns: a new future (the caller owns one reference).
- * Errors: as an error handle, -EBADF (not an open fd), -EBUSY (a stream or
- *   server of this loop owns fd), -EPERM (a regular file: epoll cannot
- *   watch it), AIO_ECLOSED, -EINVAL (NULL loop), -ENOMEM.
- * Consumes: nothing. */
-aio_future aio_wait_readable(aio_loop *loop, int fd);
-aio_future aio_wait_writable(aio_loop *loop, int fd);
-
-/* ---- sockets you own (asyncio's loop.sock_*) ----
- * recv and sendall never block the loop on a blocking socket either
- * (MSG_DONTWAIT on each call); accept and connect make the socket
- * non-blocking (O_NONBLOCK) if it was not. Several calls may wait on one
- * socket: readiness goes to them in FIFO order.
- *
- * The system call of recv and accept is made when the awaiting coroutine
- * resumes (wake, then take), so a cancel loses nothing. If something else
- * read the socket between the wake-up and the resume (another reader of
- * the fd outside these calls), the call finds nothing: it ends with
- * -EAGAIN and took nothing; call it again. */
-
-/* asyncio's sock_recv and sock_recv_into: read up to n bytes into buf
- * (which must stay valid until the future is done and taken).
- * Returns: a future whose result .i is the count read, 0 at end of file.
- * Errors: the future's: the socket's (-ECONNRESET, ...), -EAGAIN (above).
- *   As an error handle: those of aio_wait_readable; -EINVAL (NULL buf with
- *   n > 0).
- * Consumes: nothing. */
-aio_future aio_sock_recv(aio_loop *loop, int fd, void *buf, size_t n);
-
-/* asyncio's sock_sendall: send all n bytes of buf (valid until the future is
- * done), waiting for room as needed; tries at once.
- * Returns: a future with result 0 once every byte went to the kernel.
- * Errors: the socket's (-EPIPE, -ECONNRESET, ...); those of
- *   aio_wait_writable as an error handle. A cancelled sendall may have sent
- *   a prefix of buf.
- * Consumes: nothing. */
-aio_future aio_sock_sendall(aio_loop *loop, int fd, const void *buf, size_t n);
-
-/* asyncio's sock_accept: accept one connection on listening socket fd. The
- * new socket is non-blocking and close-on-exec, and yours to close; its
- * peer's address goes to addr / *addrlen if addr is not NULL (*addrlen:
- * the room in addr, updated as accept(2) does).
- * Returns: a future whose result .i is the new socket.
- * Errors: accept(2)'s (-EMFILE, ...), -EAGAIN (above); those of
- *   aio_wait_readable as an error handle, -EINVAL (addr without addrlen).
- * Consumes: nothing. */
-aio_future aio_sock_accept(aio_loop *loop, int fd, struct sockaddr *addr, socklen_t *addrlen);
-
-/* asyncio's sock_connect: connect socket fd to addr (copied: it need not
- * stay valid).
- * Returns: a future with result 0 once connected.
- * Errors: -ECONNREFUSED, -ENOENT (Unix path), -ETIMEDOUT, ... connect(2)'s;
- *   as an error handle: those of aio_wait_writable, -EINVAL (NULL addr, or
- *   addrlen too big).
- * Consumes: nothing. */
-aio_future aio_sock_connect(aio_loop *loop, int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /* ---- streams ---- */
 
@@ -387,176 +316,10 @@ int aio_stream_sockname(aio_loop *loop, aio_stream s, struct sockaddr *addr, soc
  * Consumes: nothing. */
 int aio_stream_fd(aio_loop *loop, aio_stream s);
 
-/* ---- servers ---- */
-
-typedef struct aio_server_options {
-    aio_stream_options stream; /* for every connection's stream */
-    int backlog;               /* listen(2)'s; 0: SOMAXCONN */
-    int reuse_port;            /* 1: SO_REUSEPORT (several loops or processes share a port) */
-    int no_reuse_address;      /* 1: no SO_REUSEADDR (on by default, as asyncio on POSIX) */
-    int defer_serving;         /* 1: bind but accept nothing until start_serving / serve_forever
-                                  (asyncio's start_serving=False) */
-    int keep_unix_path;        /* 1: close leaves the socket file (asyncio's cleanup_socket=False) */
-    int family;                /* AF_INET / AF_INET6 only; 0: whatever host gives */
-} aio_server_options;
-
-/* asyncio.start_server: listen on host:port (host NULL or "": every
- * interface; a name is resolved on the executor pool, one socket per
- * address; port 0: one the kernel picks, the same for every address) and
- * run one task per connection: coroutine `coro` (declared with AIO_CORO)
- * on a copy of *frame whose member `stream` (an aio_stream) is set to the
- * connection's stream. The task owns that stream: the server closes it when
- * the task finishes, if the task did not; a task that fails is reported
- * ("Unhandled error in a client connection task"). TCP_NODELAY is set on
- * every connection. When accept(2) runs out of descriptors (EMFILE,
- * ENFILE), the server stops accepting and tries again after a pause that
- * doubles from 10 ms to 1 s: it does not spin, and it recovers.
- *
- *     struct client { aio_stream stream; char line[256]; };
- *     AIO_CORO(on_client, struct client) { ... f->stream ... }
- *     AIO_AWAIT(t, aio_start_server(t, "127.0.0.1", 8080, on_client,
- *                                   &(struct client){0}, NULL));
- *     aio_server srv = aio_server_from(AIO_RESULT(t));
- *
- * aio_start_unix_server: the same on a Unix socket at path. A stale socket
- * file there (nobody accepts on it) is removed first; a live one (a
- * connect to it succeeds) gives -EADDRINUSE, and so does any other kind of
- * file, which is left alone. close() removes the file if it is still the
- * one this server made (unless keep_unix_path).
- * Returns: a future whose result carries the server
- *   (aio_server_from(AIO_RESULT(t))), serving already unless
- *   opts->defer_serving.
- * Errors: the future's: -EADDRINUSE, -EACCES, -EADDRNOTAVAIL, bind(2)'s and
- *   listen(2)'s, AIO_ENOTFOUND / AIO_ERESOLVE (host), -ENOMEM. As an error
- *   handle: -EINVAL (NULL coro or frame, port outside 0..65535, frame_size
- *   too small, a family other than AF_INET / AF_INET6), -ENAMETOOLONG (a
- *   Unix path longer than sun_path allows), AIO_ECLOSED, -ENOMEM.
- * Consumes: nothing (the frame is copied). */
-aio_future aio_start_server_sized(aio_loop *loop, const char *host, int port, aio_coro_fn coro,
-                                  const void *frame, size_t frame_size, size_t stream_offset,
-                                  const aio_server_options *opts);
-aio_future aio_start_unix_server_sized(aio_loop *loop, const char *path, aio_coro_fn coro, const void *frame,
-                                       size_t frame_size, size_t stream_offset,
-                                       const aio_server_options *opts);
-
-/* aio_start_server(loop_or_task, host, port, coro, &frame, opts) and
- * aio_start_unix_server(loop_or_task, path, coro, &frame, opts): coro is an
- * AIO_CORO coroutine, frame a pointer to its frame type, which must have a
- * member `aio_stream stream` (a compile error otherwise). */
-#define aio_start_server(x, host, port, coro, frame, opts)                                                   \
-    aio_start_server_sized(AIO__LOOP(x), (host), (port), (coro), AIO__SERVER_FRAME(coro, frame),             \
-                           sizeof(aio__frame_of_##coro), AIO__STREAM_OFFSET(coro), (opts))
-#define aio_start_unix_server(x, path, coro, frame, opts)                                                    \
-    aio_start_unix_server_sized(AIO__LOOP(x), (path), (coro), AIO__SERVER_FRAME(coro, frame),                \
-                                sizeof(aio__frame_of_##coro), AIO__STREAM_OFFSET(coro), (opts))
-
-/* asyncio's start_server(sock=...) and start_unix_server(sock=...): serve
- * on a stream socket of yours, bound already (by you, or handed over:
- * systemd's socket activation, a privileged parent that bound port 80).
- * The server owns it from then on (close() closes it) and serves as
- * aio_start_server's does: the socket is made non-blocking and
- * close-on-exec, and listen(2) is called with opts->backlog when serving
- * starts (at once unless opts->defer_serving; a socket listening already
- * just gets the new backlog). A Unix socket's file is removed at close if
- * it is still the one the socket was bound to, unless keep_unix_path (as
- * asyncio 3.13); if the server cannot be made, the file stays. The
- * options that choose a binding (family, reuse_port, no_reuse_address)
- * do not apply: set them on the socket before binding it.
- *     AIO_AWAIT(t, aio_start_server_sock(t, fd, on_client, &(struct client){0}, NULL));
- * Returns: a future whose result carries the server
- *   (aio_server_from(AIO_RESULT(t))), as aio_start_server's.
- * Errors: the future's: listen(2)'s (-EINVAL: a Unix socket not bound, a
- *   connected socket), -ENOMEM. As an error handle: -EBADF (fd < 0 or not open), -ENOTSOCK,
- *   -EINVAL (not a SOCK_STREAM socket, NULL coro or frame, frame_size too
- *   small), -EBUSY (fd is already one of this loop's streams or servers:
- *   then it is NOT closed, it stays that one's), AIO_ECLOSED, -ENOMEM.
- * Consumes: fd, on every path but -EBADF and -EBUSY (closed if no server
- *   is made). */
-aio_future aio_start_server_sock_sized(aio_loop *loop, int fd, aio_coro_fn coro, const void *frame,
-                                       size_t frame_size, size_t stream_offset,
-                                       const aio_server_options *opts);
-/* aio_start_server_sock(loop_or_task, fd, coro, &frame, opts): as
- * aio_start_server's macro. */
-#define aio_start_server_sock(x, fd, coro, frame, opts)                                                      \
-    aio_start_server_sock_sized(AIO__LOOP(x), (fd), (coro), AIO__SERVER_FRAME(coro, frame),                  \
-                                sizeof(aio__frame_of_##coro), AIO__STREAM_OFFSET(coro), (opts))
-#define AIO__SERVER_FRAME(coro, frame)                                                                       \
-    _Generic((frame), aio__frame_of_##coro * : (frame), const aio__frame_of_##coro * : (frame))
-#define AIO__STREAM_OFFSET(coro)                                                                             \
-    _Generic(((aio__frame_of_##coro *)0)->stream, aio_stream : offsetof(aio__frame_of_##coro, stream))
-
-/* asyncio's Server.close: stop accepting (the listening sockets close; a
- * Unix socket's file goes). Established connections stay open: end them
- * with aio_server_close_clients or aio_server_abort_clients.
- * Returns: 0, also when closed (or freed) already.
- * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL (NULL loop).
- * Consumes: nothing (the handle stays good until the server is freed). */
-int aio_server_close(aio_loop *loop, aio_server srv);
-
-/* asyncio 3.13's close_clients / abort_clients: close (after sending what
- * they buffered) / abort every connection of the server. Their tasks'
- * reads end with AIO_ECLOSED.
- * Returns: the number of connections closed (0 for a freed server).
- * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL.
- * Consumes: nothing. */
-int aio_server_close_clients(aio_loop *loop, aio_server srv);
-int aio_server_abort_clients(aio_loop *loop, aio_server srv);
-
-/* asyncio's wait_closed (3.12.1 on): done once the server is closed and
- * every connection it accepted is closed and its task has ended (so a
- * graceful shutdown knows every connection task is over; asyncio waits for
- * the sockets only). With connections that never end this waits forever,
- * as asyncio's does (CPython #104344): call aio_server_close_clients (or
- * abort_clients) after close to end them, or bound the wait with
- * aio_wait_for.
- * Returns: the future (result 0), done at once for a freed server.
- * Errors: as an error handle, -ENOMEM, AIO_ECLOSED (closed loop),
- *   AIO_EFOREIGN, AIO_ENULL, -EINVAL.
- * Consumes: nothing. */
-aio_future aio_server_wait_closed(aio_loop *loop, aio_server srv);
-
-/* asyncio's is_serving.
- * Returns: 1 while accepting, 0 otherwise (closed, freed, deferred).
- * Errors: AIO_EFOREIGN, AIO_ENULL, -EINVAL.
- * Consumes: nothing. */
-int aio_server_is_serving(aio_loop *loop, aio_server srv);
-
-/* asyncio's start_serving (after defer_serving): listen and accept.
- * Returns: 0, also when serving already.
- * Errors: AIO_ECLOSED (closed), listen(2)'s, the handle's.
- * Consumes: nothing. */
-int aio_server_start_serving(aio_loop *loop, aio_server srv);
-
-/* asyncio's serve_forever: starts serving if needed; the future ends
- * cancelled (AIO_ECANCELLED) when the server is closed, and cancelling it
- * closes the server.
- * Returns: the future (it only ends cancelled).
- * Errors: as an error handle, -EBUSY (another serve_forever waits),
- *   AIO_ECLOSED (closed), listen(2)'s, -ENOMEM, the handle's.
- * Consumes: nothing. */
-aio_future aio_server_serve_forever(aio_loop *loop, aio_server srv);
-
-/* The listening sockets (asyncio's Server.sockets): nsockets, how many (0
- * once closed); sockname, the address of the i-th (*len: room in, length
- * out); port, the port of the first (TCP).
- * Returns: the count; 0 and *addr; the port.
- * Errors: -EINVAL (i out of range, NULL addr or len; port of a Unix
- *   server), AIO_ECLOSED (closed), the handle's.
- * Consumes: nothing. */
-int aio_server_nsockets(aio_loop *loop, aio_server srv);
-int aio_server_sockname(aio_loop *loop, aio_server srv, int i, struct sockaddr *addr, socklen_t *len);
-int aio_server_port(aio_loop *loop, aio_server srv);
-
 /* Loop or task: inside a coroutine these calls take its task `t` where a
  * loop is asked for (a same-name macro over each function, so &fn still
  * works); the wrong one of the two is a compile error. */
 #ifndef AIO_BUILDING
-#define aio_wait_readable(x, ...) aio_wait_readable(AIO__LOOP(x), __VA_ARGS__)
-#define aio_wait_writable(x, ...) aio_wait_writable(AIO__LOOP(x), __VA_ARGS__)
-#define aio_sock_recv(x, ...) aio_sock_recv(AIO__LOOP(x), __VA_ARGS__)
-#define aio_sock_sendall(x, ...) aio_sock_sendall(AIO__LOOP(x), __VA_ARGS__)
-#define aio_sock_accept(x, ...) aio_sock_accept(AIO__LOOP(x), __VA_ARGS__)
-#define aio_sock_connect(x, ...) aio_sock_connect(AIO__LOOP(x), __VA_ARGS__)
 #define aio_open_connection(x, ...) aio_open_connection(AIO__LOOP(x), __VA_ARGS__)
 #define aio_open_unix_connection(x, ...) aio_open_unix_connection(AIO__LOOP(x), __VA_ARGS__)
 #define aio_stream_open_fd(x, ...) aio_stream_open_fd(AIO__LOOP(x), __VA_ARGS__)
@@ -589,19 +352,6 @@ int aio_server_port(aio_loop *loop, aio_server srv);
 #define aio_stream_peername(x, ...) aio_stream_peername(AIO__LOOP(x), __VA_ARGS__)
 #define aio_stream_sockname(x, ...) aio_stream_sockname(AIO__LOOP(x), __VA_ARGS__)
 #define aio_stream_fd(x, ...) aio_stream_fd(AIO__LOOP(x), __VA_ARGS__)
-#define aio_start_server_sized(x, ...) aio_start_server_sized(AIO__LOOP(x), __VA_ARGS__)
-#define aio_start_unix_server_sized(x, ...) aio_start_unix_server_sized(AIO__LOOP(x), __VA_ARGS__)
-#define aio_start_server_sock_sized(x, ...) aio_start_server_sock_sized(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_close(x, ...) aio_server_close(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_close_clients(x, ...) aio_server_close_clients(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_abort_clients(x, ...) aio_server_abort_clients(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_wait_closed(x, ...) aio_server_wait_closed(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_is_serving(x, ...) aio_server_is_serving(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_start_serving(x, ...) aio_server_start_serving(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_serve_forever(x, ...) aio_server_serve_forever(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_nsockets(x, ...) aio_server_nsockets(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_sockname(x, ...) aio_server_sockname(AIO__LOOP(x), __VA_ARGS__)
-#define aio_server_port(x, ...) aio_server_port(AIO__LOOP(x), __VA_ARGS__)
 #endif
 
 #ifdef __cplusplus
