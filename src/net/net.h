@@ -12,14 +12,9 @@
  *   connect.c  open_connection: resolve, try each address, hand over
  *   server.c   listening sockets, accept, a task per connection
  *
- * A stream sits on the io layer through one internal watcher (io.h's
- * aio__iow): edge-triggered on epoll and kqueue, registered when the stream
- * opens and removed when it closes. Its calls into the io layer are
- * aio__iow_start / aio__iow_want / aio__iow_stop and the readiness reports
- * the watcher gets; all socket I/O is in reader.c / writer.c through
- * io/sys.h's wrappers (each a fault-injection point of core/fault.h).
- * docs/design.md says how a completion-based backend would slot in
- * under that. */
+ * A stream sits on the io layer through one watcher (io.h's aio__iow,
+ * edge-triggered on epoll and kqueue) from open to close; its socket I/O
+ * is in reader.c / writer.c through io/sys.h's fault-injectable wrappers. */
 #ifndef AIO_NET_NET_H
 #define AIO_NET_NET_H
 
@@ -226,18 +221,15 @@ void aio__stream_close(aio_loop *loop, aio__stream *s, bool abort);
 void aio__stream_detach(aio_loop *loop, aio__stream *s);
 /* The writer sent everything a closing stream buffered. */
 void aio__stream_flushed(aio_loop *loop, aio__stream *s);
-/* Free the record if nothing holds it any more (inline: the usual
- * stream, not released, is tested and left at once). */
+/* Free the record if nothing holds it any more (inline: usually not released). */
 void aio__stream_free_now(aio_loop *loop, aio__stream *s);
 static inline void aio__stream_maybe_free(aio_loop *loop, aio__stream *s) {
     if (AIO__UNLIKELY(s->released) && s->state == ST_CLOSED && !s->in_io && !s->woken && !s->held &&
         !aio__stream_reading(s) && (!s->x || (aio__waitq_empty(&s->x->dq) && aio__waitq_empty(&s->x->cq))))
         aio__stream_free_now(loop, s);
 }
-/* Recompute what the watcher waits for: a read waiting for bytes, bytes
- * waiting to be sent (on level backends that is what is registered; on
- * edge ones it only counts for the deadlock test). Inline: no change is
- * the usual case. */
+/* Recompute what the watcher waits for: a waiting read, bytes to send (on
+ * edge backends only the deadlock test counts it). Inline: usually no change. */
 static inline void aio__stream_update_want(aio_loop *loop, aio__stream *s) {
     if (s->w.fd < 0)
         return;

@@ -5,7 +5,7 @@
  * the barrier drains until all of them (the tripper included) have resumed
  * (`passing`). Arrivals while it drains or resets queue in `block` and are
  * admitted, in order, to the next cycle when it fills again. reset() and
- * abort() wake the filling waiters to fail with AIO_EBROKEN (`breaking`);
+ * abort wake the filling waiters to fail with AIO_EBROKEN (`breaking`);
  * a reset barrier fills again once they have all left, an aborted one stays
  * broken until reset. A waiter cancelled while queued simply leaves it: the
  * queue's count is n_waiting. */
