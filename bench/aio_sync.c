@@ -1,4 +1,4 @@
-/* Workload 8, libaio: the synchronisation primitives (aio/sync.h).
+/* Workload 10, libaio: the synchronisation primitives (aio/sync.h).
  *
  *   aio_sync lock handoff [N=1000000] [rounds=2]
  *       two tasks each loop: acquire the lock, count, yield once while
