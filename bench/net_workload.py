@@ -395,6 +395,38 @@ def measure(server, cpu, load):
         return None
 
 
+CG_ROUNDS = (10000, 30000)  # C=1 round trips of the two callgrind runs
+CG_SYSTEMS = ("libaio streams", "floor", "libuv", "libev")  # C servers: Python's would count the interpreter
+
+
+def callgrind_rows(root, build, bin_dir):
+    """The echo servers' user-space instructions per round trip (C=1, 64 B)
+    under callgrind: (Ir(30,000) - Ir(10,000)) / 20,000, so start-up, the
+    accept and the shutdown cancel out. Deterministic, unlike the CPU
+    figures (which the kernel dominates): the stream layer's own cost,
+    comparable across commits. Rows: (name, instructions, command)."""
+    if not shutil.which("valgrind") or not os.access(os.path.join(bin_dir, "net_client"), os.X_OK):
+        return []
+    echo, _ = find_servers(root, build, bin_dir, None)
+    rows = []
+    for s in echo:
+        if s.system not in CG_SYSTEMS:
+            continue
+        irs = []
+        for n in CG_ROUNDS:
+            with tempfile.NamedTemporaryFile(prefix="aio-cg-", suffix=".log") as logf:
+                vg = Server(s.system, s.kind, ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                               "--log-file=" + logf.name] + s.argv, "valgrind " + s.shown)
+                row = measure(vg, None, lambda srv: run_client(bin_dir, srv, ["pingpong", "%s:%d" % (HOST, srv.port),
+                                                                              "1", str(n), "64"], None))
+                m = re.search(r"Collected : (\d+)", open(logf.name).read())
+                irs.append(int(m.group(1)) if row and m else None)
+        if None not in irs:
+            rows.append(("echo round trip, server side, C=1 64 B: %s" % s.system,
+                         (irs[1] - irs[0]) / (CG_ROUNDS[1] - CG_ROUNDS[0]), "%s (net_client pingpong)" % s.shown))
+    return rows
+
+
 # -------------------------------------------------------------- tables --
 def med(rows, field):
     vals = [r[field] for r in rows if r.get(field) is not None]
