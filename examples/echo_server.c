@@ -32,7 +32,7 @@ AIO_CORO(echo, struct connection) {
                 break;
             aio_stream_consume(t, f->stream, len);
         }
-        AIO_AWAIT(t, aio_stream_drain(t, f->stream));
+        AIO_STREAM_DRAIN(t, f->stream); /* an await of drain, without a future when it need not wait */
         if (AIO_ERR(t) < 0)
             break;
     }

@@ -1,6 +1,6 @@
-/* libaio — network I/O: TCP and Unix streams (with aio/socket.h and
- * aio/server.h: awaitable fds and sockets, servers) (asyncio's sock_*, open_connection, start_server, StreamReader,
- * StreamWriter and Server).
+/* libaio — network I/O: TCP and Unix streams, asyncio's open_connection,
+ * StreamReader and StreamWriter (awaitable fds and sock_*: aio/socket.h;
+ * start_server and Server: aio/server.h).
  *
  * Three layers, each usable alone:
  *   - any fd, awaitable: aio_wait_readable / aio_wait_writable (aio/socket.h);
@@ -244,6 +244,23 @@ int aio_stream_writev(aio_loop *loop, aio_stream s, const struct iovec *iov, int
  *   handle's (AIO_ECLOSED, ...), -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_stream_drain(aio_loop *loop, aio_stream s);
+
+/* The fast form, inside a coroutine: AIO_STREAM_DRAIN(t, s) does what
+ * AIO_AWAIT(t, aio_stream_drain(t, s)) does and leaves AIO_ERR(t) and
+ * AIO_RESULT(t) as it would, only cheaper: when drain need not wait (the
+ * usual case: nothing over the high-water mark) it makes no future. Like
+ * any await of a future done at once it does not suspend, so a
+ * cancellation requested meanwhile lands at the next await that does.
+ * s is evaluated twice. (aio/sync.h's AIO_LOCK_ACQUIRE family works the
+ * same way.) */
+#define AIO_STREAM_DRAIN(t, s)                                                                               \
+    do {                                                                                                     \
+        if (!aio__stream_drain_now(AIO__TASK_ONLY(t), (s)))                                                  \
+            AIO_AWAIT(t, aio_stream_drain(AIO__LOOP(t), (s)));                                               \
+    } while (0)
+/* Not API: 1 if drain is done at once (outcome set as an await sets it),
+ * else 0: await the future instead (it also gives every error). */
+int aio__stream_drain_now(aio_task *t, aio_stream s);
 
 /* asyncio's set_write_buffer_limits(high, low); takes effect at once (a
  * buffer over the new high mark pauses the writer).

@@ -230,6 +230,18 @@ aio_future aio_stream_drain(aio_loop *loop, aio_stream h) {
     return aio__fut_handle(loop, idx);
 }
 
+int aio__stream_drain_now(aio_task *t, aio_stream h) {
+    aio_loop *loop = aio__running_loop();
+    int err;
+    aio__stream *s = aio__stream_get(loop, h, &err);
+    if (!s || s->err || s->paused || aio__loop_usable(loop) < 0)
+        return 0; /* aio_stream_drain says why, or waits */
+    aio_value none = {0};
+    loop->pub.err = 0;
+    t->aio__u.v = none; /* drain's result: 0 */
+    return 1;
+}
+
 int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream h, size_t high, size_t low) {
     int err;
     aio__stream *s = aio__stream_get(loop, h, &err);

@@ -673,10 +673,14 @@ struct drain_frame {
     aio_stream s;
     int *err;
     ssize_t *left;
+    int fast; /* AIO_STREAM_DRAIN instead of an await of aio_stream_drain */
 };
 AIO_CORO(drainer, struct drain_frame) {
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_stream_drain(t, f->s));
+    if (f->fast)
+        AIO_STREAM_DRAIN(t, f->s);
+    else
+        AIO_AWAIT(t, aio_stream_drain(t, f->s));
     *f->err = AIO_ERR(t);
     *f->left = aio_stream_write_buffer_size(t, f->s);
     AIO_END(t);
@@ -700,8 +704,8 @@ static void WRITE_01_limits_and_several_drainers(void **state) {
     int e[3] = {1, 1, 1};
     ssize_t left[3];
     aio_future d[3];
-    for (int i = 0; i < 3; i++)
-        d[i] = aio_spawn(loop, drainer, &(struct drain_frame){w, &e[i], &left[i]});
+    for (int i = 0; i < 3; i++) /* the middle one with the fast form: it must wait as well */
+        d[i] = aio_spawn(loop, drainer, &(struct drain_frame){w, &e[i], &left[i], i == 1});
     run_a_little(loop);
     for (int i = 0; i < 3; i++)
         assert_int_equal(e[i], 1); /* all three wait */
@@ -721,6 +725,70 @@ static void WRITE_01_limits_and_several_drainers(void **state) {
     }
     aio_stream_close(loop, w);
     aio_stream_close(loop, peer);
+    aio_loop_free(loop);
+}
+
+/* AIO_STREAM_DRAIN gives what an await of aio_stream_drain gives: 0 at once
+ * (without suspending: a callback queued first has not run yet) while
+ * nothing is over the high-water mark, and the same error codes as the
+ * future form for a closed stream and a null handle. (Waiting while
+ * paused: WRITE_01's middle drainer and the drainer after a cancel.) */
+struct fast_drain_out {
+    int ran, ran_after_first, ran_after_sleep;
+    int err[4];
+    int64_t result[2];
+};
+struct fast_drain {
+    aio_stream s, closed;
+    struct fast_drain_out *out; /* the frame is copied into the task */
+};
+static void set_ran(aio_loop *loop, void *arg) {
+    (void)loop;
+    *(int *)arg = 1;
+}
+AIO_CORO(fast_drainer, struct fast_drain) {
+    AIO_BEGIN(t);
+    assert_aio_ok(aio_call_soon(t, set_ran, &f->out->ran, NULL));
+    assert_aio_ok(aio_stream_write(t, f->s, "abc", 3));
+    AIO_RESULT(t).i = -1; /* the fast form must set it */
+    AIO_STREAM_DRAIN(t, f->s);
+    f->out->ran_after_first = f->out->ran; /* 0: it did not suspend */
+    f->out->err[0] = AIO_ERR(t);
+    f->out->result[0] = AIO_RESULT(t).i;
+    AIO_AWAIT(t, aio_stream_drain(t, f->s));
+    f->out->err[1] = AIO_ERR(t);
+    f->out->result[1] = AIO_RESULT(t).i;
+    AIO_STREAM_DRAIN(t, f->closed);
+    f->out->err[2] = AIO_ERR(t);
+    AIO_STREAM_DRAIN(t, AIO_STREAM_NULL);
+    f->out->err[3] = AIO_ERR(t);
+    AIO_AWAIT(t, aio_sleep(t, 0)); /* a real suspension: the callback runs here */
+    f->out->ran_after_sleep = f->out->ran;
+    AIO_END(t);
+}
+
+static void WRITE_drain_fast_form(void **state) {
+    (void)state;
+    aio_loop *loop = test_loop_new(0);
+    aio_stream w, peer, c1, c2;
+    stream_pair(loop, true, &w, &peer);
+    stream_pair(loop, true, &c1, &c2);
+    aio_stream_close(loop, c1);
+    struct fast_drain_out out = {.err = {1, 1, 1, 1}, .result = {-1, -1}};
+    assert_aio_ok(
+        aio_run_until_complete(loop, aio_spawn(loop, fast_drainer, &(struct fast_drain){w, c1, &out}), NULL));
+    assert_int_equal(out.ran_after_first, 0);
+    assert_int_equal(out.ran_after_sleep, 1);
+    assert_aio_ok(out.err[0]);
+    assert_int_equal(out.result[0], 0);
+    assert_aio_ok(out.err[1]);
+    assert_int_equal(out.result[1], 0);
+    assert_aio_err(out.err[2], AIO_ECLOSED);
+    assert_aio_err(aio_future_check(aio_stream_drain(loop, c1)), AIO_ECLOSED); /* as the future form */
+    assert_aio_err(out.err[3], AIO_ENULL);
+    aio_stream_close(loop, w);
+    aio_stream_close(loop, peer);
+    aio_stream_close(loop, c2);
     aio_loop_free(loop);
 }
 
@@ -923,7 +991,7 @@ static void CANCEL_03_cancelled_drain(void **state) {
     }
     int err = 1;
     ssize_t left;
-    aio_future d = aio_spawn(loop, drainer, &(struct drain_frame){w, &err, &left});
+    aio_future d = aio_spawn(loop, drainer, &(struct drain_frame){w, &err, &left, 0});
     run_a_little(loop);
     assert_int_equal(err, 1); /* blocked */
     assert_int_equal(aio_task_cancel(loop, d, NULL), 1);
@@ -939,7 +1007,7 @@ static void CANCEL_03_cancelled_drain(void **state) {
     assert_aio_ok(aio_stream_write_eof(loop, w));
     /* A later drain works; the peer receives every byte in order. */
     err = 1;
-    d = aio_spawn(loop, drainer, &(struct drain_frame){w, &err, &left});
+    d = aio_spawn(loop, drainer, &(struct drain_frame){w, &err, &left, 1});
     struct res r;
     read_now(loop, peer, OP_EOF, 0, NULL, &r);
     assert_aio_ok(aio_run_until_complete(loop, d, NULL));
@@ -1079,6 +1147,7 @@ int main(void) {
         cmocka_unit_test(reads_over_sockets),
         cmocka_unit_test(WRITE_01_back_pressure),
         cmocka_unit_test(WRITE_01_limits_and_several_drainers),
+        cmocka_unit_test(WRITE_drain_fast_form),
         cmocka_unit_test(WRITE_02_half_close),
         cmocka_unit_test(WRITE_02_write_eof_after_the_buffer),
         cmocka_unit_test(WRITE_03_close_lifecycle),
