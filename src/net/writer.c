@@ -83,6 +83,10 @@ static void send_eof(aio_loop *loop, aio__stream *s) {
 }
 
 void aio__writer_flush(aio_loop *loop, aio__stream *s) {
+    /* Edge backends report writable with every readable edge: usually
+     * nothing is buffered, paused or to be finished, and nothing is done. */
+    if (aio__stream_wlen(s) == 0 && !s->paused && !s->eof_wanted && s->state != ST_CLOSING)
+        return;
     while (aio__stream_wlen(s) > 0 && s->writable && !s->err && s->w.fd >= 0) {
         aio__buf *wb = &s->x->wb;
         size_t len = aio__buf_len(wb);
