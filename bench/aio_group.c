@@ -81,7 +81,8 @@ int main(int argc, char **argv) {
     for (long r = 0; r < rounds; r++) {
         c.sum = 0;
         c.err = 0;
-        int rc = aio_run_until_complete(loop, aio_spawn(loop, main_coro, &(struct main_frame){.c = &c}), NULL);
+        int rc =
+            aio_run_until_complete(loop, aio_spawn(loop, main_coro, &(struct main_frame){.c = &c}), NULL);
         if (rc < 0 || c.err < 0 || c.sum != (int64_t)n * (n - 1) / 2) {
             fprintf(stderr, "aio_group: rc %d err %d sum %lld\n", rc, c.err, (long long)c.sum);
             return 1;

@@ -210,8 +210,9 @@ int main(int argc, char **argv) {
         aio_loop_get_stats(loop, &st);
         char base[32]; /* the variant without "-fut": the rows of both forms compare */
         snprintf(base, sizeof base, "%.*s", (int)strcspn(variant, "-"), variant);
-        bench_emit(w, "libaio", base, r == 0 ? "fresh" : "warm", n, &m, ",\"form\":\"%s\",\"polls_total\":%llu",
-                   use_futures ? "futures" : "fast", (unsigned long long)st.polls);
+        bench_emit(w, "libaio", base, r == 0 ? "fresh" : "warm", n, &m,
+                   ",\"form\":\"%s\",\"polls_total\":%llu", use_futures ? "futures" : "fast",
+                   (unsigned long long)st.polls);
     }
     free(kids);
     free(res);

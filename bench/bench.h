@@ -92,8 +92,8 @@ static inline void bench_stop(bench_mark *m) {
 
 /* One result line. `extra` is NULL or a printf format producing more
  * ,"key":value pairs (starting with a comma). */
-static inline void bench_emit(const char *workload, const char *system, const char *variant,
-                              const char *mode, long n, const bench_mark *m, const char *extra, ...) {
+static inline void bench_emit(const char *workload, const char *system, const char *variant, const char *mode,
+                              long n, const bench_mark *m, const char *extra, ...) {
     printf("{\"workload\":\"%s\",\"system\":\"%s\",\"variant\":\"%s\",\"mode\":\"%s\",\"n\":%ld,"
            "\"ns_per_op\":%.3f,\"cpu_ns_per_op\":%.3f,\"wall_s\":%.6f,\"faults\":%ld,\"peak_kib\":%ld",
            workload, system, variant, mode, n, (double)m->wall / (double)n, (double)m->cpu / (double)n,

@@ -46,8 +46,8 @@ AIO_CORO(main_coro, struct main_frame) {
     AIO_GROUP_JOIN(t, &f->g); /* waits for all five, or until the deadline */
     printf("the group's join: %s\n", aio_err_name(AIO_ERR(t)));
     AIO_TIMEOUT_END(t, &f->deadline);
-    printf("after %.1f s: %d done, %d cancelled; the timeout scope: %s\n", aio_loop_time(t) - f->start, f->done,
-           NTASKS - f->done, aio_err_name(AIO_ERR(t)));
+    printf("after %.1f s: %d done, %d cancelled; the timeout scope: %s\n", aio_loop_time(t) - f->start,
+           f->done, NTASKS - f->done, aio_err_name(AIO_ERR(t)));
     AIO_END(t);
 }
 

@@ -19,7 +19,8 @@ int main(void) {
            sizeof(uv_loop_t));
 #endif
 #ifdef BENCH_HAVE_EV
-    printf(",\"ev_timer\":%zu,\"ev_io\":%zu,\"ev_idle\":%zu", sizeof(ev_timer), sizeof(ev_io), sizeof(ev_idle));
+    printf(",\"ev_timer\":%zu,\"ev_io\":%zu,\"ev_idle\":%zu", sizeof(ev_timer), sizeof(ev_io),
+           sizeof(ev_idle));
 #endif
     printf("}\n");
     return 0;

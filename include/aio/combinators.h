@@ -146,8 +146,8 @@ aio_future aio_gather_on(aio_loop *loop, const aio_future *futs, size_t n, aio_o
  * `results` needs as many entries as futures are listed (or NULL).
  * Returns: as aio_gather.  Errors: as aio_gather.
  * Consumes: one reference per future listed, as aio_gather. */
-#define aio_gather_of(x, results, flags, ...)                                                      \
-    aio_gather_on(AIO__LOOP(x), (const aio_future[]){__VA_ARGS__},                                 \
+#define aio_gather_of(x, results, flags, ...)                                                                \
+    aio_gather_on(AIO__LOOP(x), (const aio_future[]){__VA_ARGS__},                                           \
                   sizeof((aio_future[]){__VA_ARGS__}) / sizeof(aio_future), (results), (flags))
 
 /* asyncio.shield: a future with the child's outcome; cancelling it (or the

@@ -105,8 +105,7 @@ extern "C" {
  * Errors: none.  Consumes: nothing. */
 #define AIO_ERR(t) ((void)AIO__CTASK_ONLY(t), aio__running->err)
 #define AIO_RESULT(t) (AIO__TASK_ONLY(t)->aio__u.v)
-#define AIO_CANCEL_MESSAGE(t)                                                                      \
-    (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
+#define AIO_CANCEL_MESSAGE(t) (AIO_ERR(t) == AIO_ECANCELLED ? (const char *)AIO_RESULT(t).p : (const char *)0)
 
 /* A cancel the coroutine handles (asyncio's `except CancelledError:` that
  * does not re-raise). Right after an await: true if it ended with
@@ -128,10 +127,10 @@ int aio_task_cancel_handled(aio_task *t);
  * Set the child's inputs in `f->sub.frame` before AIO_AWAIT_CORO.
  * Returns: a struct type (it declares a member: no run-time effect).
  * Errors: none.  Consumes: nothing. */
-#define AIO_CHILD(frame_type)                                                                      \
-    struct {                                                                                       \
-        uint32_t aio__lc;                                                                          \
-        frame_type frame;                                                                          \
+#define AIO_CHILD(frame_type)                                                                                \
+    struct {                                                                                                 \
+        uint32_t aio__lc;                                                                                    \
+        frame_type frame;                                                                                    \
     }
 
 /* Declare a typed coroutine `name` (static) whose body sees its frame as
@@ -141,22 +140,22 @@ int aio_task_cancel_handled(aio_task *t);
  * Returns: the declarations and the head of the definition, which your
  * body `{ ... }` completes (no run-time effect).
  * Errors: none.  Consumes: nothing. */
-#define AIO_CORO(name, frame_type)                                                                 \
-    typedef frame_type aio__frame_of_##name;                                                       \
-    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED); \
-    static aio_status name(aio_task *t, void *aio__frame) {                                        \
-        return aio__body_of_##name(t, (aio__frame_of_##name *)aio__frame);                         \
-    }                                                                                              \
+#define AIO_CORO(name, frame_type)                                                                           \
+    typedef frame_type aio__frame_of_##name;                                                                 \
+    static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED);           \
+    static aio_status name(aio_task *t, void *aio__frame) {                                                  \
+        return aio__body_of_##name(t, (aio__frame_of_##name *)aio__frame);                                   \
+    }                                                                                                        \
     static aio_status aio__body_of_##name(aio_task *t, aio__frame_of_##name *f AIO__MAYBE_UNUSED)
 
 /* First statement of the body: resume where the last await left off.
  * Returns: nothing (a statement); called again after it finished, the
  * coroutine returns at once (AIO_FINISHED).
  * Errors: none.  Consumes: nothing. */
-#define AIO_BEGIN(t)                                                                               \
-    uint32_t *const aio__lcp = AIO__LCP(AIO__TASK_ONLY(t));                                        \
-    if (*aio__lcp == AIO__LC_FINISHED)                                                             \
-        return AIO_FINISHED;                                                                       \
+#define AIO_BEGIN(t)                                                                                         \
+    uint32_t *const aio__lcp = AIO__LCP(AIO__TASK_ONLY(t));                                                  \
+    if (*aio__lcp == AIO__LC_FINISHED)                                                                       \
+        return AIO_FINISHED;                                                                                 \
     AIO__LC_RESUME(aio__lcp)
 
 /* Suspend until the future is done (asyncio's await): at once, without
@@ -183,22 +182,22 @@ int aio_task_cancel_handled(aio_task *t);
  * Errors: AIO_AWAIT's, which become the coroutine's (AIO_ECANCELLED: the
  * task ends cancelled).
  * Consumes: the reference to `fut`, as AIO_AWAIT. */
-#define AIO_AWAIT_OK(t, fut)                                                                       \
-    do {                                                                                           \
-        AIO_AWAIT(t, fut);                                                                         \
-        if (AIO_ERR(t) < 0)                                                                        \
-            AIO_FAIL(t, AIO_ERR(t));                                                               \
+#define AIO_AWAIT_OK(t, fut)                                                                                 \
+    do {                                                                                                     \
+        AIO_AWAIT(t, fut);                                                                                   \
+        if (AIO_ERR(t) < 0)                                                                                  \
+            AIO_FAIL(t, AIO_ERR(t));                                                                         \
     } while (0)
 
 /* AIO_AWAIT, then `goto label` if it failed: the C idiom of one cleanup
  * label (AIO_ERR(t) still holds the error there).
  * Returns: nothing (a statement); AIO_ERR(t) and AIO_RESULT(t) as AIO_AWAIT.
  * Errors: AIO_AWAIT's.  Consumes: the reference to `fut`, as AIO_AWAIT. */
-#define AIO_AWAIT_OR(t, fut, label)                                                                \
-    do {                                                                                           \
-        AIO_AWAIT(t, fut);                                                                         \
-        if (AIO_ERR(t) < 0)                                                                        \
-            goto label;                                                                            \
+#define AIO_AWAIT_OR(t, fut, label)                                                                          \
+    do {                                                                                                     \
+        AIO_AWAIT(t, fut);                                                                                   \
+        if (AIO_ERR(t) < 0)                                                                                  \
+            goto label;                                                                                      \
     } while (0)
 
 /* Let every other ready callback run once (asyncio's sleep(0)). A
@@ -242,8 +241,8 @@ int aio_task_cancel_handled(aio_task *t);
  * (cancelled, if a cancellation was delivered and not undone).
  * Returns: from the coroutine, as AIO_RETURN(t, AIO_NONE).
  * Errors: none.  Consumes: nothing. */
-#define AIO_END(t)                                                                                 \
-    AIO__LC_CLOSE                                                                                  \
+#define AIO_END(t)                                                                                           \
+    AIO__LC_CLOSE                                                                                            \
     return aio__finish((t), aio__lcp, 0, AIO_NONE)
 
 #ifdef __cplusplus

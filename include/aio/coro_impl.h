@@ -57,8 +57,8 @@ struct aio__loop_head {
  * and the functions of aio/task.h. */
 struct aio_task {
     union {
-        aio_value v; /* result of the last await, or the returned value */
-        struct {     /* instead, while suspended in an await or queued to start: */
+        aio_value v;           /* result of the last await, or the returned value */
+        struct {               /* instead, while suspended in an await or queued to start: */
             uint32_t awaiting; /* the slot awaited */
             uint32_t next;     /* link in its waiter list (or in the start batch) */
         } w;
@@ -98,14 +98,14 @@ static inline aio_loop *aio__loop_of_task(const aio_task *t) {
 static inline const aio_loop *aio__cloop_of_loop(const aio_loop *l) { return l; }
 static inline const aio_loop *aio__cloop_of_void(const void *p) { return (const aio_loop *)p; }
 static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio__loop_of_task(t); }
-#define AIO__LOOP(x)                                                                               \
+#define AIO__LOOP(x)                                                                                         \
     _Generic((x),                                                                                  \
         aio_loop *: aio__loop_of_loop,                                                             \
         aio_task *: aio__loop_of_task,                                                             \
         const aio_task *: aio__loop_of_task,                                                       \
         void *: aio__loop_of_void)(x)
 /* For calls that only read the loop (they take a const aio_loop *). */
-#define AIO__CLOOP(x)                                                                              \
+#define AIO__CLOOP(x)                                                                                        \
     _Generic((x),                                                                                  \
         aio_loop *: aio__cloop_of_loop,                                                            \
         const aio_loop *: aio__cloop_of_loop,                                                      \
@@ -113,8 +113,8 @@ static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio
         const aio_task *: aio__cloop_of_task,                                                      \
         void *: aio__cloop_of_void,                                                                \
         const void *: aio__cloop_of_void)(x)
-#define AIO__LOOP_ONLY(x) _Generic((x), aio_loop *: aio__loop_of_loop, void *: aio__loop_of_void)(x)
-#define AIO__CLOOP_ONLY(x)                                                                         \
+#define AIO__LOOP_ONLY(x) _Generic((x), aio_loop * : aio__loop_of_loop, void * : aio__loop_of_void)(x)
+#define AIO__CLOOP_ONLY(x)                                                                                   \
     _Generic((x),                                                                                  \
         aio_loop *: aio__cloop_of_loop,                                                            \
         const aio_loop *: aio__cloop_of_loop,                                                      \
@@ -122,9 +122,9 @@ static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio
         const void *: aio__cloop_of_void)(x)
 /* A task where only a task is accepted (or a void pointer: NULL); anything
  * else, a loop included, is a compile error. */
-#define AIO__TASK_ONLY(t) _Generic((t), aio_task *: (t), void *: (aio_task *)(t))
-#define AIO__CTASK_ONLY(t)                                                                         \
-    _Generic((t), aio_task *: (t), const aio_task *: (t), void *: (const aio_task *)(t))
+#define AIO__TASK_ONLY(t) _Generic((t), aio_task * : (t), void * : (aio_task *)(t))
+#define AIO__CTASK_ONLY(t)                                                                                   \
+    _Generic((t), aio_task * : (t), const aio_task * : (t), void * : (const aio_task *)(t))
 
 /* ---- continuations ----
  * Resume points are 32 bits: with labels as values, a label's offset from
@@ -139,21 +139,20 @@ static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio
 #define AIO_CORO_LABELS 1
 /* Labels as values. __extension__ keeps -Wpedantic quiet about &&label; the
  * computed goto sits behind a pragma for the same reason. */
-#define AIO__LC_RESUME(lcp)                                                                        \
-    {                                                                                              \
-        if (*(lcp) != 0) {                                                                         \
-            _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")        \
-                goto *(void *)((char *)&&aio__lc_start + (int32_t) * (lcp));                       \
-            _Pragma("GCC diagnostic pop")                                                          \
-        }                                                                                          \
-        aio__lc_start:;
+#define AIO__LC_RESUME(lcp)                                                                                  \
+    {                                                                                                        \
+        if (*(lcp) != 0) {                                                                                   \
+            _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") goto *(          \
+                void *)((char *)&&aio__lc_start + (int32_t) * (lcp));                                        \
+            _Pragma("GCC diagnostic pop")                                                                    \
+        }                                                                                                    \
+    aio__lc_start:;
 /* The offset of resume label n from aio__lc_start (0 would be the start
  * itself, which is the same place to go). */
-#define AIO__LC_SET(lcp, n)                                                                        \
-    (*(lcp) = (uint32_t)(int32_t)(__extension__((char *)&&AIO__CAT(aio__resume_, n) -              \
-                                                (char *)&&aio__lc_start)))
-#define AIO__LC_LABEL(n)                                                                           \
-    AIO__CAT(aio__resume_, n) :;
+#define AIO__LC_SET(lcp, n)                                                                                  \
+    (*(lcp) =                                                                                                \
+         (uint32_t)(int32_t)(__extension__((char *)&&AIO__CAT(aio__resume_, n) - (char *)&&aio__lc_start)))
+#define AIO__LC_LABEL(n) AIO__CAT(aio__resume_, n) :;
 #define AIO__LC_CLOSE }
 #else
 #define AIO_CORO_LABELS 0
@@ -165,17 +164,17 @@ static inline const aio_loop *aio__cloop_of_task(const aio_task *t) { return aio
 #endif
 /* switch/case: __COUNTER__ + 2 keeps case values unique and clear of 0
  * (start) and 1 (finished). */
-#define AIO__LC_RESUME(lcp)                                                                        \
-    switch (*(lcp)) {                                                                              \
+#define AIO__LC_RESUME(lcp)                                                                                  \
+    switch (*(lcp)) {                                                                                        \
     case 0:
 #define AIO__LC_SET(lcp, n) (*(lcp) = (uint32_t)(n) + 2u)
-#define AIO__LC_LABEL(n)                                                                           \
-    AIO__FALLTHROUGH;                                                                              \
+#define AIO__LC_LABEL(n)                                                                                     \
+    AIO__FALLTHROUGH;                                                                                        \
     case (n) + 2:;
-#define AIO__LC_CLOSE                                                                              \
-    AIO__FALLTHROUGH;                                                                              \
-    default:                                                                                       \
-        break;                                                                                     \
+#define AIO__LC_CLOSE                                                                                        \
+    AIO__FALLTHROUGH;                                                                                        \
+    default:                                                                                                 \
+        break;                                                                                               \
         }
 #endif
 
@@ -205,49 +204,49 @@ aio_status aio__where_child(const aio_site *site, aio_task *t, aio_coro_fn fn, u
 #define AIO__SITE_ALIGN
 #endif
 /* After a resume label: in where mode, report this site and return. */
-#define AIO__WHERE_HERE()                                                                          \
-    if (AIO__WHERE_MODE()) {                                                                       \
-        static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};          \
-        return aio__where_here(&aio__site);                                                        \
+#define AIO__WHERE_HERE()                                                                                    \
+    if (AIO__WHERE_MODE()) {                                                                                 \
+        static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};                    \
+        return aio__where_here(&aio__site);                                                                  \
     }
 
 /* ---- what the macros call ---- */
 int aio__await(aio_task *t, aio_future f); /* 1: suspended, 0: result is in t */
-int aio__yield(aio_task *t); /* 1: queued, 0: could not queue (AIO_ERR says why) */
+int aio__yield(aio_task *t);               /* 1: queued, 0: could not queue (AIO_ERR says why) */
 aio_status aio__finish(aio_task *t, uint32_t *lcp, int err, aio_value v);
 aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *frame);
 
-#define AIO__AWAIT(t, fut, n)                                                                      \
-    do {                                                                                           \
-        if (aio__await((t), (fut))) {                                                              \
-            AIO__LC_SET(aio__lcp, n);                                                              \
-            return AIO_SUSPENDED;                                                                  \
-            AIO__LC_LABEL(n)                                                                       \
-            AIO__WHERE_HERE()                                                                      \
-        }                                                                                          \
+#define AIO__AWAIT(t, fut, n)                                                                                \
+    do {                                                                                                     \
+        if (aio__await((t), (fut))) {                                                                        \
+            AIO__LC_SET(aio__lcp, n);                                                                        \
+            return AIO_SUSPENDED;                                                                            \
+            AIO__LC_LABEL(n)                                                                                 \
+            AIO__WHERE_HERE()                                                                                \
+        }                                                                                                    \
     } while (0)
 
-#define AIO__YIELD(t, n)                                                                           \
-    do {                                                                                           \
-        if (aio__yield(t)) {                                                                       \
-            AIO__LC_SET(aio__lcp, n);                                                              \
-            return AIO_SUSPENDED;                                                                  \
-            AIO__LC_LABEL(n)                                                                       \
-            AIO__WHERE_HERE()                                                                      \
-        }                                                                                          \
+#define AIO__YIELD(t, n)                                                                                     \
+    do {                                                                                                     \
+        if (aio__yield(t)) {                                                                                 \
+            AIO__LC_SET(aio__lcp, n);                                                                        \
+            return AIO_SUSPENDED;                                                                            \
+            AIO__LC_LABEL(n)                                                                                 \
+            AIO__WHERE_HERE()                                                                                \
+        }                                                                                                    \
     } while (0)
 
-#define AIO__AWAIT_CORO(t, fn, child, n)                                                           \
-    do {                                                                                           \
-        (child)->aio__lc = 0;                                                                      \
-        AIO__LC_SET(aio__lcp, n);                                                                  \
-        AIO__LC_LABEL(n)                                                                           \
-        if (AIO__WHERE_MODE()) {                                                                   \
-            static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};      \
-            return aio__where_child(&aio__site, (t), (fn), &(child)->aio__lc, &(child)->frame);    \
-        }                                                                                          \
-        if (aio__run_child((t), (fn), &(child)->aio__lc, &(child)->frame) == AIO_SUSPENDED)        \
-            return AIO_SUSPENDED;                                                                  \
+#define AIO__AWAIT_CORO(t, fn, child, n)                                                                     \
+    do {                                                                                                     \
+        (child)->aio__lc = 0;                                                                                \
+        AIO__LC_SET(aio__lcp, n);                                                                            \
+        AIO__LC_LABEL(n)                                                                                     \
+        if (AIO__WHERE_MODE()) {                                                                             \
+            static const aio_site aio__site AIO__SITE_ALIGN = {__FILE__, __func__, __LINE__};                \
+            return aio__where_child(&aio__site, (t), (fn), &(child)->aio__lc, &(child)->frame);              \
+        }                                                                                                    \
+        if (aio__run_child((t), (fn), &(child)->aio__lc, &(child)->frame) == AIO_SUSPENDED)                  \
+            return AIO_SUSPENDED;                                                                            \
     } while (0)
 
 /* ---- frames ----
@@ -255,7 +254,7 @@ aio_status aio__run_child(aio_task *t, aio_coro_fn fn, uint32_t *lcp, void *fram
  * void pointer (whose size the compiler cannot know: GNU C says 1) is a
  * compile error naming what to do, through the incomplete struct below. */
 struct aio_frame_is_a_void_pointer__pass_a_typed_pointer_or_call_the_sized_function;
-#define AIO__FRAME_SIZE(...)                                                                       \
+#define AIO__FRAME_SIZE(...)                                                                                 \
     sizeof(*_Generic((__VA_ARGS__),                                                                          \
         void *: (struct aio_frame_is_a_void_pointer__pass_a_typed_pointer_or_call_the_sized_function *)0, \
         const void *: (struct aio_frame_is_a_void_pointer__pass_a_typed_pointer_or_call_the_sized_function *)0, \
@@ -264,7 +263,7 @@ struct aio_frame_is_a_void_pointer__pass_a_typed_pointer_or_call_the_sized_funct
 /* Argument counting for the macros whose frame argument is optional: 0 for
  * one argument, 1 for two or more (a compound literal frame's commas count
  * as more). */
-#define AIO__HAS_FRAME(...)                                                                        \
+#define AIO__HAS_FRAME(...)                                                                                  \
     AIO__ARG_16(__VA_ARGS__, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, aio__no_such_arg)
 #define AIO__ARG_16(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, n, ...) n
 #define AIO__FIRST(a, ...) a

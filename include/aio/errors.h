@@ -81,11 +81,11 @@ extern "C" {
     /* Called from inside a report handler on the loop that is reporting: the                                \
      * call could change the loop, so it is refused and changes nothing (see                                 \
      * aio_loop_set_exception_handler for what a handler may call). */                                       \
-    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")                      \
+    X(EINREPORT, AIO_E_BASE - 15, "not allowed from inside the loop's report handler")                       \
     /* asyncio's ExceptionGroup from a TaskGroup: tasks of a group failed;                                   \
      * aio_group_errors() lists each (task, error). */                                                       \
     X(EGROUP, AIO_E_BASE - 16, "tasks of a group failed: aio_group_errors lists each error")                 \
-    /* asyncio.IncompleteReadError: the stream ended before the read was                                    \
+    /* asyncio.IncompleteReadError: the stream ended before the read was                                     \
      * complete; the bytes that did arrive stay buffered (aio/stream.h). */                                  \
     X(EINCOMPLETE, AIO_E_BASE - 17, "incomplete read: the stream ended first (the bytes stay buffered)")     \
     /* asyncio.LimitOverrunError: no separator within the limit; the data stays                              \

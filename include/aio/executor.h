@@ -168,7 +168,7 @@ int aio_loop_set_executor_timeout(aio_loop *loop, double seconds);
  * (from the report handler), -ENOMEM.
  * Consumes: nothing. */
 aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout);
-#define aio_shutdown_default_executor(loop_or_task, timeout)                                         \
+#define aio_shutdown_default_executor(loop_or_task, timeout)                                                 \
     aio_shutdown_default_executor_on(AIO__LOOP(loop_or_task), (timeout))
 
 /* ---- other threads -> the loop ---- */
@@ -188,7 +188,6 @@ aio_future aio_shutdown_default_executor_on(aio_loop *loop, double timeout);
  * aio_loop_close() has begun.
  * Consumes: nothing. */
 int aio_call_soon_threadsafe(aio_loop *loop, aio_callback fn, void *arg);
-
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a
  * loop is asked for (a same-name macro over each function, so &fn still

@@ -172,9 +172,8 @@ int aio_future_release(aio_loop *loop, aio_future f);
  * Consumes: nothing. */
 aio_future aio_sleep_on(aio_loop *loop, double delay, aio_value result);
 #define aio_sleep(loop_or_task, delay) aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_NONE)
-#define aio_sleep_value(loop_or_task, delay, value)                                                \
+#define aio_sleep_value(loop_or_task, delay, value)                                                          \
     aio_sleep_on(AIO__LOOP(loop_or_task), (delay), AIO_VALUE(value))
-
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a
  * loop is asked for (a same-name macro over each function, so &fn still

@@ -180,18 +180,18 @@ aio_future aio_group_create_task_sized(aio_loop *loop, aio_group *g, aio_coro_fn
                                        size_t frame_size);
 /* aio_group_spawn(loop_or_task, &g, coro, &frame): for a coroutine declared
  * with AIO_CORO (the frame's type is checked, as aio_spawn does). */
-#define aio_group_spawn(x, g, coro, ...)                                                           \
+#define aio_group_spawn(x, g, coro, ...)                                                                     \
     aio_group_create_task_sized(AIO__LOOP(x), (g), (coro),                                         \
                                 _Generic((__VA_ARGS__), aio__frame_of_##coro *: (__VA_ARGS__),     \
                                     const aio__frame_of_##coro *: (__VA_ARGS__)),                  \
                                 sizeof(aio__frame_of_##coro))
 /* aio_group_create_task(loop_or_task, &g, fn[, &frame]): the untyped form,
  * the frame's size from its type (as aio_create_task). */
-#define aio_group_create_task(x, g, ...)                                                           \
+#define aio_group_create_task(x, g, ...)                                                                     \
     AIO__CAT(aio__group_create_task_, AIO__HAS_FRAME(__VA_ARGS__))(x, g, __VA_ARGS__)
-#define aio__group_create_task_0(x, g, fn)                                                         \
+#define aio__group_create_task_0(x, g, fn)                                                                   \
     aio_group_create_task_sized(AIO__LOOP(x), (g), (fn), (const void *)0, 0)
-#define aio__group_create_task_1(x, g, fn, ...)                                                    \
+#define aio__group_create_task_1(x, g, fn, ...)                                                              \
     aio_group_create_task_sized(AIO__LOOP(x), (g), (fn), (__VA_ARGS__), AIO__FRAME_SIZE(__VA_ARGS__))
 
 /* End the group early on purpose (Python 3.15's TaskGroup.cancel()): cancel
@@ -299,11 +299,11 @@ int aio_timeout_expired(const aio_timeout *to);
 int aio__group_join_step(aio_task *t, aio_group *g, aio_future *wait_on);
 void aio__timeout_end(aio_task *t, aio_timeout *to);
 
-#define AIO__GROUP_JOIN(t, g, n)                                                                   \
-    do {                                                                                           \
-        aio_future aio__join_on;                                                                   \
-        while (aio__group_join_step(AIO__TASK_ONLY(t), (g), &aio__join_on))                        \
-            AIO__AWAIT((t), aio__join_on, n);                                                      \
+#define AIO__GROUP_JOIN(t, g, n)                                                                             \
+    do {                                                                                                     \
+        aio_future aio__join_on;                                                                             \
+        while (aio__group_join_step(AIO__TASK_ONLY(t), (g), &aio__join_on))                                  \
+            AIO__AWAIT((t), aio__join_on, n);                                                                \
     } while (0)
 
 /* Loop or task: inside a coroutine these calls take its task `t` where a

@@ -197,10 +197,10 @@ const char *aio_loop_backend(const aio_loop *loop);
 
 /* Counters, for tests and tuning. */
 typedef struct aio_loop_stats {
-    uint64_t iterations; /* loop iterations run */
-    uint64_t polls;      /* backend polls made */
-    uint64_t callbacks;  /* ready-queue entries run */
-    uint64_t timers;     /* timers armed now (call_later, sleeps, timeouts) */
+    uint64_t iterations;    /* loop iterations run */
+    uint64_t polls;         /* backend polls made */
+    uint64_t callbacks;     /* ready-queue entries run */
+    uint64_t timers;        /* timers armed now (call_later, sleeps, timeouts) */
     uint64_t timer_entries; /* timer keys held (heap and wheel): armed timers
                                plus cancelled ones not yet dropped (cancel is
                                lazy; they are dropped in bulk when they are the
@@ -275,9 +275,9 @@ int aio_remove_writer(aio_loop *loop, int fd);
 /* What the loop reports: a failed future nobody retrieved, a task destroyed
  * while pending, an fd closed while watched. */
 typedef struct aio_report {
-    const char *message; /* e.g. "Future exception was never retrieved" */
-    int error;           /* the error concerned, or 0 */
-    aio_future future;   /* the future or task concerned, or the null handle */
+    const char *message;   /* e.g. "Future exception was never retrieved" */
+    int error;             /* the error concerned, or 0 */
+    aio_future future;     /* the future or task concerned, or the null handle */
     const char *task_name; /* the task's name, or NULL */
     /* Debug mode (aio/debug.h): where, in the source, this happened: the
      * await sites of a pending task, a future's creation site, a slow

@@ -43,10 +43,9 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
  * is unknown (pass a typed pointer, or call aio_create_task_sized).
  * Returns: the task's handle (one reference), or an error handle.
  * Errors: as aio_create_task_sized.  Consumes: nothing. */
-#define aio_create_task(...)                                                                       \
-    AIO__CAT(aio__create_task_, AIO__HAS_FRAME(AIO__REST(__VA_ARGS__)))(__VA_ARGS__)
+#define aio_create_task(...) AIO__CAT(aio__create_task_, AIO__HAS_FRAME(AIO__REST(__VA_ARGS__)))(__VA_ARGS__)
 #define aio__create_task_0(x, fn) aio_create_task_sized(AIO__LOOP(x), (fn), (const void *)0, 0)
-#define aio__create_task_1(x, fn, ...)                                                             \
+#define aio__create_task_1(x, fn, ...)                                                                       \
     aio_create_task_sized(AIO__LOOP(x), (fn), (__VA_ARGS__), AIO__FRAME_SIZE(__VA_ARGS__))
 
 /* aio_spawn(loop_or_task, coro, &frame): aio_create_task for a coroutine
@@ -54,7 +53,7 @@ aio_future aio_create_task_sized(aio_loop *loop, aio_coro_fn fn, const void *fra
  * compile error, and the size is the declared type's.
  * Returns: the task's handle (one reference), or an error handle.
  * Errors: as aio_create_task_sized.  Consumes: nothing. */
-#define aio_spawn(x, coro, ...)                                                                    \
+#define aio_spawn(x, coro, ...)                                                                              \
     aio_create_task_sized(AIO__LOOP(x), (coro),                                                    \
                           _Generic((__VA_ARGS__), aio__frame_of_##coro *: (__VA_ARGS__),           \
                               const aio__frame_of_##coro *: (__VA_ARGS__)),                        \
@@ -101,7 +100,6 @@ int aio_task_set_name(aio_loop *loop, aio_future task, const char *name);
  * the handle is bad.
  * Errors: none.  Consumes: nothing. */
 const char *aio_task_get_name(aio_loop *loop, aio_future task);
-
 
 /* The task running now on this loop (asyncio's current_task).
  * Returns: its handle, borrowed: no reference is taken; the null handle

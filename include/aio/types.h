@@ -63,30 +63,46 @@ typedef void (*aio_done_callback)(aio_loop *loop, aio_future fut, void *arg);
  * Returns: the aio_value (x is evaluated once).
  * Errors: none (an x of another type, a struct say, does not compile).
  * Consumes: nothing. */
-static inline aio_value aio__value_i(int64_t x) { aio_value v; v.i = x; return v; }
-static inline aio_value aio__value_u(uint64_t x) { aio_value v; v.u = x; return v; }
-static inline aio_value aio__value_d(double x) { aio_value v; v.d = x; return v; }
-static inline aio_value aio__value_p(const volatile void *x) { aio_value v; v.p = (void *)(uintptr_t)x; return v; }
+static inline aio_value aio__value_i(int64_t x) {
+    aio_value v;
+    v.i = x;
+    return v;
+}
+static inline aio_value aio__value_u(uint64_t x) {
+    aio_value v;
+    v.u = x;
+    return v;
+}
+static inline aio_value aio__value_d(double x) {
+    aio_value v;
+    v.d = x;
+    return v;
+}
+static inline aio_value aio__value_p(const volatile void *x) {
+    aio_value v;
+    v.p = (void *)(uintptr_t)x;
+    return v;
+}
 static inline aio_value aio__value_v(aio_value x) { return x; }
 
-#define AIO_VALUE(x)                                                                               \
-    _Generic((x),                                                                                  \
-        _Bool: aio__value_u,                                                                       \
-        char: aio__value_i,                                                                        \
-        signed char: aio__value_i,                                                                 \
-        unsigned char: aio__value_u,                                                               \
-        short: aio__value_i,                                                                       \
-        unsigned short: aio__value_u,                                                              \
-        int: aio__value_i,                                                                         \
-        unsigned int: aio__value_u,                                                                \
-        long: aio__value_i,                                                                        \
-        unsigned long: aio__value_u,                                                               \
-        long long: aio__value_i,                                                                   \
-        unsigned long long: aio__value_u,                                                          \
-        float: aio__value_d,                                                                       \
-        double: aio__value_d,                                                                      \
-        aio_value: aio__value_v,                                                                   \
-        default: aio__value_p)(x)
+#define AIO_VALUE(x)                                                                                         \
+    _Generic((x), _Bool                                                                                      \
+             : aio__value_u, char                                                                            \
+             : aio__value_i, signed char                                                                     \
+             : aio__value_i, unsigned char                                                                   \
+             : aio__value_u, short                                                                           \
+             : aio__value_i, unsigned short                                                                  \
+             : aio__value_u, int                                                                             \
+             : aio__value_i, unsigned int                                                                    \
+             : aio__value_u, long                                                                            \
+             : aio__value_i, unsigned long                                                                   \
+             : aio__value_u, long long                                                                       \
+             : aio__value_i, unsigned long long                                                              \
+             : aio__value_u, float                                                                           \
+             : aio__value_d, double                                                                          \
+             : aio__value_d, aio_value                                                                       \
+             : aio__value_v, default                                                                         \
+             : aio__value_p)(x)
 
 /* The empty result (asyncio's None). */
 #define AIO_NONE (aio__value_u(0))

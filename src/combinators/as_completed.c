@@ -27,21 +27,19 @@ typedef struct as_completed {
     bool has_timer, timed_out, done;
     uint32_t outstanding; /* child callbacks registered, not yet run or removed */
     size_t n;
-    size_t delivered;           /* positions handed to next futures */
-    size_t asked;               /* next futures created and not given up */
-    uint32_t *ready;            /* positions finished, not yet delivered: [rhead, rtail) */
+    size_t delivered; /* positions handed to next futures */
+    size_t asked;     /* next futures created and not given up */
+    uint32_t *ready;  /* positions finished, not yet delivered: [rhead, rtail) */
     size_t rhead, rtail;
-    uint32_t *waiting;          /* next futures (slots) waiting: [whead, wtail) */
+    uint32_t *waiting; /* next futures (slots) waiting: [whead, wtail) */
     size_t whead, wtail;
-    ac_entry entry[];           /* then ready[n] and waiting[n], same allocation */
+    ac_entry entry[]; /* then ready[n] and waiting[n], same allocation */
 } as_completed;
 
 static const aio__owner_ops ac_ops;
 static void ac_child_done(aio_loop *loop, aio_future f, void *arg);
 
-static as_completed *ac_of(ac_entry *e) {
-    return AIO__CHILD_OWNER(e, as_completed, entry);
-}
+static as_completed *ac_of(ac_entry *e) { return AIO__CHILD_OWNER(e, as_completed, entry); }
 
 static void ac_maybe_free(aio_loop *loop, as_completed *a) {
     if (a->done && a->outstanding == 0 && !a->has_timer && a->whead == a->wtail)
@@ -189,7 +187,8 @@ aio_future aio_as_completed_on(aio_loop *loop, const aio_future *futs, size_t n,
         return aio__error_handle(-ENOMEM);
     uint32_t fut;
     /* One allocation (freed whole even when the loop closes under us). */
-    as_completed *a = aio__owner_new(loop, sizeof *a + n * (sizeof(ac_entry) + 2 * sizeof(uint32_t)), &ac_ops, &fut);
+    as_completed *a =
+        aio__owner_new(loop, sizeof *a + n * (sizeof(ac_entry) + 2 * sizeof(uint32_t)), &ac_ops, &fut);
     if (!a)
         return aio__error_handle(-ENOMEM);
     a->fut = fut;

@@ -34,9 +34,7 @@ typedef struct gather {
     gather_entry entry[];
 } gather;
 
-static gather *gather_of(gather_entry *e) {
-    return AIO__CHILD_OWNER(e, gather, entry);
-}
+static gather *gather_of(gather_entry *e) { return AIO__CHILD_OWNER(e, gather, entry); }
 
 static void gather_child_done(aio_loop *loop, aio_future f, void *arg);
 

@@ -35,9 +35,7 @@ typedef struct waiter {
 
 static void wait_child_done(aio_loop *loop, aio_future f, void *arg);
 
-static waiter *waiter_of(wait_entry *e) {
-    return AIO__CHILD_OWNER(e, waiter, entry);
-}
+static waiter *waiter_of(wait_entry *e) { return AIO__CHILD_OWNER(e, waiter, entry); }
 
 static void maybe_free(aio_loop *loop, waiter *w) {
     if (w->done && w->outstanding == 0 && !w->has_timer)

@@ -78,9 +78,10 @@ static int wf_cancel(aio_loop *loop, aio__owner *o, const char *msg) {
 static void wf_describe(aio_loop *loop, aio__owner *o, aio__owner_info *info) {
     wait_for *w = (wait_for *)o;
     (void)loop;
-    snprintf(info->text, info->len, "wait_for%s", w->outer_cancelled ? ": cancelling the child"
-                                                : w->timed_out     ? ": timed out, cancelling the child"
-                                                                   : "");
+    snprintf(info->text, info->len, "wait_for%s",
+             w->outer_cancelled ? ": cancelling the child"
+             : w->timed_out     ? ": timed out, cancelling the child"
+                                : "");
     if (w->has_timer)
         info->timer = w->timer;
     if (w->listening)
@@ -122,7 +123,7 @@ aio_future aio_wait_for_on(aio_loop *loop, aio_future fut, double timeout) {
     if (rc == 0) {
         w->listening = true;
         int64_t deadline;
-        if (timeout <= 0) { /* -infinity too */
+        if (timeout <= 0) {      /* -infinity too */
             w->timed_out = true; /* a task that never started never runs */
             aio__fut_cancel_idx(loop, child, NULL);
         } else if (aio__timeout_deadline(loop, timeout, &deadline)) {

@@ -72,7 +72,8 @@ int aio__fut_cancel_checked(aio_loop *loop, uint32_t idx, const char *msg) {
      * message. Once allocated they cover every slot (they grow with the
      * table). A plain future keeps its message in its outcome. */
     const aio__fut *s = &loop->fut.slots[idx];
-    if (msg && s->state == AIO__FS_PENDING && (s->flags & (AIO__FF_TASK | AIO__FF_OWNED)) && !aio__extras(loop))
+    if (msg && s->state == AIO__FS_PENDING && (s->flags & (AIO__FF_TASK | AIO__FF_OWNED)) &&
+        !aio__extras(loop))
         return -ENOMEM;
     return aio__fut_cancel_idx(loop, idx, msg);
 }

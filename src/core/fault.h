@@ -26,11 +26,11 @@
 
 /* The system calls a test can make fail (io/sys.h has their wrappers). */
 enum aio__sys_id {
-    AIO__SYS_READ,    /* read(2): the wakeup fd's drain, later streams */
-    AIO__SYS_WRITE,   /* write(2): the wakeup fd's signal, later streams */
-    AIO__SYS_WAIT,    /* the backend's wait: epoll_wait, poll or kevent */
-    AIO__SYS_ACCEPT,  /* accept4(2) / accept(2): streams */
-    AIO__SYS_CONNECT, /* connect(2): streams */
+    AIO__SYS_READ,     /* read(2): the wakeup fd's drain, later streams */
+    AIO__SYS_WRITE,    /* write(2): the wakeup fd's signal, later streams */
+    AIO__SYS_WAIT,     /* the backend's wait: epoll_wait, poll or kevent */
+    AIO__SYS_ACCEPT,   /* accept4(2) / accept(2): streams */
+    AIO__SYS_CONNECT,  /* connect(2): streams */
     AIO__SYS_SOCKET,   /* socket(2): streams */
     AIO__SYS_RECV,     /* recv(2): streams, sock_recv */
     AIO__SYS_SEND,     /* send(2) / sendmsg(2): streams, sock_sendall */

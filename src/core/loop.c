@@ -107,7 +107,7 @@ int aio_loop_close(aio_loop *loop) {
     aio__fut_bar(loop, AIO__BAR_CLOSING);
     aio__executor_close(loop);
     aio__proc_close(loop); /* children killed and reaped, before their pipes go */
-    aio__net_close(loop); /* streams and servers: their fds, buffers, records */
+    aio__net_close(loop);  /* streams and servers: their fds, buffers, records */
     aio__wakeup_close(loop);
     aio__signal_close(loop); /* dispositions back before anything is freed */
     aio__futures_report(loop);

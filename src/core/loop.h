@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct aio__xs;  /* thread/thread.h: cross-thread state (wakeup, executor) */
+struct aio__xs;   /* thread/thread.h: cross-thread state (wakeup, executor) */
 struct aio__net;  /* net/net.h: streams and servers, created at first use */
 struct aio__proc; /* proc/process.h: subprocesses, created at first use */
 

@@ -69,7 +69,8 @@ static inline uint32_t aio__slots_next_cap(uint32_t cap, uint32_t max) {
 }
 /* Grow a full slot table of `cap` records of `size` bytes to `new_cap`
  * (every record is in use: all are kept). 0 or -ENOMEM (*p unchanged). */
-static inline int aio__slots_grow(const aio_loop *loop, void **p, uint32_t cap, uint32_t new_cap, size_t size) {
+static inline int aio__slots_grow(const aio_loop *loop, void **p, uint32_t cap, uint32_t new_cap,
+                                  size_t size) {
     size_t old = (size_t)cap * size;
     return aio__table_resize(loop, p, old, old, (size_t)new_cap * size);
 }

@@ -15,7 +15,8 @@ static const char *slot_name(const aio_loop *loop, uint32_t idx) {
 void aio__report(aio_loop *loop, const char *msg, int err, uint32_t idx) {
     char where[1024]; /* debug mode: where the task waits, or where the future was made */
     aio__report_at(loop, msg, err, idx,
-                   loop->dbg.on && idx != AIO__NIL ? aio__debug_location(loop, idx, where, sizeof where) : NULL);
+                   loop->dbg.on && idx != AIO__NIL ? aio__debug_location(loop, idx, where, sizeof where)
+                                                   : NULL);
 }
 
 void aio__report_at(aio_loop *loop, const char *msg, int err, uint32_t idx, const char *location) {
@@ -47,7 +48,7 @@ void aio__report_at(aio_loop *loop, const char *msg, int err, uint32_t idx, cons
 void aio__report_unretrieved(aio_loop *loop, uint32_t idx) {
     aio__fut *s = &loop->fut.slots[idx];
     if (!(s->flags & AIO__FF_UNRETRIEVED) || s->state != AIO__FS_ERROR)
-        return; /* (a WOKEN slot carries the flag too: nothing to report) */
+        return;                               /* (a WOKEN slot carries the flag too: nothing to report) */
     s->flags &= ~AIO__FF_UNRETRIEVED & 0x7fu; /* exactly one report */
     aio__report(loop,
                 (s->flags & AIO__FF_TASK) ? "Task exception was never retrieved"

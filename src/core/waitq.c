@@ -41,7 +41,8 @@ static int new_waiter(aio_loop *loop, uint32_t *idx) {
     uint32_t i;
     if ((rc = aio__fut_alloc(loop, &i)) < 0)
         return rc;
-    if (!loop->fut.links && !(loop->fut.links = aio__malloc((size_t)loop->fut.cap * sizeof *loop->fut.links))) {
+    if (!loop->fut.links &&
+        !(loop->fut.links = aio__malloc((size_t)loop->fut.cap * sizeof *loop->fut.links))) {
         aio__fut_consume(loop, i);
         return -ENOMEM;
     }

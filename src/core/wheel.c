@@ -45,7 +45,8 @@ static bool run_fill(aio_loop *loop, struct aio__tblock *blk, uint32_t n) {
         loop->wheel.run = r;
         loop->wheel.run_cap = cap;
     }
-    if (!loop->wheel.run_counts && !(loop->wheel.run_counts = aio__malloc(nb * sizeof *loop->wheel.run_counts)))
+    if (!loop->wheel.run_counts &&
+        !(loop->wheel.run_counts = aio__malloc(nb * sizeof *loop->wheel.run_counts)))
         return false;
     uint32_t *count = loop->wheel.run_counts;
     memset(count, 0, nb * sizeof *count);

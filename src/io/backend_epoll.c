@@ -85,5 +85,9 @@ static int epoll_poll(aio_loop *loop, int64_t timeout_ns) {
     return 0;
 }
 
-const aio__backend aio__backend_epoll = {
-    .name = "epoll", .edge = true, .init = epoll_init, .fini = epoll_fini, .watch = epoll_watch, .poll = epoll_poll};
+const aio__backend aio__backend_epoll = {.name = "epoll",
+                                         .edge = true,
+                                         .init = epoll_init,
+                                         .fini = epoll_fini,
+                                         .watch = epoll_watch,
+                                         .poll = epoll_poll};

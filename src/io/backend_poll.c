@@ -101,5 +101,9 @@ static int poll_poll(aio_loop *loop, int64_t timeout_ns) {
     return 0;
 }
 
-const aio__backend aio__backend_poll = {
-    .name = "poll", .edge = false, .init = poll_init, .fini = poll_fini, .watch = poll_watch, .poll = poll_poll};
+const aio__backend aio__backend_poll = {.name = "poll",
+                                        .edge = false,
+                                        .init = poll_init,
+                                        .fini = poll_fini,
+                                        .watch = poll_watch,
+                                        .poll = poll_poll};

@@ -214,8 +214,8 @@ static void child_done(aio_loop *loop, aio_future f, void *arg) {
 
 /* ---- the task dumps ---- */
 
-bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent, uint32_t *join,
-                         char *text, size_t len) {
+bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent,
+                         uint32_t *join, char *text, size_t len) {
     if (fn != child_done)
         return false;
     const aio_group *g = arg;

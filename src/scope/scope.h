@@ -81,6 +81,6 @@ void aio__group_free_at_close(aio_loop *loop, aio_group *g);
  * (fn, arg) is a group's; if so, the slot of the task that entered it
  * (*parent), the future its join waits on now (*join, AIO__NIL if none)
  * and a line about it. Reads only. */
-bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent, uint32_t *join,
-                         char *text, size_t len);
+bool aio__group_listener(const aio_loop *loop, aio_done_callback fn, void *arg, uint32_t *parent,
+                         uint32_t *join, char *text, size_t len);
 #endif /* AIO_SCOPE_SCOPE_H */

@@ -43,7 +43,8 @@ static void lock_describe(aio_loop *loop, const aio__waitq *q, char *buf, size_t
 }
 
 /* For the task dumps (aio/debug.h). */
-static const aio__waitq_ops lock_q_ops = {.on_cancel = lock_on_cancel, .what = "lock", .describe = lock_describe};
+static const aio__waitq_ops lock_q_ops = {
+    .on_cancel = lock_on_cancel, .what = "lock", .describe = lock_describe};
 
 int aio__lock_bind_slow(aio_loop *loop, aio_lock *lock) {
     int rc = aio__sync_bind(loop, &lock->aio__b);

@@ -101,4 +101,4 @@ void aio__executor_free_spares(aio__xs *xs); /* when the xs goes */
 void aio__shutdown_job_collected(aio_loop *loop, const aio__job *j);
 /* At close, after the executor's own wait: release the pool. */
 void aio__shutdown_close(aio_loop *loop);
-#endif                                       /* AIO_THREAD_THREAD_H */
+#endif /* AIO_THREAD_THREAD_H */

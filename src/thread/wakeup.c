@@ -192,7 +192,7 @@ void aio__wakeup_close(aio_loop *loop) {
     aio__xs *xs = loop->xs;
     pthread_mutex_lock(&xs->mu);
     xs->closing = xs->closed = true; /* nobody writes the fd from now on */
-    xs->ncalls = 0; /* calls accepted and not yet run never run (as ready entries don't) */
+    xs->ncalls = 0;                  /* calls accepted and not yet run never run (as ready entries don't) */
     xs->nspare = xs->spare_pos = 0;
     pthread_mutex_unlock(&xs->mu);
     if (xs->kind != AIO__WAKE_BACKEND && xs->rfd >= 0)

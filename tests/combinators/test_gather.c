@@ -85,7 +85,8 @@ static void GATHER_01_argument_order(void **state) {
         test_reports reps;
         test_collect_reports(loop, &reps);
         aio_future a = aio_future_new(loop), b = aio_future_new(loop), c = aio_future_new(loop);
-        aio_future kids[3] = {aio_future_retain(loop, a), aio_future_retain(loop, b), aio_future_retain(loop, c)};
+        aio_future kids[3] = {aio_future_retain(loop, a), aio_future_retain(loop, b),
+                              aio_future_retain(loop, c)};
         aio_outcome res[3];
         fill_sentinels(res, 3);
         aio_future g = aio_gather(loop, kids, 3, res, flags);
@@ -150,7 +151,10 @@ static void GATHER_01_coroutine_children(void **state) {
     fill_sentinels(res, 3);
     int err = 1;
     uint64_t n = 0;
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, gather_main, &(struct gather_main){res, &err, &n}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, gather_main, &(struct gather_main){res, &err, &n}),
+                               NULL),
+        0);
     assert_int_equal(err, 0);
     assert_int_equal(n, 3);
     assert_ok(&res[0], 'a');
@@ -496,7 +500,8 @@ static void gather_return_errors_cancel_propagates(void **state) {
         aio_outcome res[2];
         fill_sentinels(res, 2);
         aio_future g = aio_gather(loop, kids, 2, res, AIO_GATHER_RETURN_ERRORS);
-        aio_future outer = aio_create_task(loop, outer7, (&(struct outer7){aio_future_retain(loop, g), &proof}));
+        aio_future outer =
+            aio_create_task(loop, outer7, (&(struct outer7){aio_future_retain(loop, g), &proof}));
         struct canceller c = {direct ? g : outer, "stop", -99};
         assert_int_equal(aio_call_later(loop, 1.0, cancel_cb, &c, NULL), 0);
         assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, outer), NULL), AIO_ECANCELLED);
@@ -580,11 +585,13 @@ static void gather_cancel_on_error(void **state) {
     aio_future plain = aio_future_new(loop);
     aio_future done = aio_future_new(loop);
     assert_int_equal(aio_future_set_result(loop, done, AIO_VALUE(5)), 0);
-    aio_future kids[4] = {aio_future_retain(loop, sib), job_task(loop, 0.1, 0, -EDOM), aio_future_retain(loop, plain),
-                          aio_future_retain(loop, done)};
+    aio_future kids[4] = {aio_future_retain(loop, sib), job_task(loop, 0.1, 0, -EDOM),
+                          aio_future_retain(loop, plain), aio_future_retain(loop, done)};
     aio_outcome res[4];
     fill_sentinels(res, 4);
-    assert_int_equal(aio_run_until_complete(loop, aio_gather(loop, kids, 4, res, AIO_GATHER_CANCEL_ON_ERROR), NULL), -EDOM);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_gather(loop, kids, 4, res, AIO_GATHER_CANCEL_ON_ERROR), NULL),
+        -EDOM);
     assert_int_equal(aio_loop_time_ns(loop), 100000000);
     assert_int_equal(res[1].err, -EDOM);
     assert_ok(&res[3], 5);
@@ -687,7 +694,8 @@ struct race {
 
 static void race_cb(aio_loop *loop, void *arg) {
     struct race *r = arg;
-    r->rc_a = r->fail_a ? aio_future_set_error(loop, r->a, -EDOM) : aio_future_set_result(loop, r->a, AIO_VALUE(1));
+    r->rc_a =
+        r->fail_a ? aio_future_set_error(loop, r->a, -EDOM) : aio_future_set_result(loop, r->a, AIO_VALUE(1));
     r->rc_b = aio_future_is_task(loop, r->b) == 0 ? aio_future_set_result(loop, r->b, AIO_VALUE(2)) : 0;
     r->rc_cancel = aio_future_cancel(loop, r->target, "race");
 }
@@ -769,7 +777,8 @@ static void gather_task_cancel_races_completion(void **state) {
     aio_future kids[2] = {aio_future_retain(loop, a), aio_future_retain(loop, b)};
     aio_outcome res[2];
     fill_sentinels(res, 2);
-    aio_future outer = aio_create_task(loop, outer7, (&(struct outer7){aio_gather(loop, kids, 2, res, 0), &proof}));
+    aio_future outer =
+        aio_create_task(loop, outer7, (&(struct outer7){aio_gather(loop, kids, 2, res, 0), &proof}));
     test_run_iterations(loop, 2);
     struct race r = {a, b, outer, 0, -99, -99, -99};
     assert_int_equal(aio_call_soon(loop, race_cb, &r, NULL), 0);
@@ -816,9 +825,9 @@ static void gather_failing_still_consumes(void **state) {
         assert_aio_err(aio_future_check(aio_gather(loop, kids, n, res, flags)), code[k]);
         assert_aio_err(aio_future_done(loop, plain), AIO_ESTALE); /* cancelled, consumed, freed */
         assert_int_equal(aio_future_done(loop, kept), 0);         /* still the caller's */
-        test_run_iterations(loop, 2);                              /* the task starts, is cancelled */
-        assert_int_equal(runs, 0);                                 /* cancelled before it ran */
-        assert_aio_err(aio_future_done(loop, task), AIO_ESTALE);   /* finished and freed */
+        test_run_iterations(loop, 2);                             /* the task starts, is cancelled */
+        assert_int_equal(runs, 0);                                /* cancelled before it ran */
+        assert_aio_err(aio_future_done(loop, task), AIO_ESTALE);  /* finished and freed */
         assert_int_equal(aio_loop_pending_tasks(loop), 0);
         for (int i = 0; i < 4; i++)
             assert_sentinel(&res[i]);
@@ -873,7 +882,8 @@ static void gather_consumes_children(void **state) {
     aio_future e = job_task(loop, 0.1, 0, -EIO), f = aio_future_new(loop);
     assert_int_equal(aio_future_set_result(loop, f, AIO_VALUE(6)), 0);
     aio_future k3[2] = {e, f};
-    assert_int_equal(aio_run_until_complete(loop, aio_gather(loop, k3, 2, NULL, AIO_GATHER_RETURN_ERRORS), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_gather(loop, k3, 2, NULL, AIO_GATHER_RETURN_ERRORS), NULL), 0);
     test_run_iterations(loop, 3);
     aio_future all[6] = {a, b, c, d, e, f};
     for (int i = 0; i < 6; i++)

@@ -72,7 +72,8 @@ static aio_future spawn_awaiter(aio_loop *loop, aio_future f, struct awaited *ou
     out->err = 1;
     out->value = -1;
     out->at_ns = -1;
-    aio_future t = aio_create_task(loop, awaiter, (&(struct awaiter){f, &out->err, &out->value, &out->at_ns}));
+    aio_future t =
+        aio_create_task(loop, awaiter, (&(struct awaiter){f, &out->err, &out->value, &out->at_ns}));
     assert_int_equal(aio_future_check(t), 0);
     return t;
 }
@@ -167,7 +168,8 @@ static void shield_passes_outcome(void **state) {
     aio_value v = {0};
     assert_int_equal(aio_run_until_complete(loop, aio_shield(loop, job_task(loop, 0.1, 11, 0, NULL)), &v), 0);
     assert_int_equal(v.i, 11);
-    assert_int_equal(aio_run_until_complete(loop, aio_shield(loop, job_task(loop, 0.1, 0, -EIO, NULL)), NULL), -EIO);
+    assert_int_equal(aio_run_until_complete(loop, aio_shield(loop, job_task(loop, 0.1, 0, -EIO, NULL)), NULL),
+                     -EIO);
     aio_future c = aio_future_new(loop);
     aio_future s = aio_shield(loop, aio_future_retain(loop, c));
     assert_int_equal(aio_future_cancel(loop, c, NULL), 1);
@@ -331,7 +333,9 @@ static aio_status iterate_main(aio_task *t, void *frame) {
 }
 
 static void run_iterate(aio_loop *loop, struct iterate *s) {
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, iterate_main, &(struct iterate_main){s}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, iterate_main, &(struct iterate_main){s}), NULL),
+        0);
 }
 
 /* Completion order: kids sleeping 0.3, 0.1, 0.2 come out as 1, 2, 0 at
@@ -342,7 +346,8 @@ static void as_completed_order(void **state) {
     aio_loop *loop = test_loop_new(1);
     test_reports reps;
     test_collect_reports(loop, &reps);
-    aio_future kids[3] = {job_task(loop, 0.3, 30, 0, NULL), job_task(loop, 0.1, 10, 0, NULL), job_task(loop, 0.2, 20, 0, NULL)};
+    aio_future kids[3] = {job_task(loop, 0.3, 30, 0, NULL), job_task(loop, 0.1, 10, 0, NULL),
+                          job_task(loop, 0.2, 20, 0, NULL)};
     struct iterate s;
     memset(&s, 0, sizeof s);
     s.it = aio_as_completed(loop, kids, 3, AIO_FOREVER);
@@ -416,7 +421,8 @@ static void as_completed_timeout(void **state) {
     test_collect_reports(loop, &reps);
     aio_future a = aio_future_new(loop);
     assert_int_equal(aio_future_set_result(loop, a, AIO_VALUE(1)), 0);
-    aio_future kids[4] = {job_task(loop, 10.0, 3, 0, NULL), a, job_task(loop, 0.1, 2, 0, NULL), job_task(loop, 10.0, 4, 0, NULL)};
+    aio_future kids[4] = {job_task(loop, 10.0, 3, 0, NULL), a, job_task(loop, 0.1, 2, 0, NULL),
+                          job_task(loop, 10.0, 4, 0, NULL)};
     struct iterate s;
     memset(&s, 0, sizeof s);
     s.it = aio_as_completed(loop, kids, 4, 0.15);
@@ -451,7 +457,8 @@ static void as_completed_timeout(void **state) {
 static void as_completed_timeout_after_finished_ones(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
-    aio_future kids[3] = {job_task(loop, 0.2, 2, 0, NULL), job_task(loop, 5.0, 3, 0, NULL), job_task(loop, 0.1, 1, 0, NULL)};
+    aio_future kids[3] = {job_task(loop, 0.2, 2, 0, NULL), job_task(loop, 5.0, 3, 0, NULL),
+                          job_task(loop, 0.1, 1, 0, NULL)};
     aio_future it = aio_as_completed(loop, kids, 3, 0.25);
     assert_int_equal(aio_run_until_complete(loop, aio_sleep(loop, 1.0), NULL), 0);
     aio_value v = {0};

@@ -81,7 +81,8 @@ static void WAIT_01_all_completed(void **state) {
     aio_future b = job_task(loop, 0.15, 'b', 0);
     aio_future futs[2] = {b, a};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 150000000);
     assert_int_equal(aio_future_done(loop, a), 1);
@@ -90,7 +91,8 @@ static void WAIT_01_all_completed(void **state) {
     assert_int_equal(result_i(loop, b), 'b');
     /* again: at once */
     v.u = 0;
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 150000000);
     assert_int_equal(aio_future_release(loop, a), 0);
@@ -109,7 +111,8 @@ static void WAIT_01_child_error_not_raised(void **state) {
     aio_future b = job_task(loop, 0.15, 0, -EDOM);
     aio_future futs[2] = {b, a};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 150000000);
     assert_int_equal(aio_future_error(loop, a), 0);
@@ -128,7 +131,8 @@ static void WAIT_01_duplicates(void **state) {
     aio_future d = job_task(loop, 0.02, 0x7370616d, 0); /* 'spam' */
     aio_future futs[3] = {c, c, d};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 3, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 3, AIO_FOREVER, AIO_ALL_COMPLETED), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_wait_partition(loop, futs, 3), 3);
     assert_int_equal(result_i(loop, c), 0x74657374);
@@ -155,7 +159,8 @@ static void WAIT_02_invalid_args(void **state) {
     assert_int_equal(aio_future_check(aio_wait(loop, futs, 1, NAN, AIO_ALL_COMPLETED)), -EINVAL);
     assert_int_equal(aio_future_check(aio_wait_on(NULL, futs, 1, AIO_FOREVER, AIO_ALL_COMPLETED)), -EINVAL);
     /* awaiting such a handle fails at once with its code */
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 0, 1.0, AIO_ALL_COMPLETED), NULL), -EINVAL);
+    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 0, 1.0, AIO_ALL_COMPLETED), NULL),
+                     -EINVAL);
     assert_int_equal(aio_future_done(loop, f), 0);
     assert_int_equal(aio_future_release(loop, f), 0);
     close_loop(loop);
@@ -211,7 +216,8 @@ static void WAIT_03_first_completed(void **state) {
     aio_future b = job_task(loop, 0.1, 0, 0);
     aio_future futs[2] = {b, a};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_COMPLETED), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_COMPLETED), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 100000000);
     assert_int_equal(aio_future_done(loop, a), 0);
@@ -239,7 +245,8 @@ static void WAIT_05_first_exception_already_failed(void **state) {
     aio_future a = job_task(loop, 10.0, 1, 0);
     aio_future futs[2] = {b, a};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 0);
     assert_int_equal(aio_future_done(loop, a), 0);
@@ -259,7 +266,8 @@ static void WAIT_05_first_exception_in_wait(void **state) {
     aio_future b = job_task(loop, 0.01, 0, -EDOM);
     aio_future futs[2] = {a, b};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 10000000);
     assert_int_equal(aio_wait_partition(loop, futs, 2), 1);
@@ -284,7 +292,8 @@ static void WAIT_05_cancelled_is_not_exception(void **state) {
     assert_int_equal(aio_call_later(loop, 0.01, act_cb, &cancel_b, NULL), 0);
     aio_future futs[2] = {a, b};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_EXCEPTION), &v), 0);
     assert_int_equal(cancel_b.rc, 1);
     assert_int_equal(v.u, 0);
     assert_int_equal(aio_loop_time_ns(loop), 200000000);
@@ -382,7 +391,9 @@ static void wait_in_coroutine_inline_tasks(void **state) {
     struct waiter_main out;
     memset(&out, 0, sizeof out);
     out.err = 1;
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, waiter_main2, &(struct waiter_main2){&out}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, waiter_main2, &(struct waiter_main2){&out}), NULL),
+        0);
     assert_int_equal(out.err, 0);
     assert_int_equal(out.ndone, 0); /* no count in the result: the partition has it */
     assert_int_equal(out.partition, 2);
@@ -499,7 +510,8 @@ static void wait_cancel_stops_wait_only(void **state) {
     int err = 1;
     uint64_t u = 0;
     aio_future w = aio_wait(loop, futs, 1, AIO_FOREVER, AIO_ALL_COMPLETED);
-    aio_future task = aio_create_task(loop, await_one, (&(struct await_one){aio_future_retain(loop, w), &err, &u}));
+    aio_future task =
+        aio_create_task(loop, await_one, (&(struct await_one){aio_future_retain(loop, w), &err, &u}));
     struct canceller c = {task, -99};
     assert_int_equal(aio_call_later(loop, 0.5, cancel_cb, &c, NULL), 0);
     assert_int_equal(aio_run_until_complete(loop, task, NULL), AIO_ECANCELLED);
@@ -591,7 +603,8 @@ static void wait_task_cancel_races_completion(void **state) {
     int err = 1;
     uint64_t u = 0;
     aio_future task = aio_create_task(
-        loop, await_one, (&(struct await_one){aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_COMPLETED), &err, &u}));
+        loop, await_one,
+        (&(struct await_one){aio_wait(loop, futs, 2, AIO_FOREVER, AIO_FIRST_COMPLETED), &err, &u}));
     test_run_iterations(loop, 2);
     struct race_task r = {a, task, -99, -99};
     assert_int_equal(aio_call_soon(loop, race_task_cb, &r, NULL), 0);
@@ -648,7 +661,8 @@ static void wait_does_not_consume(void **state) {
     struct act set_a = {a, ACT_ERROR, -EIO, -99};
     assert_int_equal(aio_call_later(loop, 0.05, act_cb, &set_a, NULL), 0);
     aio_future futs[2] = {a, b};
-    assert_int_equal(aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_wait(loop, futs, 2, AIO_FOREVER, AIO_ALL_COMPLETED), NULL), 0);
     test_run_iterations(loop, 2);
     assert_int_equal(aio_future_done(loop, a), 1);
     assert_int_equal(aio_future_done(loop, b), 1);

@@ -90,8 +90,7 @@ static aio_future spawn_awaiter(aio_loop *loop, aio_future f, struct awaited *ou
     out->at_ns = -1;
     out->watch_seen = -1;
     aio_future t = aio_create_task(
-        loop, awaiter,
-        (&(struct awaiter){f, &out->err, &out->value, &out->at_ns, watch, &out->watch_seen}));
+        loop, awaiter, (&(struct awaiter){f, &out->err, &out->value, &out->at_ns, watch, &out->watch_seen}));
     assert_int_equal(aio_future_check(t), 0);
     return t;
 }
@@ -134,7 +133,8 @@ static void WAITFOR_01_timeout(void **state) {
     test_reports reps;
     test_collect_reports(loop, &reps);
     int started = 0, finished = 0;
-    aio_future in = aio_create_task(loop, inner, &(struct inner){10.0, 0, RERAISE, 0, 1, &started, &finished});
+    aio_future in =
+        aio_create_task(loop, inner, &(struct inner){10.0, 0, RERAISE, 0, 1, &started, &finished});
     struct awaited aw;
     aio_future t = spawn_awaiter(loop, aio_wait_for(loop, aio_future_retain(loop, in), 0.1), &aw, &finished);
     assert_int_equal(aio_run_until_complete(loop, t, NULL), AIO_ETIMEDOUT);
@@ -196,7 +196,9 @@ static void WAITFOR_02_slow_cleanup_overruns(void **state) {
     struct awaited aw;
     aio_future t = spawn_awaiter(
         loop,
-        aio_wait_for(loop, aio_create_task(loop, inner, &(struct inner){10.0, 0.2, RERAISE, 0, 1, NULL, &finished}), 0.1),
+        aio_wait_for(loop,
+                     aio_create_task(loop, inner, &(struct inner){10.0, 0.2, RERAISE, 0, 1, NULL, &finished}),
+                     0.1),
         &aw, &finished);
     assert_int_equal(aio_run_until_complete(loop, t, NULL), AIO_ETIMEDOUT);
     assert_int_equal(aw.watch_seen, 1);
@@ -266,11 +268,13 @@ static void WAITFOR_03_running_task_zero_timeout(void **state) {
     for (int k = 0; k < 2; k++) {
         aio_loop *loop = test_loop_new(1);
         int started = 0, finished = 0;
-        aio_future in = aio_create_task(loop, inner, &(struct inner){10.0, 0, RERAISE, 0, 1, &started, &finished});
+        aio_future in =
+            aio_create_task(loop, inner, &(struct inner){10.0, 0, RERAISE, 0, 1, &started, &finished});
         test_run_iterations(loop, 2);
         assert_int_equal(started, 1);
         struct awaited aw;
-        aio_future t = spawn_awaiter(loop, aio_wait_for(loop, aio_future_retain(loop, in), timeouts[k]), &aw, &finished);
+        aio_future t =
+            spawn_awaiter(loop, aio_wait_for(loop, aio_future_retain(loop, in), timeouts[k]), &aw, &finished);
         assert_int_equal(aio_run_until_complete(loop, t, NULL), AIO_ETIMEDOUT);
         assert_int_equal(aw.watch_seen, 1);
         assert_int_equal(aio_future_done(loop, in), 1);
@@ -325,7 +329,9 @@ struct unstarted_main {
 static aio_status unstarted_main(aio_task *t, void *frame) {
     struct unstarted_main *f = frame;
     AIO_BEGIN(t);
-    AIO_AWAIT(t, aio_wait_for(t, aio_create_task(t, inner, &(struct inner){1.0, 0, RERAISE, 0, 1, f->started, NULL}), 0));
+    AIO_AWAIT(t,
+              aio_wait_for(
+                  t, aio_create_task(t, inner, &(struct inner){1.0, 0, RERAISE, 0, 1, f->started, NULL}), 0));
     *f->err = AIO_ERR(t);
     AIO_YIELD(t);
     AIO_YIELD(t);
@@ -338,7 +344,10 @@ static void wait_for_unstarted_inline_task_in_coroutine(void **state) {
     test_reports reps;
     test_collect_reports(loop, &reps);
     int started = 0, err = 1;
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, unstarted_main, &(struct unstarted_main){&started, &err}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(
+            loop, aio_create_task(loop, unstarted_main, &(struct unstarted_main){&started, &err}), NULL),
+        0);
     assert_int_equal(err, AIO_ETIMEDOUT);
     assert_int_equal(started, 0);
     assert_int_equal(aio_loop_pending_tasks(loop), 0);
@@ -373,7 +382,8 @@ static void WAITFOR_05_cancel_outer(void **state) {
         aio_future never = aio_future_new(loop);
         aio_future in = aio_create_task(loop, blocking, &(struct blocking){aio_future_retain(loop, never)});
         struct awaited aw;
-        aio_future t = spawn_awaiter(loop, aio_wait_for(loop, aio_future_retain(loop, in), timeouts[k]), &aw, NULL);
+        aio_future t =
+            spawn_awaiter(loop, aio_wait_for(loop, aio_future_retain(loop, in), timeouts[k]), &aw, NULL);
         struct canceller c = {t, NULL, -99};
         assert_int_equal(aio_call_soon(loop, cancel_cb, &c, NULL), 0);
         assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, t), NULL), AIO_ECANCELLED);
@@ -426,7 +436,8 @@ static void WAITFOR_07_error_during_cancellation_wins(void **state) {
         aio_loop *loop = test_loop_new(1);
         test_reports reps;
         test_collect_reports(loop, &reps);
-        aio_future in = aio_create_task(loop, inner, &(struct inner){10.0, cleanups[k], FAIL_OTHER, -EPROTO, 1, NULL, NULL});
+        aio_future in = aio_create_task(
+            loop, inner, &(struct inner){10.0, cleanups[k], FAIL_OTHER, -EPROTO, 1, NULL, NULL});
         assert_int_equal(aio_run_until_complete(loop, aio_wait_for(loop, in, 0.1), NULL), -EPROTO);
         assert_int_equal(aio_loop_time_ns(loop), k == 0 ? 110000000 : 100000000);
         assert_int_equal(aio_loop_close(loop), 0);
@@ -441,7 +452,8 @@ static void wait_for_result_during_cancellation_wins(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     aio_value v = {0};
-    aio_future in = aio_create_task(loop, inner, &(struct inner){10.0, 0.01, RETURN_VALUE, 0, 42, NULL, NULL});
+    aio_future in =
+        aio_create_task(loop, inner, &(struct inner){10.0, 0.01, RETURN_VALUE, 0, 42, NULL, NULL});
     assert_int_equal(aio_run_until_complete(loop, aio_wait_for(loop, in, 0.1), &v), 0);
     assert_int_equal(v.i, 42);
     assert_int_equal(aio_loop_time_ns(loop), 110000000);
@@ -553,7 +565,8 @@ static void wait_for_own_cancel_races_inner_result(void **state) {
 static void wait_for_outer_cancel_not_swallowed_by_inner_result(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
-    aio_future in = aio_create_task(loop, inner, &(struct inner){10.0, 0.01, RETURN_VALUE, 0, 42, NULL, NULL});
+    aio_future in =
+        aio_create_task(loop, inner, &(struct inner){10.0, 0.01, RETURN_VALUE, 0, 42, NULL, NULL});
     struct awaited aw;
     aio_future t = spawn_awaiter(loop, aio_wait_for(loop, in, 1.0), &aw, NULL);
     struct canceller c = {t, NULL, -99};

@@ -3,7 +3,9 @@
  * expect: _Generic|generic association|not compatible with any */
 #include <aio/aio.h>
 
-struct frame { aio_group g; };
+struct frame {
+    aio_group g;
+};
 AIO_CORO(coro, struct frame) {
     AIO_BEGIN(t);
     AIO_GROUP_BEGIN(t, &f->g);

@@ -3,8 +3,12 @@
  * expect: _Generic|generic association|not compatible with any */
 #include <aio/aio.h>
 
-struct right { int n; };
-struct wrong { int n; };
+struct right {
+    int n;
+};
+struct wrong {
+    int n;
+};
 AIO_CORO(coro, struct right) {
     AIO_BEGIN(t);
     AIO_END(t);

@@ -2,7 +2,9 @@
  * expect: aio_frame_is_a_void_pointer__pass_a_typed_pointer_or_call_the_sized_function */
 #include <aio/aio.h>
 
-struct frame { int n; };
+struct frame {
+    int n;
+};
 static aio_status coro(aio_task *t, void *frame) {
     (void)frame;
     AIO_BEGIN(t);

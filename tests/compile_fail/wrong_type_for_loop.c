@@ -3,7 +3,9 @@
  * expect: _Generic|generic association|not compatible with any */
 #include <aio/aio.h>
 
-struct app { aio_loop *loop; };
+struct app {
+    aio_loop *loop;
+};
 int cancel(struct app *app, aio_future f);
 int cancel(struct app *app, aio_future f) {
 #ifdef CONTROL

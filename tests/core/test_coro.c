@@ -14,7 +14,7 @@ static void bump_cb(aio_loop *loop, void *arg) {
 }
 
 /* Run fn on a copy of *frame as a task until it completes. */
-#define RUN_TASK(loop, fn, frame_ptr, out)                                                         \
+#define RUN_TASK(loop, fn, frame_ptr, out)                                                                   \
     aio_run_until_complete((loop), aio_create_task((loop), (fn), (frame_ptr)), (out))
 
 /* ---- a plain return ------------------------------------------------------- */
@@ -139,12 +139,12 @@ struct twoline {
 };
 
 /* Two awaits expanded from one macro use sit on the same source line too. */
-#define YIELD_TWICE(t, counter)                                                                    \
-    do {                                                                                           \
-        AIO_YIELD(t);                                                                              \
-        (counter)++;                                                                               \
-        AIO_YIELD(t);                                                                              \
-        (counter)++;                                                                               \
+#define YIELD_TWICE(t, counter)                                                                              \
+    do {                                                                                                     \
+        AIO_YIELD(t);                                                                                        \
+        (counter)++;                                                                                         \
+        AIO_YIELD(t);                                                                                        \
+        (counter)++;                                                                                         \
     } while (0)
 
 static aio_status twoline(aio_task *t, void *frame) {
@@ -298,7 +298,7 @@ static aio_status nosuspend(aio_task *t, void *frame) {
     f->h = aio_future_new(t);
     assert_int_equal(aio_future_set_result(t, f->h, AIO_VALUE(1)), 0);
     assert_int_equal(aio_future_release(t, f->h), 0); /* freed: now stale */
-    f->h2 = aio_future_new(t); /* may reuse the freed slot */
+    f->h2 = aio_future_new(t);                        /* may reuse the freed slot */
     AIO_AWAIT(t, f->h);
     f->err_stale = AIO_ERR(t);
     /* the stale await touched nothing of the slot's new owner */

@@ -40,9 +40,8 @@ static void many_awaiters_one_future(void **state) {
     assert_non_null(order);
     shared_fut = aio_future_new(loop);
     for (int i = 0; i < MANY; i++)
-        assert_int_equal(aio_future_release(loop, aio_create_task(loop, waiter,
-                                                                  &(struct waiter){&sum, order, &n, i})),
-                         0);
+        assert_int_equal(
+            aio_future_release(loop, aio_create_task(loop, waiter, &(struct waiter){&sum, order, &n, i})), 0);
     test_run_iterations(loop, 2); /* every waiter reaches its await */
     assert_int_equal(aio_loop_pending_tasks(loop), MANY);
     assert_int_equal(aio_future_set_result(loop, shared_fut, AIO_VALUE(3)), 0);
@@ -169,10 +168,8 @@ static void close_with_big_counts(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(many_awaiters_one_future),
-        cmocka_unit_test(awaiters_keep_a_released_future),
-        cmocka_unit_test(many_done_callbacks),
-        cmocka_unit_test(many_references),
+        cmocka_unit_test(many_awaiters_one_future), cmocka_unit_test(awaiters_keep_a_released_future),
+        cmocka_unit_test(many_done_callbacks),      cmocka_unit_test(many_references),
         cmocka_unit_test(close_with_big_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,8 +260,8 @@ static void DIAG_03_no_report_cases(void **state) {
 
     int seen = 0;
     aio_future awaited = aio_future_new(loop);
-    aio_future waiter = aio_create_task(
-        loop, awaits_failure, (&(struct awaits_failure){aio_future_retain(loop, awaited), &seen}));
+    aio_future waiter = aio_create_task(loop, awaits_failure,
+                                        (&(struct awaits_failure){aio_future_retain(loop, awaited), &seen}));
     assert_int_equal(aio_future_set_error(loop, awaited, -EBUSY), 0);
     assert_int_equal(aio_future_release(loop, awaited), 0);
     assert_int_equal(aio_run_until_complete(loop, waiter, NULL), 0);
@@ -375,8 +375,7 @@ static void DIAG_05_sleeping_tasks_destroyed_at_close(void **state) {
     struct report_log log;
     aio_loop *loop = loop_with_log(&log);
     aio_future held = aio_create_task(loop, deep_parent, (&(struct deep_parent){{0, {0}}}));
-    assert_int_equal(
-        aio_future_release(loop, aio_create_task(loop, deep_child, &(struct deep_child){0})), 0);
+    assert_int_equal(aio_future_release(loop, aio_create_task(loop, deep_child, &(struct deep_child){0})), 0);
     assert_int_equal(aio_run_until_complete(loop, aio_sleep(loop, 1.0), NULL), 0);
     assert_int_equal(aio_future_done(loop, held), 0);
     assert_int_equal(aio_loop_pending_tasks(loop), 2);

@@ -17,7 +17,7 @@ typedef struct rec_list {
 typedef struct rec_cb {
     rec_list *list;
     int value;
-    aio_future seen;    /* the handle the callback was given */
+    aio_future seen; /* the handle the callback was given */
     aio_loop *seen_loop;
     int calls;
 } rec_cb;
@@ -33,9 +33,7 @@ static void record_done(aio_loop *loop, aio_future f, void *arg) {
 
 /* A second function with the same signature: (fn, arg) pairs identify a
  * registration, so this one is never removed by removing record_done. */
-static void record_done_other(aio_loop *loop, aio_future f, void *arg) {
-    record_done(loop, f, arg);
-}
+static void record_done_other(aio_loop *loop, aio_future f, void *arg) { record_done(loop, f, arg); }
 
 static void assert_list(const rec_list *l, const int *expect, int n) {
     assert_int_equal(l->n, n);
@@ -362,8 +360,8 @@ static void FUT_05_remove_first_and_third(void **state) {
  * callbacks are being dispatched. */
 typedef struct mut_ctx {
     rec_list *list;
-    rec_cb *s;         /* the registration to remove */
-    rec_cb *added;     /* the registration to add */
+    rec_cb *s;     /* the registration to remove */
+    rec_cb *added; /* the registration to add */
     int remove_rc;
     int add_rc;
 } mut_ctx;

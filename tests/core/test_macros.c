@@ -213,8 +213,8 @@ static void await_or_jumps_to_the_label(void **state) {
     aio_loop *loop = test_loop_new(1);
     int step = 0, cleaned = 0;
     aio_future gate = aio_future_new(loop);
-    aio_future task = aio_spawn(loop, await_or_label,
-                                &(struct await_or){&step, &cleaned, aio_future_retain(loop, gate)});
+    aio_future task =
+        aio_spawn(loop, await_or_label, &(struct await_or){&step, &cleaned, aio_future_retain(loop, gate)});
     assert_aio_ok(aio_future_set_error(loop, gate, -ECONNRESET));
     assert_aio_err(aio_run_until_complete(loop, task, NULL), -ECONNRESET);
     assert_int_equal(step, 1);

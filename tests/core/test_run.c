@@ -100,7 +100,7 @@ static void LOOP_09_run_propagates_error(void **state) {
 /* ---- LOOP-09: leftover tasks ---------------------------------------------- */
 
 struct leftover {
-    int *state;   /* 1 started, 2 saw cancellation, 3 cleanup done */
+    int *state; /* 1 started, 2 saw cancellation, 3 cleanup done */
     int cleanup_sleep;
 };
 
@@ -142,14 +142,11 @@ struct main_hanging {
 static aio_status main_hanging(aio_task *t, void *frame) {
     struct main_hanging *f = frame;
     AIO_BEGIN(t);
-    aio_future_release(t,
-                       aio_create_task(t, leftover, (&(struct leftover){f->s1, 0})));
-    aio_future_release(t,
-                       aio_create_task(t, leftover, (&(struct leftover){f->s2, 1})));
+    aio_future_release(t, aio_create_task(t, leftover, (&(struct leftover){f->s1, 0})));
+    aio_future_release(t, aio_create_task(t, leftover, (&(struct leftover){f->s2, 1})));
     AIO_YIELD(t); /* both leftovers start and go to sleep */
     /* created just before main returns: never gets to run */
-    aio_future_release(t,
-                       aio_create_task(t, never_started, (&(struct never_started){f->entries})));
+    aio_future_release(t, aio_create_task(t, never_started, (&(struct never_started){f->entries})));
     AIO_RETURN(t, 123);
     AIO_END(t);
 }
@@ -198,8 +195,7 @@ struct main_stubborn {
 static aio_status main_stubborn(aio_task *t, void *frame) {
     struct main_stubborn *f = frame;
     AIO_BEGIN(t);
-    aio_future_release(t,
-                       aio_create_task(t, stubborn, (&(struct stubborn){f->done})));
+    aio_future_release(t, aio_create_task(t, stubborn, (&(struct stubborn){f->done})));
     AIO_YIELD(t);
     AIO_RETURN(t, 5);
     AIO_END(t);
@@ -212,8 +208,7 @@ static void LOOP_09_run_finishes_leftover_that_uncancels(void **state) {
     int done = 0;
     aio_value v = {0};
     assert_int_equal(
-        aio_run_coro(main_stubborn, &(struct main_stubborn){&done}, sizeof(struct main_stubborn), &v),
-        0);
+        aio_run_coro(main_stubborn, &(struct main_stubborn){&done}, sizeof(struct main_stubborn), &v), 0);
     assert_int_equal(v.i, 5);
     assert_int_equal(done, 1);
 }
@@ -355,8 +350,8 @@ static void LOOP_09_run_from_running_loop(void **state) {
     struct nested_run out = {&inner_ran, 1, 1};
     struct capture cap;
     capture_begin(&cap);
-    int rc = aio_run_until_complete(
-        loop, aio_create_task(loop, nested_run, &(struct nested_run_task){&out}), NULL);
+    int rc = aio_run_until_complete(loop, aio_create_task(loop, nested_run, &(struct nested_run_task){&out}),
+                                    NULL);
     const char *printed = capture_end(&cap);
     close_loop(loop);
     assert_int_equal(rc, 0);

@@ -48,9 +48,8 @@ static void SLEEP_01_sleep_value(void **state) {
     aio_loop *loop = test_loop_new(1);
     assert_int_equal(aio_loop_time_ns(loop), 0);
     aio_value v = {0};
-    assert_int_equal(
-        aio_run_until_complete(loop, aio_create_task(loop, sleeper, &(struct sleeper){0.1}), &v),
-        0);
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, sleeper, &(struct sleeper){0.1}), &v),
+                     0);
     assert_ptr_equal(v.p, yeah);
     assert_int_equal(aio_loop_time_ns(loop), 100000000);
     assert_true(fabs(aio_loop_time(loop) - 0.1) < 1e-9);
@@ -90,9 +89,9 @@ static void SLEEP_02_sleep_zero_yields_once(void **state) {
     aio_loop *loop = test_loop_new(1);
     struct sleep_zero s = {0, -1, -1, 0};
     aio_value v = {0};
-    assert_int_equal(aio_run_until_complete(
-                         loop, aio_create_task(loop, sleep_zero, &(struct sleep_zero_task){&s}), &v),
-                     0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, sleep_zero, &(struct sleep_zero_task){&s}), &v),
+        0);
     assert_int_equal(s.before, 0);
     assert_int_equal(s.after, 1);
     assert_int_equal(s.num, 10);
@@ -136,8 +135,7 @@ static void sleep_zero_and_negative_take_one_iteration(void **state) {
     int64_t gaps[4] = {-1, -1, -1, -1};
     int64_t value = 0;
     assert_int_equal(aio_run_until_complete(
-                         loop, aio_create_task(loop, one_iter, (&(struct one_iter){gaps, &value, 0})),
-                         NULL),
+                         loop, aio_create_task(loop, one_iter, (&(struct one_iter){gaps, &value, 0})), NULL),
                      0);
     assert_int_equal(gaps[0], 1);
     assert_int_equal(gaps[1], 1);
@@ -227,10 +225,8 @@ static void sleep_yield_forever_does_not_starve_timers_virtual(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(1);
     int stop = 0, spins = 0, spins2 = 0, at_stop = -1;
-    aio_future spinner =
-        aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins, 10}));
-    aio_future spinner2 =
-        aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins2, 0}));
+    aio_future spinner = aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins, 10}));
+    aio_future spinner2 = aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins2, 0}));
     aio_future sleeper_task =
         aio_create_task(loop, timed_stop, (&(struct timed_stop){0.5, &stop, &at_stop, &spins}));
     aio_value v = {0};
@@ -253,8 +249,7 @@ static void sleep_yield_forever_does_not_starve_timers_real(void **state) {
     int stop = 0, spins = 0, at_stop = -1, timer_fired = 0;
     double t0 = aio_loop_time(loop);
     assert_int_equal(aio_call_later(loop, 0.005, inc_cb, &timer_fired, NULL), 0);
-    aio_future spinner =
-        aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins, 0}));
+    aio_future spinner = aio_create_task(loop, spin_forever, (&(struct spin_forever){&stop, &spins, 0}));
     aio_future sleeper_task =
         aio_create_task(loop, timed_stop, (&(struct timed_stop){0.01, &stop, &at_stop, &spins}));
     assert_int_equal(aio_run_until_complete(loop, spinner, NULL), 0);
@@ -359,9 +354,9 @@ static void sleep_nan_and_infinite_delays_are_errors(void **state) {
 
     struct bad_delay out;
     memset(&out, 0, sizeof out);
-    assert_int_equal(aio_run_until_complete(
-                         loop, aio_create_task(loop, bad_delay, &(struct bad_delay_task){&out}), NULL),
-                     0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, bad_delay, &(struct bad_delay_task){&out}), NULL),
+        0);
     assert_aio_err(out.errs[0], -EINVAL);
     assert_aio_err(out.errs[1], -EINVAL);
     assert_aio_err(out.errs[2], -EINVAL);
@@ -446,8 +441,8 @@ static void sleep_order_by_deadline_then_arming(void **state) {
     int n = 0;
     for (int i = 0; i < 5; i++)
         assert_int_equal(
-            aio_future_release(loop, aio_create_task(loop, ordered,
-                                                     (&(struct ordered){delays[i], i, order, &n}))),
+            aio_future_release(loop,
+                               aio_create_task(loop, ordered, (&(struct ordered){delays[i], i, order, &n}))),
             0);
     assert_int_equal(aio_run_until_complete(loop, aio_sleep(loop, 1.0), NULL), 0);
     assert_int_equal(n, 5);
@@ -518,8 +513,7 @@ static void LOOP_10_tiny_timeouts_do_not_spin(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(0);
     uint64_t before = iterations(loop);
-    assert_int_equal(
-        aio_run_until_complete(loop, aio_create_task(loop, tiny, &(struct tiny){0}), NULL), 0);
+    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, tiny, &(struct tiny){0}), NULL), 0);
     uint64_t n = iterations(loop) - before;
     assert_true(n <= 20);
     close_loop(loop);

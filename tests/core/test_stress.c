@@ -54,11 +54,11 @@ static int expected_code(int rc) {
     }
 }
 
-#define CHECK(rc)                                                                                  \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (!expected_code(rc_))                                                                   \
-            fail_msg("unexpected code %d (%s) at line %d", rc_, aio_strerror(rc_), __LINE__);      \
+#define CHECK(rc)                                                                                            \
+    do {                                                                                                     \
+        int rc_ = (rc);                                                                                      \
+        if (!expected_code(rc_))                                                                             \
+            fail_msg("unexpected code %d (%s) at line %d", rc_, aio_strerror(rc_), __LINE__);                \
     } while (0)
 
 typedef struct world {
@@ -79,7 +79,7 @@ static void count_done(aio_loop *loop, aio_future f, void *arg) {
 
 struct worker {
     world *w;
-    aio_future f;  /* what it awaits (its own reference) */
+    aio_future f; /* what it awaits (its own reference) */
     int steps;
 };
 
@@ -124,8 +124,7 @@ static void step(world *w) {
         break;
     case 1: /* a task awaiting some handle (its own reference to it) */
         CHECK(aio_future_release(loop, *slot));
-        *slot = aio_create_task(loop, worker,
-                                &(struct worker){w, aio_future_retain(loop, any_handle(w)), 0});
+        *slot = aio_create_task(loop, worker, &(struct worker){w, aio_future_retain(loop, any_handle(w)), 0});
         CHECK(aio_future_check(*slot));
         break;
     case 2:
@@ -145,8 +144,7 @@ static void step(world *w) {
         int n = pick(&w->r, 8);
         for (int k = 0; k < n; k++)
             kids[k] = aio_future_retain(loop, w->h[pick(&w->r, NHANDLES)]);
-        aio_future g = aio_gather(loop, kids, (size_t)n, w->results[i],
-                                  (unsigned)pick(&w->r, 4) & 3u);
+        aio_future g = aio_gather(loop, kids, (size_t)n, w->results[i], (unsigned)pick(&w->r, 4) & 3u);
         if (aio_future_check(g) < 0) /* a bad child: nothing consumed */
             for (int k = 0; k < n; k++)
                 CHECK(aio_future_release(loop, kids[k]));

@@ -389,7 +389,9 @@ struct echo {
     aio__taker tk;
     int takes, declines, cancelled_hooks;
 };
-static struct echo *of_echo(aio__taker *tk) { return (struct echo *)(void *)((char *)tk - offsetof(struct echo, tk)); }
+static struct echo *of_echo(aio__taker *tk) {
+    return (struct echo *)(void *)((char *)tk - offsetof(struct echo, tk));
+}
 static int echo_take(aio_loop *loop, aio__taker *tk, uint32_t idx, aio_value *out) {
     of_echo(tk)->takes++;
     *out = *aio__waitq_data(loop, idx);
@@ -474,7 +476,7 @@ static void on_cancel_hook_and_move(void **state) {
     assert_int_equal(to.q.count, 1);
     assert_int_equal(aio__waitq_head(&from.q), b);
     assert_int_equal(aio__waitq_head(&to.q), a);
-    assert_aio_ok(aio_future_release(loop, fa)); /* the queue still holds it */
+    assert_aio_ok(aio_future_release(loop, fa));       /* the queue still holds it */
     assert_true(aio__waitq_wake(loop, &to.q, &to.tk)); /* unread: declined */
     assert_int_equal(to.declines, 1);
     /* the default cancellation */

@@ -14,9 +14,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void make_pipe(int fds[2]) {
-    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-}
+static void make_pipe(int fds[2]) { assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0); }
 
 static void make_socketpair(int fds[2]) {
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
@@ -50,7 +48,7 @@ typedef struct watcher {
     int is_writer;
     int calls;
     int stop_at;
-    int consume;        /* reader: read one byte per call */
+    int consume; /* reader: read one byte per call */
     char got[16];
     int ngot;
     aio_future fut;
@@ -526,11 +524,11 @@ static void fd_number_reused_after_close_without_remove(void **state) {
 /* ---- the poll policy: I/O is never starved ---------------------------------------- */
 
 typedef struct starve {
-    int spins;         /* busy callbacks run so far */
-    int spins_at_io;   /* spins when the reader ran, or -1 */
+    int spins;       /* busy callbacks run so far */
+    int spins_at_io; /* spins when the reader ran, or -1 */
     uint64_t callbacks_at_io;
     int done;
-    int limit;         /* give up (and fail) after this many spins */
+    int limit; /* give up (and fail) after this many spins */
     int fd;
 } starve;
 

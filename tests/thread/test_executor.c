@@ -121,13 +121,16 @@ static void EXEC_02_error(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(0);
     aio_value v;
-    assert_int_equal(aio_run_until_complete(loop, aio_run_in_executor(loop, NULL, fail_job, (void *)(intptr_t)-EIO), &v), -EIO);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_run_in_executor(loop, NULL, fail_job, (void *)(intptr_t)-EIO), &v),
+        -EIO);
     aio_future f = aio_run_in_executor(loop, NULL, fail_job, (void *)(intptr_t)AIO_ECANCELLED);
     assert_int_equal(aio_run_until_complete(loop, aio_future_retain(loop, f), &v), AIO_ECANCELLED);
     assert_int_equal(aio_future_cancelled(loop, f), 1);
     assert_int_equal(aio_future_release(loop, f), 0);
     /* A positive return counts as success. */
-    assert_int_equal(aio_run_until_complete(loop, aio_run_in_executor(loop, NULL, fail_job, (void *)(intptr_t)7), &v), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_run_in_executor(loop, NULL, fail_job, (void *)(intptr_t)7), &v), 0);
     assert_int_equal(aio_loop_free(loop), 0);
 }
 
@@ -295,8 +298,9 @@ static void EXEC_03_loop_responsive(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(0);
     aio_value v;
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, await_to_thread, &(to_thread_frame){0}), &v), 0);
-    assert_true(v.i >= 2); /* ~9 ticks of 10 ms in 100 ms; 2 on a very loaded machine */
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, await_to_thread, &(to_thread_frame){0}), &v), 0);
+    assert_true(v.i >= 2);        /* ~9 ticks of 10 ms in 100 ms; 2 on a very loaded machine */
     test_run_iterations(loop, 3); /* the ticker ends its cancellation */
     assert_int_equal(aio_loop_free(loop), 0);
 }
@@ -798,7 +802,9 @@ static void EXEC_batch_from_coroutine(void **state) {
     aio_pool *pool;
     assert_int_equal(aio_pool_create(&pool, &(aio_pool_options){.threads = 3}), 0);
     batch_frame fr = {.pool = pool, .n = 64};
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_then_gather, &(batch_frame *){&fr}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, submit_then_gather, &(batch_frame *){&fr}), NULL),
+        0);
     assert_int_equal(fr.started_before_poll, 0);
     for (long i = 0; i < fr.n; i++) {
         assert_int_equal(fr.out[i].err, 0);
@@ -838,7 +844,9 @@ static void EXEC_batch_cancel_before_handover(void **state) {
     gate_arg g = {0};
     atomic_store(&g.gate, 1);
     cancel_frame fr = {.pool = pool, .g = &g};
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_cancel_await, &(cancel_frame *){&fr}), NULL), 0);
+    assert_int_equal(aio_run_until_complete(
+                         loop, aio_create_task(loop, submit_cancel_await, &(cancel_frame *){&fr}), NULL),
+                     0);
     assert_int_equal(fr.cancel_rc, 1);
     assert_int_equal(fr.status, AIO_ECANCELLED);
     test_run_iterations(loop, 3);
@@ -874,7 +882,9 @@ static void EXEC_batch_pool_freed_before_handover(void **state) {
     assert_int_equal(aio_pool_create(&pool, &(aio_pool_options){.threads = 1}), 0);
     atomic_store(&tiny_calls, 0);
     free_frame fr = {.pool = pool};
-    assert_int_equal(aio_run_until_complete(loop, aio_create_task(loop, submit_free_await, &(free_frame *){&fr}), NULL), 0);
+    assert_int_equal(
+        aio_run_until_complete(loop, aio_create_task(loop, submit_free_await, &(free_frame *){&fr}), NULL),
+        0);
     assert_int_equal(fr.status, AIO_ECLOSED);
     assert_int_equal(atomic_load(&tiny_calls), 0);
     assert_int_equal(aio_loop_free(loop), 0);

@@ -24,8 +24,8 @@ typedef struct worker {
     char first_failure[200];
     aio_loop *loop;
     int pipe[2];
-    aio_future published;    /* a pending future of this loop, for the others */
-    aio_handle published_h;  /* a pending timer of this loop, for the others */
+    aio_future published;   /* a pending future of this loop, for the others */
+    aio_handle published_h; /* a pending timer of this loop, for the others */
     int foreign_checked;
     struct worker *all;
     pthread_barrier_t *barrier;
@@ -33,16 +33,16 @@ typedef struct worker {
 
 static void record_failure(worker *w, int line, const char *what) {
     if (w->failures++ == 0)
-        snprintf(w->first_failure, sizeof w->first_failure, "thread %d (%s clock) line %d: %s",
-                 w->id, w->virtual_clock ? "virtual" : "real", line, what);
+        snprintf(w->first_failure, sizeof w->first_failure, "thread %d (%s clock) line %d: %s", w->id,
+                 w->virtual_clock ? "virtual" : "real", line, what);
 }
 
-#define CHECK(w, cond)                                                                             \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            record_failure((w), __LINE__, #cond);                                                  \
-            return -1;                                                                             \
-        }                                                                                          \
+#define CHECK(w, cond)                                                                                       \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            record_failure((w), __LINE__, #cond);                                                            \
+            return -1;                                                                                       \
+        }                                                                                                    \
     } while (0)
 
 /* ---- the work one round does on one loop ---------------------------------- */

@@ -218,12 +218,9 @@ static void TS_virtual_clock(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(TS_eight_threads),
-        cmocka_unit_test(TS_many_calls_one_wakeup),
-        cmocka_unit_test(TS_wakes_blocked_loop),
-        cmocka_unit_test(TS_ref_and_deadlock),
-        cmocka_unit_test(TS_errors_and_close),
-        cmocka_unit_test(TS_virtual_clock),
+        cmocka_unit_test(TS_eight_threads),      cmocka_unit_test(TS_many_calls_one_wakeup),
+        cmocka_unit_test(TS_wakes_blocked_loop), cmocka_unit_test(TS_ref_and_deadlock),
+        cmocka_unit_test(TS_errors_and_close),   cmocka_unit_test(TS_virtual_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
