@@ -70,13 +70,13 @@ aio_future aio_future_new_on(aio_loop *loop);
 int aio_future_check(aio_future f);
 
 /* asyncio's done() and cancelled(). A future woken by a primitive of
- * aio/sync.h is done.
+ * aio/sync.h or aio/queue.h is done.
  * Returns: 1 or 0.  Errors: the bad-handle codes (see the top).
  * Consumes: nothing. */
 int aio_future_done(aio_loop *loop, aio_future f);
 int aio_future_cancelled(aio_loop *loop, aio_future f);
 
-/* asyncio's result(). For a wait of aio/sync.h this read is what takes
+/* asyncio's result(). For a wait of aio/sync.h or aio/queue.h this read is what takes
  * the lock, permit or item ("wake, then take"), and decides the outcome.
  * Returns: 0 and *out = the result (out may be NULL).
  * Errors: AIO_ENOTDONE if pending; AIO_ECANCELLED if cancelled; otherwise

@@ -15,7 +15,8 @@
  * checked on every call: a stream or server used after it was closed gives
  * AIO_ECLOSED, another loop's gives AIO_EFOREIGN, the null handle AIO_ENULL,
  * never a crash. A future's result carries a new stream or server in
- * AIO_RESULT(t).u: aio_stream_from(AIO_RESULT(t)).
+ * AIO_RESULT(t).u: aio_stream_from(AIO_RESULT(t)) (aio_server_from, in
+ * aio/server.h, for servers).
  *
  * Who frees what. A stream belongs to whoever opened it, or to the
  * connection's task for a server's stream; aio_stream_close() (or
@@ -250,7 +251,9 @@ aio_future aio_stream_drain(aio_loop *loop, aio_stream s);
  * AIO_RESULT(t) as it would, only cheaper: when drain need not wait (the
  * usual case: nothing over the high-water mark) it makes no future. Like
  * any await of a future done at once it does not suspend, so a
- * cancellation requested meanwhile lands at the next await that does.
+ * cancellation requested meanwhile lands at the next await that does. One
+ * difference: where the future form would fail to make its future for
+ * want of memory (-ENOMEM), the fast form, which makes none, gives 0.
  * s is evaluated twice. (aio/sync.h's AIO_LOCK_ACQUIRE family works the
  * same way.) */
 #define AIO_STREAM_DRAIN(t, s)                                                                               \

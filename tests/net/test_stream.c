@@ -728,57 +728,89 @@ static void WRITE_01_limits_and_several_drainers(void **state) {
     aio_loop_free(loop);
 }
 
-/* AIO_STREAM_DRAIN gives what an await of aio_stream_drain gives: 0 at once
- * (without suspending: a callback queued first has not run yet) while
- * nothing is over the high-water mark, and the same error codes as the
- * future form for a closed stream and a null handle. (Waiting while
- * paused: WRITE_01's middle drainer and the drainer after a cancel.) */
+/* AIO_STREAM_DRAIN gives what an await of aio_stream_drain gives, and makes
+ * no future when drain need not wait: 0 at once while nothing is over the
+ * high-water mark; the stream's sticky error, AIO_ECLOSED and AIO_ENULL as
+ * the future form gives them; a cancel pending on the task is not delivered
+ * (an await of a done future does not suspend) but lands at the next await
+ * that does. (Waiting while paused: WRITE_01's middle drainer.) */
 struct fast_drain_out {
-    int ran, ran_after_first, ran_after_sleep;
-    int err[4];
-    int64_t result[2];
+    int fast_made_future, await_made_future; /* a futures slot was taken and given back */
+    int cancel_landed;
+    int err[6];
+    int64_t result[3];
 };
 struct fast_drain {
-    aio_stream s, closed;
+    aio_stream s, closed, broken;
     struct fast_drain_out *out; /* the frame is copied into the task */
+    uint32_t head, gen, n;      /* the futures table before a drain */
 };
-static void set_ran(aio_loop *loop, void *arg) {
-    (void)loop;
-    *(int *)arg = 1;
+/* Where the next future would go: a future made and freed since moves the
+ * free list's head or its slot's generation (or the table's size). */
+static void note_table(aio_task *t, struct fast_drain *f) {
+    aio_loop *loop = aio_task_loop(t);
+    f->head = loop->fut.free;
+    f->gen = f->head == AIO__NIL ? 0 : loop->fut.slots[f->head].gen;
+    f->n = loop->fut.n;
+}
+static int table_moved(aio_task *t, const struct fast_drain *f) {
+    aio_loop *loop = aio_task_loop(t);
+    return loop->fut.free != f->head || loop->fut.n != f->n ||
+           (f->head != AIO__NIL && loop->fut.slots[f->head].gen != f->gen);
 }
 AIO_CORO(fast_drainer, struct fast_drain) {
     AIO_BEGIN(t);
-    assert_aio_ok(aio_call_soon(t, set_ran, &f->out->ran, NULL));
     assert_aio_ok(aio_stream_write(t, f->s, "abc", 3));
     AIO_RESULT(t).i = -1; /* the fast form must set it */
+    note_table(t, f);
     AIO_STREAM_DRAIN(t, f->s);
-    f->out->ran_after_first = f->out->ran; /* 0: it did not suspend */
+    f->out->fast_made_future = table_moved(t, f);
     f->out->err[0] = AIO_ERR(t);
     f->out->result[0] = AIO_RESULT(t).i;
+    note_table(t, f);
     AIO_AWAIT(t, aio_stream_drain(t, f->s));
+    f->out->await_made_future = table_moved(t, f); /* shows the check can see one */
     f->out->err[1] = AIO_ERR(t);
     f->out->result[1] = AIO_RESULT(t).i;
     AIO_STREAM_DRAIN(t, f->closed);
     f->out->err[2] = AIO_ERR(t);
     AIO_STREAM_DRAIN(t, AIO_STREAM_NULL);
     f->out->err[3] = AIO_ERR(t);
-    AIO_AWAIT(t, aio_sleep(t, 0)); /* a real suspension: the callback runs here */
-    f->out->ran_after_sleep = f->out->ran;
+    AIO_STREAM_DRAIN(t, f->broken);
+    f->out->err[4] = AIO_ERR(t);
+    AIO_AWAIT(t, aio_stream_drain(t, f->broken));
+    f->out->err[5] = AIO_ERR(t);
+    /* A cancel pending: the drain done at once does not deliver it. */
+    assert_int_equal(aio_task_cancel(t, aio_current_task(t), NULL), 1);
+    AIO_RESULT(t).i = -1;
+    AIO_STREAM_DRAIN(t, f->s);
+    f->out->result[2] = AIO_ERR(t) == 0 ? AIO_RESULT(t).i : -2;
+    AIO_AWAIT(t, aio_sleep(t, 0)); /* it lands here */
+    f->out->cancel_landed = AIO_ERR(t) == AIO_ECANCELLED;
     AIO_END(t);
 }
 
 static void WRITE_drain_fast_form(void **state) {
     (void)state;
     aio_loop *loop = test_loop_new(0);
-    aio_stream w, peer, c1, c2;
+    aio_stream w, peer, c1, c2, e1, e2;
     stream_pair(loop, true, &w, &peer);
     stream_pair(loop, true, &c1, &c2);
+    stream_pair(loop, true, &e1, &e2);
     aio_stream_close(loop, c1);
-    struct fast_drain_out out = {.err = {1, 1, 1, 1}, .result = {-1, -1}};
-    assert_aio_ok(
-        aio_run_until_complete(loop, aio_spawn(loop, fast_drainer, &(struct fast_drain){w, c1, &out}), NULL));
-    assert_int_equal(out.ran_after_first, 0);
-    assert_int_equal(out.ran_after_sleep, 1);
+    /* e1's peer is gone: writes end in a sticky error. */
+    aio_stream_abort(loop, e2);
+    for (int i = 0; i < 1000 && aio_stream_write(loop, e1, "x", 1) == 0; i++)
+        test_run_iterations(loop, 1);
+    assert_true(aio_stream_write(loop, e1, "x", 1) < 0);
+    struct fast_drain_out out = {.err = {1, 1, 1, 1, 1, 1}, .result = {-1, -1, -1}};
+    assert_aio_err(
+        aio_run_until_complete(
+            loop, aio_spawn(loop, fast_drainer, &(struct fast_drain){w, c1, e1, &out, 0, 0, 0}), NULL),
+        AIO_ECANCELLED);
+    assert_int_equal(out.cancel_landed, 1); /* the pending cancel landed at the sleep */
+    assert_int_equal(out.fast_made_future, 0);
+    assert_int_equal(out.await_made_future, 1);
     assert_aio_ok(out.err[0]);
     assert_int_equal(out.result[0], 0);
     assert_aio_ok(out.err[1]);
@@ -786,9 +818,13 @@ static void WRITE_drain_fast_form(void **state) {
     assert_aio_err(out.err[2], AIO_ECLOSED);
     assert_aio_err(aio_future_check(aio_stream_drain(loop, c1)), AIO_ECLOSED); /* as the future form */
     assert_aio_err(out.err[3], AIO_ENULL);
+    assert_true(out.err[4] < 0);
+    assert_aio_err(out.err[4], out.err[5]); /* the sticky error, as the future form gives it */
+    assert_int_equal(out.result[2], 0);
     aio_stream_close(loop, w);
     aio_stream_close(loop, peer);
     aio_stream_close(loop, c2);
+    aio_stream_close(loop, e1);
     aio_loop_free(loop);
 }
 
