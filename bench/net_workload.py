@@ -409,6 +409,16 @@ def callgrind_rows(root, build, bin_dir):
         return []
     echo, _ = find_servers(root, build, bin_dir, None)
     rows = []
+    old_term = signal.signal(signal.SIGTERM, _interrupted)  # as run(): a SIGTERM stops the servers too
+    try:
+        _callgrind_servers(echo, bin_dir, rows)
+    finally:
+        stop_all()
+        signal.signal(signal.SIGTERM, old_term)
+    return rows
+
+
+def _callgrind_servers(echo, bin_dir, rows):
     for s in echo:
         if s.system not in CG_SYSTEMS:
             continue
@@ -420,11 +430,12 @@ def callgrind_rows(root, build, bin_dir):
                 row = measure(vg, None, lambda srv: run_client(bin_dir, srv, ["pingpong", "%s:%d" % (HOST, srv.port),
                                                                               "1", str(n), "64"], None))
                 m = re.search(r"Collected : (\d+)", open(logf.name).read())
+                if row and not m:
+                    log("bench/run: callgrind gave no count for %s (%d round trips)" % (s.shown, n))
                 irs.append(int(m.group(1)) if row and m else None)
         if None not in irs:
             rows.append(("echo round trip, server side, C=1 64 B: %s" % s.system,
                          (irs[1] - irs[0]) / (CG_ROUNDS[1] - CG_ROUNDS[0]), "%s (net_client pingpong)" % s.shown))
-    return rows
 
 
 # -------------------------------------------------------------- tables --
