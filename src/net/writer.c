@@ -12,6 +12,7 @@
  * closed with bytes unsent) when they resume. */
 #include "core/futures.h"
 #include "core/handles.h"
+#include "core/task.h"
 #include "net/net.h"
 #include "io/sys.h"
 
@@ -213,37 +214,42 @@ int aio_stream_writev(aio_loop *loop, aio_stream h, const struct iovec *iov, int
     return write_iov(loop, h, iov, iovcnt);
 }
 
-aio_future aio_stream_drain(aio_loop *loop, aio_stream h) {
+/* What a drain of h would do now: 1, done at once; 0, wait (*sp set); or
+ * the error it would give. */
+static int drain_state(aio_loop *loop, aio_stream h, aio__stream **sp) {
     int err = aio__loop_usable(loop);
     if (err < 0)
-        return aio__error_handle(err);
+        return err;
     aio__stream *s = aio__stream_get(loop, h, &err);
     if (!s)
-        return aio__error_handle(err);
+        return err;
     if (s->err)
-        return aio__error_handle(s->err);
-    if (!s->paused) {
+        return s->err;
+    *sp = s;
+    return s->paused ? 0 : 1;
+}
+
+aio_future aio_stream_drain(aio_loop *loop, aio_stream h) {
+    aio__stream *s = NULL;
+    int rc = drain_state(loop, h, &s);
+    if (rc < 0)
+        return aio__error_handle(rc);
+    if (rc == 1) {
         aio_future f = aio_future_new_on(loop);
         if (aio_future_check(f) == 0)
             aio_future_set_result(loop, f, AIO_NONE);
         return f;
     }
     uint32_t idx;
-    if ((err = aio__waitq_push(loop, &s->x->dq, &idx)) < 0) /* paused: there are extras */
-        return aio__error_handle(err);
+    if ((rc = aio__waitq_push(loop, &s->x->dq, &idx)) < 0) /* paused: there are extras */
+        return aio__error_handle(rc);
     return aio__fut_handle(loop, idx);
 }
 
 int aio__stream_drain_now(aio_task *t, aio_stream h) {
-    aio_loop *loop = aio__running_loop();
-    int err;
-    aio__stream *s = aio__stream_get(loop, h, &err);
-    if (!s || s->err || s->paused || aio__loop_usable(loop) < 0)
-        return 0; /* aio_stream_drain says why, or waits */
-    aio_value none = {0};
-    loop->pub.err = 0;
-    t->aio__u.v = none; /* drain's result: 0 */
-    return 1;
+    aio__stream *s;
+    /* Anything but "done at once" takes the future form: it waits, or says why. */
+    return drain_state(aio__running_loop(), h, &s) == 1 && aio__task_served_now(t, 0, AIO_NONE);
 }
 
 int aio_stream_set_write_buffer_limits(aio_loop *loop, aio_stream h, size_t high, size_t low) {

@@ -5,6 +5,7 @@
  * never both; a free lock with waiters is reserved for the head at once.
  * A condition's waiters re-take the lock in the same queue (condition.c):
  * they carry their condition in their data and are woken with its taker. */
+#include "core/task.h"
 #include "sync/sync.h"
 
 #include <stdio.h>
@@ -108,7 +109,7 @@ int aio_lock_acquire_nowait(aio_loop *loop, aio_lock *lock) {
 
 int aio__lock_acquire_now(aio_task *t, aio_lock *lock) {
     int rc = aio_lock_acquire_nowait(aio__running_loop(), lock);
-    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
+    return rc == -EAGAIN ? 0 : aio__task_served_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
 }
 
 int aio_lock_release(aio_loop *loop, aio_lock *lock) {

@@ -18,6 +18,7 @@
  * woken_put; free items (room) and queued getters (putters) together
  * only while woken getters (putters) have yet to take, or out of memory. */
 #include "core/mem.h"
+#include "core/task.h"
 #include "sync/sync.h"
 
 #include <stdio.h>
@@ -385,7 +386,7 @@ int aio_queue_put_nowait(aio_loop *loop, aio_queue *q, aio_value item) { return 
 
 int aio__queue_put_now(aio_task *t, aio_queue *q) {
     int rc = put_nowait(aio__running_loop(), q, t->aio__u.v); /* the item the macro stored */
-    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, AIO_NONE);
+    return rc == -EAGAIN ? 0 : aio__task_served_now(t, rc, AIO_NONE);
 }
 
 aio_future aio_queue_get(aio_loop *loop, aio_queue *q) {
@@ -427,7 +428,7 @@ int aio_queue_get_nowait(aio_loop *loop, aio_queue *q, aio_value *out) { return 
 int aio__queue_get_now(aio_task *t, aio_queue *q) {
     aio_value v = AIO_NONE;
     int rc = get_nowait(aio__running_loop(), q, &v);
-    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, v);
+    return rc == -EAGAIN ? 0 : aio__task_served_now(t, rc, v);
 }
 
 int aio_queue_task_done(aio_loop *loop, aio_queue *q) {

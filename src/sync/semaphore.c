@@ -6,6 +6,7 @@
  * woken, even with permits free; those are handed to the queue as soon as
  * the woken waiters have taken theirs. Invariant: free permits and queued
  * waiters together only while woken waiters have not resumed yet. */
+#include "core/task.h"
 #include "sync/sync.h"
 
 #include <stdint.h>
@@ -117,7 +118,7 @@ int aio_semaphore_acquire_nowait(aio_loop *loop, aio_semaphore *sem) {
 
 int aio__semaphore_acquire_now(aio_task *t, aio_semaphore *sem) {
     int rc = aio_semaphore_acquire_nowait(aio__running_loop(), sem);
-    return rc == -EAGAIN ? 0 : aio__sync_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
+    return rc == -EAGAIN ? 0 : aio__task_served_now(t, rc, rc == 0 ? AIO_VALUE(1) : AIO_NONE);
 }
 
 int aio_semaphore_release(aio_loop *loop, aio_semaphore *sem) {

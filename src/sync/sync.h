@@ -53,14 +53,6 @@ static inline int aio__sync_bind(aio_loop *loop, aio__bound *b) {
     return AIO_ECLOSED;
 }
 
-/* A call served at once inside a coroutine (the AIO_LOCK_ACQUIRE family of
- * aio/sync.h): its outcome, as an await would leave it. Returns 1. */
-static inline int aio__sync_now(aio_task *t, int err, aio_value v) {
-    aio__running_loop()->pub.err = err;
-    t->aio__u.v = v;
-    return 1;
-}
-
 /* The caller's handle to slot idx, or the error handle of rc. */
 static inline aio_future aio__sync_future(aio_loop *loop, int rc, uint32_t idx) {
     return rc < 0 ? aio__error_handle(rc) : aio__fut_handle(loop, idx);
